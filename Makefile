@@ -1,0 +1,42 @@
+# adsync — see README.md.
+GO       ?= go
+BIN      := bin/adsync
+FIXTURES := $(GO) run ./internal/testenv/fixturectl
+
+.PHONY: all build test test-unit vet demo demo-clean deps fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) .
+
+## deps: install the Debian packages the demo and the tests need
+deps:
+	deploy/debian/install-deps.sh
+
+## test: every test, end-to-end ones included (real Samba AD DC, OpenLDAP, NATS)
+test: deps vet
+	$(GO) test -count=1 -timeout 25m ./...
+	$(FIXTURES) samba down
+
+## test-unit: the tests that need no directory (fast)
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+vet:
+	$(GO) vet ./...
+
+## demo: a throwaway Samba AD DC with sample users, adsync run, a job, the accounts
+demo: deps build
+	deploy/demo/demo.sh
+
+demo-clean:
+	-deploy/demo/demo.sh stop
+	$(FIXTURES) samba down
+	rm -rf data/demo
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin

@@ -1,0 +1,34 @@
+package events
+
+import (
+	"strconv"
+	"time"
+)
+
+// DirectoryCompleted says that an attempt read a domain completely and
+// without error, and how many pages it published. Only after it may anyone
+// be deactivated for being absent.
+type DirectoryCompleted struct {
+	Run
+	Domain     string    `json:"domain"`
+	Domains    []string  `json:"domains"`
+	Attempt    int       `json:"attempt"`
+	Pages      int       `json:"pages"`
+	Entries    int       `json:"entries"`
+	Skipped    int       `json:"skipped"`
+	SkippedDNs []Skipped `json:"skipped_sample,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Mode       Mode      `json:"mode,omitempty"`
+}
+
+// Skipped is a directory entry that could not be synced, with why.
+type Skipped struct {
+	DN     string `json:"dn"`
+	Reason string `json:"reason"`
+}
+
+func (DirectoryCompleted) EventName() string { return "directory.completed.v1" }
+func (e DirectoryCompleted) MessageID() string {
+	return "directory.completed.v1:" + e.RunID + ":" + e.Domain + ":" + strconv.Itoa(e.Attempt)
+}

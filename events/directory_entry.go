@@ -1,0 +1,34 @@
+package events
+
+// DirectoryEntry is one user as read from a directory, normalised across
+// directory types (Active Directory, generic LDAP).
+type DirectoryEntry struct {
+	// ID is the directory's stable key: AD objectGUID in canonical string
+	// form, entryUUID for generic LDAP (or the configured id attribute).
+	ID          string `json:"id"`
+	DN          string `json:"dn"`
+	Username    string `json:"username"`
+	UPN         string `json:"upn,omitempty"`
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+	GivenName   string `json:"given_name,omitempty"`
+	Surname     string `json:"surname,omitempty"`
+	// Groups are the DNs of the groups the user is a direct member of
+	// (memberOf), as the directory returned them.
+	Groups []string `json:"groups,omitempty"`
+	// Disabled is true when the directory says the account may not sign in.
+	Disabled bool `json:"disabled,omitempty"`
+	// DisabledReason says why: "directory-disabled" or "expired".
+	DisabledReason string `json:"disabled_reason,omitempty"`
+}
+
+// Reasons an account is inactive or was (re)activated.
+const (
+	ReasonDirectoryDisabled = "directory-disabled"
+	ReasonDirectoryRemoved  = "directory-removed"
+	ReasonOutOfScope        = "out-of-scope"
+	ReasonExpired           = "expired"
+	ReasonLocal             = "local"
+	ReasonDirectoryEnabled  = "directory-enabled"
+	ReasonDirectoryReturned = "directory-returned"
+)

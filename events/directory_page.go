@@ -1,0 +1,24 @@
+package events
+
+import (
+	"strconv"
+	"time"
+)
+
+// DirectoryPage is one batch of entries read from a domain during one attempt
+// of a run. Seq counts from 1 within the attempt.
+type DirectoryPage struct {
+	Run
+	Domain  string `json:"domain"`
+	Attempt int    `json:"attempt"`
+	Seq     int    `json:"seq"`
+	// ObservedAt is when the reader read this page; it orders observations
+	// of the same entry across runs (a replayed old page never wins).
+	ObservedAt time.Time        `json:"observed_at"`
+	Entries    []DirectoryEntry `json:"entries"`
+}
+
+func (DirectoryPage) EventName() string { return "directory.page.v1" }
+func (e DirectoryPage) MessageID() string {
+	return "directory.page.v1:" + e.RunID + ":" + e.Domain + ":" + strconv.Itoa(e.Attempt) + ":" + strconv.Itoa(e.Seq)
+}

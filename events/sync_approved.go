@@ -1,0 +1,49 @@
+package events
+
+import "time"
+
+// SyncApproved is guard's admission of a run, with the domains it covers
+// resolved from the job and the configuration at the time of approval.
+type SyncApproved struct {
+	Run
+	Domains []string `json:"domains"`
+	// Requeue carries the job's retry policy for transient failures.
+	Requeue RequeuePolicy `json:"requeue"`
+	// LeaseExpiresAt is when guard stops considering the run in progress
+	// if it never finishes.
+	LeaseExpiresAt string `json:"lease_expires_at,omitempty"`
+	Mode           Mode   `json:"mode,omitempty"`
+}
+
+// RequeuePolicy says whether and how a run that fails for a transient reason
+// is retried through JetStream redelivery.
+type RequeuePolicy struct {
+	Enabled bool `json:"enabled"`
+	// MaxAttempts counts the first attempt too.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// InitialDelay and MaxDelay bound the growing back-off, in Go duration
+	// syntax ("30s").
+	InitialDelay string `json:"initial_delay,omitempty"`
+	MaxDelay     string `json:"max_delay,omitempty"`
+}
+
+func (SyncApproved) EventName() string   { return "sync.approved.v1" }
+func (e SyncApproved) MessageID() string { return "sync.approved.v1:" + e.RunID }
+
+// Delay is the back-off after attempt n failed: the initial delay doubling
+// per attempt, at most the max delay.
+func (p RequeuePolicy) Delay(attempt int) time.Duration {
+	initial, _ := time.ParseDuration(p.InitialDelay)
+	maxDelay, _ := time.ParseDuration(p.MaxDelay)
+	if initial <= 0 {
+		initial = 30 * time.Second
+	}
+	if maxDelay < initial {
+		maxDelay = initial
+	}
+	d := initial
+	for i := 1; i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxDelay)
+}

@@ -1,0 +1,40 @@
+// Package accounts holds the local accounts that adsync keeps in step with
+// the directories, and their SQLite store (owned by account-writer).
+package accounts
+
+// Account is one local account.
+type Account struct {
+	Domain         string   `json:"domain"`
+	ExternalID     string   `json:"external_id"`
+	Username       string   `json:"username"`
+	UPN            string   `json:"upn"`
+	Email          string   `json:"email"`
+	DisplayName    string   `json:"display_name"`
+	GivenName      string   `json:"given_name"`
+	Surname        string   `json:"surname"`
+	DN             string   `json:"dn"`
+	Groups         []string `json:"groups"`
+	Active         bool     `json:"active"`
+	InactiveReason string   `json:"inactive_reason,omitempty"`
+	// DeactivatedBy is "sync" or "local" (an administrator).
+	DeactivatedBy string `json:"deactivated_by,omitempty"`
+	CreatedAt     string `json:"created_at"`
+	UpdatedAt     string `json:"updated_at"`
+	DeactivatedAt string `json:"deactivated_at,omitempty"`
+	LastRunID     string `json:"last_run_id,omitempty"`
+}
+
+// Deactivators.
+const (
+	BySync  = "sync"
+	ByLocal = "local"
+)
+
+// ListFilter selects accounts to list, in (domain, external_id) order.
+type ListFilter struct {
+	Domain string `json:"domain,omitempty"`
+	// After continues a listing after this key.
+	AfterDomain string `json:"after_domain,omitempty"`
+	AfterID     string `json:"after_id,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+}

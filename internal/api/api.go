@@ -1,0 +1,79 @@
+// Package api is the request/reply interface that adsync's admin commands
+// use to reach the running services over NATS (nats micro endpoints).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/adsync/adsync/internal/accounts"
+)
+
+// Endpoint subjects.
+const (
+	SubjectAccountsList = "adsync.api.accounts.list"
+)
+
+// AccountsListRequest asks account-writer for a page of accounts.
+type AccountsListRequest = accounts.ListFilter
+
+// AccountsListResponse is a page of accounts; More says whether to ask for
+// the next page (after the last account).
+type AccountsListResponse struct {
+	Accounts []accounts.Account `json:"accounts"`
+	More     bool               `json:"more"`
+}
+
+// Error is an endpoint's error reply.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Request sends req to subject and decodes the reply into resp.
+func Request[Resp any](ctx context.Context, nc *nats.Conn, subject, service string, req any) (Resp, error) {
+	var resp Resp
+	body, err := json.Marshal(req)
+	if err != nil {
+		return resp, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	msg, err := nc.RequestWithContext(ctx, subject, body)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return resp, fmt.Errorf("no %s service is running on this NATS server (start adsync run, or adsync serve %s)", service, service)
+	}
+	if err != nil {
+		return resp, fmt.Errorf("ask %s: %w", service, err)
+	}
+	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
+		return resp, fmt.Errorf("%s: %s", service, msg.Header.Get(micro.ErrorHeader))
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return resp, fmt.Errorf("%s replied with something unreadable: %w", service, err)
+	}
+	return resp, nil
+}
+
+// Respond encodes v as the reply to a micro request, or an error reply.
+func Respond(r micro.Request, v any, err error) {
+	if err != nil {
+		_ = r.Error("400", err.Error(), nil)
+		return
+	}
+	body, mErr := json.Marshal(v)
+	if mErr != nil {
+		_ = r.Error("500", mErr.Error(), nil)
+		return
+	}
+	_ = r.Respond(body)
+}

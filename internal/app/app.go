@@ -1,0 +1,269 @@
+// Package app runs adsync's services in one process: all five with an
+// embedded NATS server (`adsync run`), or any one of them against a NATS
+// server or cluster (`adsync serve SERVICE`).
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/config"
+	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/presence"
+	accountwriter "github.com/adsync/adsync/services/account-writer"
+	"github.com/adsync/adsync/services/diff"
+	directoryreader "github.com/adsync/adsync/services/directory-reader"
+	"github.com/adsync/adsync/services/guard"
+	"github.com/adsync/adsync/services/tick"
+)
+
+// Service names.
+const (
+	Tick            = "tick"
+	Guard           = "guard"
+	DirectoryReader = "directory-reader"
+	Diff            = "diff"
+	AccountWriter   = "account-writer"
+)
+
+// AllServices lists the services in pipeline order.
+var AllServices = []string{Tick, Guard, DirectoryReader, Diff, AccountWriter}
+
+// Options say what to run.
+type Options struct {
+	Config *config.File
+	Env    config.Env
+	// Services to run; AllServices for `adsync run`.
+	Services []string
+	// Embed starts an embedded NATS server (when the config has no nats.url).
+	Embed   bool
+	Log     *slog.Logger
+	Version string
+	// Now is the clock (tests may inject one).
+	Now func() time.Time
+	// Ready, if set, is called once every handler is subscribed.
+	Ready func()
+}
+
+// Run runs the services until ctx ends, then drains and returns nil.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	log := o.Log
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	for _, s := range o.Services {
+		if !slices.Contains(AllServices, s) {
+			return fmt.Errorf("unknown service %q: use one of %s", s, strings.Join(AllServices, ", "))
+		}
+	}
+	has := func(s string) bool { return slices.Contains(o.Services, s) }
+	jobServer := cfg.IsJobServer()
+
+	// Everything a service needs is checked before anything starts.
+	var readerCfg directoryreader.Config
+	if has(DirectoryReader) && jobServer {
+		dirs, err := cfg.Directories(o.Env)
+		if err != nil {
+			return err
+		}
+		readerCfg = directoryreader.Config{Domains: dirs, Now: o.Now}
+	}
+	natsOpts, err := cfg.BusOptions(o.Env)
+	if err != nil {
+		return err
+	}
+
+	if o.Embed {
+		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen})
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown()
+		natsOpts.URL = srv.ClientURL()
+		log.Info("embedded NATS server started", "url", natsOpts.URL, "store_dir", filepath.Join(cfg.DataDir, "nats"))
+	}
+	natsOpts.Name = "adsync " + strings.Join(o.Services, ",")
+	b, err := bus.Connect(ctx, natsOpts, cfg.Topology(), log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := b.Provision(ctx); err != nil {
+		return err
+	}
+
+	st, err := OpenStores(ctx, b)
+	if err != nil {
+		return err
+	}
+
+	router, err := b.NewRouter(strings.Join(o.Services, ","))
+	if err != nil {
+		return err
+	}
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](); err != nil {
+				log.Warn("close", "err", err)
+			}
+		}
+	}()
+	var background []func(context.Context) error
+	var microServices []micro.Service
+	defer func() {
+		for _, m := range microServices {
+			_ = m.Stop()
+		}
+	}()
+	addMicro := func(service string) (micro.Service, error) {
+		m, err := micro.AddService(b.NC, micro.Config{
+			Name: "adsync-" + service, Version: versionOr(o.Version), Description: "adsync " + service,
+			Metadata: map[string]string{"job_server": fmt.Sprint(jobServer), "host": hostname()},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("register %s with the NATS service framework: %w", service, err)
+		}
+		microServices = append(microServices, m)
+		return m, nil
+	}
+
+	for _, svc := range o.Services {
+		m, err := addMicro(svc)
+		if err != nil {
+			return err
+		}
+		switch svc {
+		case Tick:
+			if !jobServer {
+				log.Info("tick idle: this process is not a job server (job_server: false)")
+				continue
+			}
+			t := tick.New(tick.Config{Now: o.Now}, st.JobsKV, st.Ticks, b, log)
+			background = append(background, t.Run)
+		case Guard:
+			g, err := guard.New(guard.Config{Domains: cfg.DomainNames(), RunLease: cfg.Guard.RunLease.D(), ServerTTL: b.Topology.ServerTTL, Now: o.Now},
+				guard.Stores{Jobs: st.Jobs, Settings: st.Settings, Leases: st.Leases, Servers: st.Servers}, b)
+			if err != nil {
+				return err
+			}
+			if err := g.Register(router); err != nil {
+				return err
+			}
+		case DirectoryReader:
+			if !jobServer {
+				log.Info("directory-reader idle: this process is not a job server (job_server: false)")
+				continue
+			}
+			r, err := directoryreader.New(readerCfg, b, nil)
+			if err != nil {
+				return err
+			}
+			if err := r.Register(router); err != nil {
+				return err
+			}
+		case Diff:
+			dcfg := diff.ConfigFromDataDir(cfg.DataDir)
+			dcfg.Now = o.Now
+			d, err := diff.New(ctx, dcfg, b)
+			if err != nil {
+				return err
+			}
+			closers = append(closers, d.Close)
+			if err := d.Register(router); err != nil {
+				return err
+			}
+		case AccountWriter:
+			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
+			wcfg.Now = o.Now
+			w, err := accountwriter.New(ctx, wcfg, b)
+			if err != nil {
+				return err
+			}
+			closers = append(closers, w.Close)
+			if err := w.Register(router); err != nil {
+				return err
+			}
+			if err := w.AddEndpoints(m); err != nil {
+				return err
+			}
+		}
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(background)+2)
+	hb := presence.Heartbeat{ID: heartbeatID(), Host: hostname(), PID: os.Getpid(), Services: o.Services, JobServer: jobServer, Version: versionOr(o.Version)}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		presence.Beat(runCtx, st.Servers, hb, b.Topology.ServerTTL/3, o.Now, log)
+	}()
+	for _, fn := range background {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(runCtx); err != nil {
+				errc <- err
+				stop()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := router.Run(runCtx); err != nil {
+			errc <- err
+			stop()
+		}
+	}()
+	go func() {
+		select {
+		case <-router.Running():
+			log.Info("adsync is running", "services", strings.Join(o.Services, ","), "job_server", jobServer)
+			if o.Ready != nil {
+				o.Ready()
+			}
+		case <-runCtx.Done():
+		}
+	}()
+	<-runCtx.Done()
+	log.Info("shutting down: draining in-flight messages")
+	_ = router.Close()
+	wg.Wait()
+	close(errc)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func versionOr(v string) string {
+	if v == "" {
+		return "0.0.0-dev"
+	}
+	return v
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+func heartbeatID() string {
+	return fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(hostname(), ".", "_"), os.Getpid(), time.Now().UnixNano())
+}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/settings"
+)
+
+// Stores are the key-value buckets shared by every adsync process.
+type Stores struct {
+	Jobs     *jobs.Store
+	Settings *settings.Store
+	JobsKV   jetstream.KeyValue
+	Leases   jetstream.KeyValue
+	Servers  jetstream.KeyValue
+	Ticks    jetstream.KeyValue
+}
+
+// OpenStores opens the buckets (they must be provisioned).
+func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
+	open := func(name string) (jetstream.KeyValue, error) { return b.KV(ctx, name) }
+	var st Stores
+	var err error
+	if st.JobsKV, err = open(bus.BucketJobs); err != nil {
+		return nil, err
+	}
+	settingsKV, err := open(bus.BucketSettings)
+	if err != nil {
+		return nil, err
+	}
+	if st.Leases, err = open(bus.BucketLeases); err != nil {
+		return nil, err
+	}
+	if st.Servers, err = open(bus.BucketServers); err != nil {
+		return nil, err
+	}
+	if st.Ticks, err = open(bus.BucketTicks); err != nil {
+		return nil, err
+	}
+	st.Jobs = &jobs.Store{KV: st.JobsKV}
+	st.Settings = &settings.Store{KV: settingsKV}
+	return &st, nil
+}

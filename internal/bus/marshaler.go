@@ -1,0 +1,77 @@
+package bus
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/schemas"
+)
+
+// Metadata keys set on watermill messages.
+const (
+	metaName        = "name"
+	metaError       = "adsync_error"
+	metaDisposition = "adsync_disposition"
+	metaRetryAfter  = "adsync_retry_after"
+)
+
+// Marshaler is the watermill CQRS marshaler of adsync events: JSON payloads,
+// the wire name as the event name, the deterministic message id as the
+// watermill UUID (and so as Nats-Msg-Id), and schema validation on receipt.
+type Marshaler struct {
+	// SkipValidation turns off schema validation of received events (the
+	// decoder still rejects what it cannot decode).
+	SkipValidation bool
+}
+
+// Marshal encodes an events.Event.
+func (m Marshaler) Marshal(v any) (*message.Message, error) {
+	ev, ok := v.(events.Event)
+	if !ok {
+		return nil, fmt.Errorf("marshal %T: not an adsync event", v)
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", ev.EventName(), err)
+	}
+	msg := message.NewMessage(ev.MessageID(), payload)
+	msg.Metadata.Set(metaName, ev.EventName())
+	return msg, nil
+}
+
+// Unmarshal decodes and validates a received event. What cannot be decoded
+// or does not match the event's schema is rejected (dead-lettered).
+func (m Marshaler) Unmarshal(msg *message.Message, v any) error {
+	name := m.NameFromMessage(msg)
+	if !m.SkipValidation {
+		if err := schemas.ValidateEvent(name, msg.Payload); err != nil {
+			return Reject(fmt.Errorf("malformed %s event: %w", name, err))
+		}
+	}
+	if err := json.Unmarshal(msg.Payload, v); err != nil {
+		return Reject(fmt.Errorf("malformed %s event: %w", name, err))
+	}
+	return nil
+}
+
+// Name returns the wire name of an event value.
+func (m Marshaler) Name(v any) string {
+	if ev, ok := v.(events.Event); ok {
+		return ev.EventName()
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// NameFromMessage returns the wire name of a received message.
+func (m Marshaler) NameFromMessage(msg *message.Message) string {
+	return msg.Metadata.Get(metaName)
+}
+
+// NameFromSubject returns the wire name of a subject ("adsync.sync.requested.v1").
+func NameFromSubject(subject string) string {
+	return strings.TrimPrefix(subject, events.SubjectPrefix)
+}

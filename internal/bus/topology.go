@@ -1,0 +1,269 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/events"
+)
+
+// Stream names.
+const (
+	StreamControl    = "ADSYNC_CONTROL"
+	StreamPages      = "ADSYNC_PAGES"
+	StreamChanges    = "ADSYNC_CHANGES"
+	StreamDeadLetter = "ADSYNC_DEADLETTER"
+)
+
+// DeadLetterSubjectPrefix prefixes the subject of every dead letter; the
+// consumer's name completes it.
+const DeadLetterSubjectPrefix = "adsync.deadletter."
+
+// Key-value buckets.
+const (
+	BucketJobs     = "adsync_jobs"
+	BucketSettings = "adsync_settings"
+	BucketLeases   = "adsync_leases"
+	BucketServers  = "adsync_servers"
+	BucketTicks    = "adsync_ticks"
+)
+
+// TopologyOptions size the streams; zero values take defaults.
+type TopologyOptions struct {
+	// Replicas of every stream, bucket and consumer: 1 on one machine,
+	// 3 on a cluster.
+	Replicas int
+	// History is how long run events are kept (job history); default 30 days.
+	History time.Duration
+	// DataRetention bounds how long unprocessed pages and changes are kept;
+	// default 7 days.
+	DataRetention time.Duration
+	// Duplicates is the publish de-duplication window; default 10 minutes.
+	Duplicates time.Duration
+	// ServerTTL is how long a server's heartbeat counts as alive.
+	ServerTTL time.Duration
+	// AckWait is the ack wait of every consumer (handlers in progress
+	// extend it); default 30 seconds.
+	AckWait time.Duration
+}
+
+func (o TopologyOptions) withDefaults() TopologyOptions {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.History <= 0 {
+		o.History = 30 * 24 * time.Hour
+	}
+	if o.DataRetention <= 0 {
+		o.DataRetention = 7 * 24 * time.Hour
+	}
+	if o.Duplicates <= 0 {
+		o.Duplicates = 10 * time.Minute
+	}
+	if o.ServerTTL <= 0 {
+		o.ServerTTL = 30 * time.Second
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	return o
+}
+
+// ConsumerSpec declares one durable consumer and how its handler runs.
+type ConsumerSpec struct {
+	// Service is the adsync service whose handler consumes.
+	Service string
+	Durable string
+	Stream  string
+	Event   string // wire name it consumes
+	// MaxDeliver bounds deliveries (crash redeliveries and retries) before
+	// the message is dead-lettered.
+	MaxDeliver int
+	// Concurrency is how many messages the handler processes at once; 1
+	// keeps them in stream order.
+	Concurrency   int
+	MaxAckPending int
+}
+
+// Consumer names, one per handler.
+const (
+	ConsumerGuardRequested  = "guard-sync-requested"
+	ConsumerGuardCompleted  = "guard-sync-completed"
+	ConsumerReaderApproved  = "reader-sync-approved"
+	ConsumerReaderRequested = "reader-directory-requested"
+	ConsumerDiffPages       = "diff-directory-page"
+	ConsumerDiffCompleted   = "diff-directory-completed"
+	ConsumerDiffFailed      = "diff-directory-failed"
+	ConsumerWriterChanges   = "writer-account-changes"
+	ConsumerWriterCompleted = "writer-changes-completed"
+)
+
+// Consumers lists every durable consumer of the pipeline.
+func Consumers() []ConsumerSpec {
+	return []ConsumerSpec{
+		{Service: "guard", Durable: ConsumerGuardRequested, Stream: StreamControl, Event: (events.SyncRequested{}).EventName(), MaxDeliver: 10, Concurrency: 1},
+		{Service: "guard", Durable: ConsumerGuardCompleted, Stream: StreamControl, Event: (events.SyncCompleted{}).EventName(), MaxDeliver: 10, Concurrency: 1},
+		{Service: "directory-reader", Durable: ConsumerReaderApproved, Stream: StreamControl, Event: (events.SyncApproved{}).EventName(), MaxDeliver: 10, Concurrency: 1},
+		// Requeue of a failed read is JetStream redelivery of this message:
+		// the handler stops retrying after the job's own attempt limit,
+		// which can never exceed this bound.
+		{Service: "directory-reader", Durable: ConsumerReaderRequested, Stream: StreamControl, Event: (events.DirectoryRequested{}).EventName(), MaxDeliver: MaxRequeueAttempts + 5, Concurrency: 4},
+		{Service: "diff", Durable: ConsumerDiffPages, Stream: StreamPages, Event: (events.DirectoryPage{}).EventName(), MaxDeliver: 10, Concurrency: 1, MaxAckPending: 256},
+		{Service: "diff", Durable: ConsumerDiffCompleted, Stream: StreamControl, Event: (events.DirectoryCompleted{}).EventName(), MaxDeliver: 200, Concurrency: 1},
+		{Service: "diff", Durable: ConsumerDiffFailed, Stream: StreamControl, Event: (events.DirectoryFailed{}).EventName(), MaxDeliver: 10, Concurrency: 1},
+		{Service: "account-writer", Durable: ConsumerWriterChanges, Stream: StreamChanges, Event: (events.AccountChanges{}).EventName(), MaxDeliver: 10, Concurrency: 1, MaxAckPending: 256},
+		{Service: "account-writer", Durable: ConsumerWriterCompleted, Stream: StreamControl, Event: (events.ChangesCompleted{}).EventName(), MaxDeliver: 200, Concurrency: 1},
+	}
+}
+
+// MaxRequeueAttempts is the most attempts a job may ask for.
+const MaxRequeueAttempts = 50
+
+// ConsumerByName returns the spec of a durable consumer.
+func ConsumerByName(name string) (ConsumerSpec, bool) {
+	for _, c := range Consumers() {
+		if c.Durable == name {
+			return c, true
+		}
+	}
+	return ConsumerSpec{}, false
+}
+
+// ConsumerFor returns the consumer spec for a wire name's handler.
+func ConsumerFor(event string) (ConsumerSpec, bool) {
+	for _, c := range Consumers() {
+		if c.Event == event {
+			return c, true
+		}
+	}
+	return ConsumerSpec{}, false
+}
+
+// Backoff is the consumers' BackOff: one step, the ack wait, after which a
+// message whose handler died is redelivered.
+//
+// It is flat on purpose. JetStream adds the delay of a NakWithDelay to the
+// BackOff step of that delivery minus the ack wait, so with a growing
+// BackOff the delays that handlers ask for (a job's requeue back-off,
+// "wait a second for the remaining pages") would grow out of control. The
+// growing back-off of failing handlers is computed by the subscriber
+// instead (RetryDelay), and asked for exactly.
+func (o TopologyOptions) Backoff() []time.Duration {
+	o = o.withDefaults()
+	return []time.Duration{o.AckWait}
+}
+
+// RetryDelay is the delay before redelivering a message whose handler
+// failed without asking for one: a tenth of the ack wait, doubling with
+// each attempt, at most five ack waits.
+func (o TopologyOptions) RetryDelay(attempt int) time.Duration {
+	o = o.withDefaults()
+	d := max(o.AckWait/10, 100*time.Millisecond)
+	for i := 1; i < attempt && d < 5*o.AckWait; i++ {
+		d *= 2
+	}
+	return min(d, 5*o.AckWait)
+}
+
+func (o TopologyOptions) streams() []jetstream.StreamConfig {
+	o = o.withDefaults()
+	control := []string{
+		events.SubjectOf((events.SyncRequested{}).EventName()),
+		events.SubjectOf((events.SyncApproved{}).EventName()),
+		events.SubjectOf((events.SyncRejected{}).EventName()),
+		events.SubjectOf((events.SyncCompleted{}).EventName()),
+		events.SubjectOf((events.DirectoryRequested{}).EventName()),
+		events.SubjectOf((events.DirectoryCompleted{}).EventName()),
+		events.SubjectOf((events.DirectoryFailed{}).EventName()),
+		events.SubjectOf((events.ChangesCompleted{}).EventName()),
+	}
+	return []jetstream.StreamConfig{
+		{
+			Name: StreamControl, Description: "adsync run events (job history)",
+			Subjects: control, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.History, Duplicates: o.Duplicates, Replicas: o.Replicas,
+			Discard: jetstream.DiscardOld,
+		},
+		{
+			Name: StreamPages, Description: "adsync directory pages (bulk; removed once diff acknowledged them)",
+			Subjects:  []string{events.SubjectOf((events.DirectoryPage{}).EventName())},
+			Retention: jetstream.InterestPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.DataRetention, Duplicates: o.Duplicates, Replicas: o.Replicas,
+			MaxMsgSize: 8 << 20,
+		},
+		{
+			Name: StreamChanges, Description: "adsync account changes (removed once account-writer acknowledged them)",
+			Subjects:  []string{events.SubjectOf((events.AccountChanges{}).EventName())},
+			Retention: jetstream.InterestPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.DataRetention, Duplicates: o.Duplicates, Replicas: o.Replicas,
+			MaxMsgSize: 8 << 20,
+		},
+		{
+			Name: StreamDeadLetter, Description: "adsync messages that could not be processed, with the reason",
+			Subjects:  []string{DeadLetterSubjectPrefix + ">"},
+			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.History, Replicas: o.Replicas,
+		},
+	}
+}
+
+func (o TopologyOptions) buckets() []jetstream.KeyValueConfig {
+	o = o.withDefaults()
+	return []jetstream.KeyValueConfig{
+		{Bucket: BucketJobs, Description: "AD Sync Jobs", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketSettings, Description: "installation settings: environment id, single sign-on", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketLeases, Description: "runs in progress, one per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketServers, Description: "live adsync processes (heartbeats)", History: 1, TTL: o.ServerTTL, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketTicks, Description: "last scheduled slot started per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+	}
+}
+
+// ConsumerConfig is the JetStream configuration of a consumer spec.
+func (o TopologyOptions) ConsumerConfig(c ConsumerSpec) jetstream.ConsumerConfig {
+	o = o.withDefaults()
+	backoff := o.Backoff()
+	maxAck := c.MaxAckPending
+	if maxAck == 0 {
+		maxAck = 64
+	}
+	return jetstream.ConsumerConfig{
+		Durable:       c.Durable,
+		Description:   "adsync handler for " + c.Event,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       backoff[0],
+		BackOff:       backoff,
+		MaxDeliver:    c.MaxDeliver,
+		FilterSubject: events.SubjectOf(c.Event),
+		MaxAckPending: maxAck,
+		Replicas:      o.Replicas,
+	}
+}
+
+// Provision creates or updates every stream, bucket and durable consumer.
+// Every service calls it at start; it is idempotent.
+func Provision(ctx context.Context, js jetstream.JetStream, o TopologyOptions) error {
+	for _, sc := range o.streams() {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("provision stream %s: %w", sc.Name, err)
+		}
+	}
+	for _, kc := range o.buckets() {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	for _, c := range Consumers() {
+		if _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, o.ConsumerConfig(c)); err != nil {
+			return fmt.Errorf("provision consumer %s on %s: %w", c.Durable, c.Stream, err)
+		}
+	}
+	return nil
+}
+
+// ErrNotProvisioned is returned when the bus lacks adsync's streams.
+var ErrNotProvisioned = errors.New("the NATS server has no adsync streams: start adsync (adsync run or adsync serve) first")

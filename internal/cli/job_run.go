@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+)
+
+func (c *cli) jobRunCmd() *cobra.Command {
+	var (
+		wait, asJSON bool
+		timeout      time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a job now; with --wait, print its summary and exit 0 only if it completed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := c.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if _, _, err := s.stores.Jobs.Get(ctx, args[0]); err != nil {
+				return err
+			}
+			now := c.env.Now().UTC()
+			req := &events.SyncRequested{Run: events.Run{
+				RunID: manualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now,
+			}}
+			var results jetstream.MessagesContext
+			if wait {
+				// Subscribe before publishing, so that no outcome is missed.
+				if results, err = c.followRuns(ctx, s); err != nil {
+					return err
+				}
+				defer results.Stop()
+			}
+			if err := s.bus.Publish(ctx, req); err != nil {
+				return fmt.Errorf("request run: %w", err)
+			}
+			if !wait {
+				if asJSON {
+					return json.NewEncoder(c.env.Stdout).Encode(map[string]string{"run_id": req.RunID, "job": req.Job})
+				}
+				c.out("run %s requested (follow it with: adsync watch, or adsync job history %s)\n", req.RunID, req.Job)
+				return nil
+			}
+			fmt.Fprintf(c.env.Stderr, "run %s requested; waiting for it to finish\n", req.RunID)
+			sum, err := c.awaitRun(ctx, results, req.RunID, timeout)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := json.NewEncoder(c.env.Stdout).Encode(sum); err != nil {
+					return err
+				}
+			} else {
+				sum.print(c.env.Stdout)
+			}
+			if sum.Outcome != events.OutcomeCompleted {
+				return &ExitError{Code: 1, Msg: sum.oneLine()}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&wait, "wait", false, "wait for the run to finish and print its summary")
+	f.DurationVar(&timeout, "timeout", time.Hour, "with --wait: give up waiting after this long (the run goes on)")
+	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	return cmd
+}
+
+func manualRunID(job string, now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", job, now.Format("20060102T150405Z"), hex.EncodeToString(b[:]))
+}
+
+// followRuns follows run outcomes and attempt failures from now on.
+func (c *cli) followRuns(ctx context.Context, s *session) (jetstream.MessagesContext, error) {
+	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamControl, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{
+			events.SubjectOf((events.SyncRejected{}).EventName()),
+			events.SubjectOf((events.SyncCompleted{}).EventName()),
+			events.SubjectOf((events.DirectoryFailed{}).EventName()),
+		},
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow runs: %w", err)
+	}
+	return cons.Messages()
+}
+
+// awaitRun waits for the run's terminal event, reporting retries on stderr.
+func (c *cli) awaitRun(ctx context.Context, msgs jetstream.MessagesContext, runID string, timeout time.Duration) (RunSummary, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, msgs.Stop)
+	defer stop()
+	for {
+		m, err := msgs.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return RunSummary{}, &ExitError{Code: 1, Msg: fmt.Sprintf("run %s did not finish within %s; it goes on (adsync watch)", runID, timeout)}
+				}
+				return RunSummary{}, ctx.Err()
+			}
+			return RunSummary{}, fmt.Errorf("follow run %s: %w", runID, err)
+		}
+		switch bus.NameFromSubject(m.Subject()) {
+		case (events.SyncRejected{}).EventName():
+			var r events.SyncRejected
+			if json.Unmarshal(m.Data(), &r) == nil && r.RunID == runID {
+				return summaryOfRejected(&r, c.env.Now().UTC()), nil
+			}
+		case (events.SyncCompleted{}).EventName():
+			var r events.SyncCompleted
+			if json.Unmarshal(m.Data(), &r) == nil && r.RunID == runID {
+				return summaryOfCompleted(&r), nil
+			}
+		case (events.DirectoryFailed{}).EventName():
+			var f events.DirectoryFailed
+			if json.Unmarshal(m.Data(), &f) == nil && f.RunID == runID {
+				if f.WillRetry {
+					fmt.Fprintf(c.env.Stderr, "domain %s: attempt %d of %d failed: %s; retrying in %s\n", f.Domain, f.Attempt, f.MaxAttempts, f.Reason, f.RetryIn)
+				} else {
+					fmt.Fprintf(c.env.Stderr, "domain %s: attempt %d failed: %s\n", f.Domain, f.Attempt, f.Reason)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/adsync/adsync/internal/app"
+	"github.com/adsync/adsync/internal/config"
+)
+
+func (c *cli) runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run all five services (and, unless nats.url is set, an embedded NATS server) until SIGINT/SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			return c.serve(cmd, cfg, app.AllServices, cfg.NATS.URL == "")
+		},
+	}
+}
+
+func (c *cli) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:       "serve SERVICE",
+		Short:     "Run one service alone: " + strings.Join(app.AllServices, ", "),
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: app.AllServices,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			return c.serve(cmd, cfg, args, false)
+		},
+	}
+}
+
+func (c *cli) serve(cmd *cobra.Command, cfg *config.File, services []string, embed bool) error {
+	log := newLogger(c.env.Stderr, cfg.Log)
+	err := app.Run(cmd.Context(), app.Options{
+		Config: cfg, Env: c.env.LookupEnv, Services: services, Embed: embed, Log: log,
+		Version: Version, Now: c.env.Now, Ready: c.env.Ready,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, l config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(l.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (c *cli) configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Check the configuration file"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration and read its secrets, without contacting anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			if _, err := cfg.Directories(c.env.LookupEnv); err != nil {
+				return err
+			}
+			if _, err := cfg.BusOptions(c.env.LookupEnv); err != nil {
+				return err
+			}
+			c.out("config %s is valid: %d domain(s): %s\n", cfg.Path(), len(cfg.Domains), strings.Join(cfg.DomainNames(), ", "))
+			return nil
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/adsync/adsync/events"
+)
+
+// RunSummary is what `job run --wait` and `job history` print for a run.
+type RunSummary struct {
+	RunID       string                `json:"run_id"`
+	Job         string                `json:"job"`
+	Trigger     events.Trigger        `json:"trigger"`
+	Outcome     string                `json:"outcome"`
+	Reasons     []string              `json:"reasons"`
+	Domains     []events.DomainResult `json:"domains"`
+	Totals      events.Counts         `json:"totals"`
+	Attempts    int                   `json:"attempts"`
+	RequestedAt time.Time             `json:"requested_at"`
+	FinishedAt  *time.Time            `json:"finished_at,omitempty"`
+	DryRun      bool                  `json:"dry_run,omitempty"`
+}
+
+func summaryOfCompleted(c *events.SyncCompleted) RunSummary {
+	s := RunSummary{
+		RunID: c.RunID, Job: c.Job, Trigger: c.Trigger, Outcome: c.Outcome, Reasons: nonNilStrings(c.Reasons),
+		Domains: c.Domains, Totals: c.Totals, RequestedAt: c.RequestedAt, DryRun: c.DryRun,
+	}
+	f := c.FinishedAt
+	s.FinishedAt = &f
+	for _, d := range c.Domains {
+		s.Attempts = max(s.Attempts, d.Attempts)
+	}
+	if s.Domains == nil {
+		s.Domains = []events.DomainResult{}
+	}
+	return s
+}
+
+func summaryOfRejected(r *events.SyncRejected, at time.Time) RunSummary {
+	return RunSummary{
+		RunID: r.RunID, Job: r.Job, Trigger: r.Trigger, Outcome: events.OutcomeRejected, Reasons: nonNilStrings(r.Reasons),
+		Domains: []events.DomainResult{}, RequestedAt: r.RequestedAt, FinishedAt: &at,
+	}
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (s RunSummary) print(w io.Writer) {
+	fmt.Fprintf(w, "run %s (job %s, %s): %s\n", s.RunID, s.Job, s.Trigger, s.Outcome)
+	for _, r := range s.Reasons {
+		fmt.Fprintf(w, "  reason: %s\n", r)
+	}
+	for _, d := range s.Domains {
+		fmt.Fprintf(w, "  domain %s: %s", d.Domain, d.Outcome)
+		if d.Attempts > 1 {
+			fmt.Fprintf(w, " after %d attempts", d.Attempts)
+		}
+		fmt.Fprintf(w, " — %d entries read; %s\n", d.Entries, countsText(d.Counts))
+		if d.Skipped > 0 {
+			fmt.Fprintf(w, "    %d directory entries skipped (no id or username)\n", d.Skipped)
+		}
+		if d.Reason != "" {
+			fmt.Fprintf(w, "    %s\n", d.Reason)
+		}
+	}
+	if len(s.Domains) > 1 {
+		fmt.Fprintf(w, "  total: %s\n", countsText(s.Totals))
+	}
+}
+
+func countsText(c events.Counts) string {
+	return fmt.Sprintf("created %d, updated %d, deactivated %d, reactivated %d, unchanged %d",
+		c.Created, c.Updated, c.Deactivated, c.Reactivated, c.Unchanged)
+}
+
+// oneLine is the run's outcome as one line, for a non-zero exit.
+func (s RunSummary) oneLine() string {
+	if len(s.Reasons) == 0 {
+		return fmt.Sprintf("run %s %s", s.RunID, s.Outcome)
+	}
+	return fmt.Sprintf("run %s %s: %s", s.RunID, s.Outcome, strings.Join(s.Reasons, "; "))
+}

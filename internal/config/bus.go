@@ -1,0 +1,29 @@
+package config
+
+import (
+	"github.com/adsync/adsync/internal/bus"
+)
+
+// BusOptions returns how to reach NATS, reading its secrets.
+func (f *File) BusOptions(env Env) (bus.Options, error) {
+	o := bus.Options{
+		URL: f.NATS.URL, User: f.NATS.User, CredsFile: f.NATS.CredsFile, NKeyFile: f.NATS.NKeyFile,
+		CAFile: f.NATS.CAFile, CertFile: f.NATS.CertFile, KeyFile: f.NATS.KeyFile,
+	}
+	if o.URL == "" {
+		o.URL = "nats://" + f.NATS.Listen
+	}
+	var err error
+	if o.Password, err = Secret(f.NATS.PasswordFile, f.NATS.PasswordEnv, env); err != nil {
+		return o, err
+	}
+	if o.Token, err = Secret(f.NATS.TokenFile, f.NATS.TokenEnv, env); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// Topology returns the stream and consumer sizing.
+func (f *File) Topology() bus.TopologyOptions {
+	return bus.TopologyOptions{Replicas: f.NATS.Replicas, AckWait: f.NATS.AckWait.D(), History: f.NATS.History.D()}
+}

@@ -1,0 +1,238 @@
+// Package config loads and validates adsync's YAML configuration file.
+// Everything is checked up front; each problem is reported on its own line,
+// e.g. `domain "corp": base_dn is required`.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultPath is the configuration file used when -c is not given.
+const DefaultPath = "./adsync.yaml"
+
+// File is the whole configuration file.
+type File struct {
+	DataDir   string   `yaml:"data_dir"`
+	NATS      NATS     `yaml:"nats"`
+	JobServer *bool    `yaml:"job_server"`
+	Guard     Guard    `yaml:"guard"`
+	Log       Log      `yaml:"log"`
+	Domains   []Domain `yaml:"domains"`
+
+	// path is where the file was read from; relative paths in it are
+	// relative to the file's directory.
+	path string
+}
+
+// NATS says where the bus is.
+type NATS struct {
+	// URL of a NATS server or cluster; empty: `adsync run` embeds one.
+	URL string `yaml:"url"`
+	// Listen is the embedded server's client address.
+	Listen string `yaml:"listen"`
+	// Replicas of streams and consumers: 1 on one machine, 3 on a cluster.
+	Replicas int `yaml:"replicas"`
+	// AckWait of the consumers (Go duration); default 30s.
+	AckWait Duration `yaml:"ack_wait"`
+	// History is how long run events (job history) are kept; default 720h.
+	History Duration `yaml:"history"`
+	// Credentials and TLS (all optional).
+	User         string `yaml:"user"`
+	PasswordFile string `yaml:"password_file"`
+	PasswordEnv  string `yaml:"password_env"`
+	TokenFile    string `yaml:"token_file"`
+	TokenEnv     string `yaml:"token_env"`
+	CredsFile    string `yaml:"creds_file"`
+	NKeyFile     string `yaml:"nkey_file"`
+	CAFile       string `yaml:"ca_file"`
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+}
+
+// Guard settings.
+type Guard struct {
+	// RunLease is how long a run that never finishes blocks its job.
+	RunLease Duration `yaml:"run_lease"`
+}
+
+// Log settings.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Domain is one directory to sync.
+type Domain struct {
+	Name              string     `yaml:"name"`
+	Type              string     `yaml:"type"`
+	URL               string     `yaml:"url"`
+	CAFile            string     `yaml:"ca_file"`
+	TLSServerName     string     `yaml:"tls_server_name"`
+	InsecurePlaintext bool       `yaml:"insecure_plaintext"`
+	BindDN            string     `yaml:"bind_dn"`
+	BindPasswordFile  string     `yaml:"bind_password_file"`
+	BindPasswordEnv   string     `yaml:"bind_password_env"`
+	BindPassword      string     `yaml:"bind_password"` // refused: secrets never live in the YAML
+	BaseDN            string     `yaml:"base_dn"`
+	UserFilter        string     `yaml:"user_filter"`
+	DisabledFilter    string     `yaml:"disabled_filter"`
+	PageSize          int        `yaml:"page_size"`
+	Timeout           Duration   `yaml:"timeout"`
+	Attributes        Attributes `yaml:"attributes"`
+}
+
+// Attributes override the directory attribute of each account field.
+type Attributes struct {
+	ID          string `yaml:"id"`
+	Username    string `yaml:"username"`
+	UPN         string `yaml:"upn"`
+	Email       string `yaml:"email"`
+	DisplayName string `yaml:"display_name"`
+	GivenName   string `yaml:"given_name"`
+	Surname     string `yaml:"surname"`
+	Groups      string `yaml:"groups"`
+}
+
+// Duration is a time.Duration written in Go syntax ("12h", "30s").
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 30s, 5m, 12h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+// Load reads and validates the file at path. Secrets are not read here;
+// see Secrets.
+func Load(path string) (*File, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s not found (pass -c FILE; see README for an example)", path)
+		}
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, raw)
+}
+
+// Parse parses and validates configuration text read from path.
+func Parse(path string, raw []byte) (*File, error) {
+	f := &File{path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	f.applyDefaults()
+	if errs := f.validate(); len(errs) > 0 {
+		return nil, &Error{Path: path, Problems: errs}
+	}
+	return f, nil
+}
+
+func (f *File) applyDefaults() {
+	if f.DataDir == "" {
+		f.DataDir = "./data"
+	}
+	f.DataDir = f.resolve(f.DataDir)
+	if f.NATS.Listen == "" {
+		f.NATS.Listen = "127.0.0.1:4222"
+	}
+	if f.NATS.Replicas == 0 {
+		f.NATS.Replicas = 1
+	}
+	if f.JobServer == nil {
+		t := true
+		f.JobServer = &t
+	}
+	if f.Guard.RunLease == 0 {
+		f.Guard.RunLease = Duration(6 * time.Hour)
+	}
+	if f.Log.Level == "" {
+		f.Log.Level = "info"
+	}
+	if f.Log.Format == "" {
+		f.Log.Format = "text"
+	}
+	for i := range f.Domains {
+		d := &f.Domains[i]
+		if d.Type == "" {
+			d.Type = "active_directory"
+		}
+		d.CAFile = f.resolve(d.CAFile)
+		d.BindPasswordFile = f.resolve(d.BindPasswordFile)
+	}
+	for _, p := range []*string{&f.NATS.PasswordFile, &f.NATS.TokenFile, &f.NATS.CredsFile, &f.NATS.NKeyFile, &f.NATS.CAFile, &f.NATS.CertFile, &f.NATS.KeyFile} {
+		*p = f.resolve(*p)
+	}
+}
+
+// resolve makes a path in the file relative to the file's directory.
+func (f *File) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(f.path), p)
+}
+
+// Path is the file the configuration was read from.
+func (f *File) Path() string { return f.path }
+
+// IsJobServer reports the job_server setting (default true).
+func (f *File) IsJobServer() bool { return f.JobServer == nil || *f.JobServer }
+
+// DomainNames lists the configured domains in file order.
+func (f *File) DomainNames() []string {
+	names := make([]string, len(f.Domains))
+	for i, d := range f.Domains {
+		names[i] = d.Name
+	}
+	return names
+}
+
+// Domain returns the named domain.
+func (f *File) Domain(name string) (Domain, bool) {
+	for _, d := range f.Domains {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Domain{}, false
+}
+
+// Error lists every problem of a configuration file.
+type Error struct {
+	Path     string
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("config %s has %d problem(s):\n  %s", e.Path, len(e.Problems), strings.Join(e.Problems, "\n  "))
+}

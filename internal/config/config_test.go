@@ -1,0 +1,142 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "adsync.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const good = `
+data_dir: ./data
+domains:
+  - name: corp
+    url: ldaps://dc1.corp.example.com:636
+    bind_dn: svc-adsync@corp.example.com
+    bind_password_env: CORP_PASSWORD
+    base_dn: DC=corp,DC=example,DC=com
+`
+
+func TestLoadGoodConfigAppliesDefaults(t *testing.T) {
+	p := write(t, good)
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NATS.Listen != "127.0.0.1:4222" || f.NATS.Replicas != 1 || !f.IsJobServer() {
+		t.Errorf("defaults: %+v job_server=%v", f.NATS, f.IsJobServer())
+	}
+	if f.DataDir != filepath.Join(filepath.Dir(p), "data") {
+		t.Errorf("data_dir %q is not relative to the config file", f.DataDir)
+	}
+	if f.Domains[0].Type != "active_directory" {
+		t.Errorf("type default = %q", f.Domains[0].Type)
+	}
+}
+
+func TestBadConfigListsEveryProblem(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"missing base_dn", strings.ReplaceAll(good, "    base_dn: DC=corp,DC=example,DC=com\n", ""), []string{`domain "corp": base_dn is required`}},
+		{"password in yaml", good + "    bind_password: hunter2\n", []string{`domain "corp": bind_password must not be written in the configuration file`}},
+		{"no password source", strings.ReplaceAll(good, "    bind_password_env: CORP_PASSWORD\n", ""), []string{`domain "corp": bind_password_file or bind_password_env is required`}},
+		{"bad scheme", strings.ReplaceAll(good, "ldaps://dc1", "http://dc1"), []string{`domain "corp": url "http://dc1.corp.example.com:636"`}},
+		{"bad filter", good + "    user_filter: (objectClass=user\n", []string{`domain "corp": user_filter "(objectClass=user"`}},
+		{"several at once", `
+domains:
+  - name: corp
+    url: ldaps://x
+  - name: corp
+    type: novell
+    url: ldap://y
+    bind_dn: a
+    bind_password_env: X
+    base_dn: dc=y
+    page_size: 5000
+`, []string{
+			`domain "corp": bind_dn is required`,
+			`domain "corp": base_dn is required`,
+			`domain "corp": defined twice`,
+			`domain "corp": type "novell"`,
+		}},
+		{"no domains", "data_dir: ./x\n", []string{"domains: at least one domain is required"}},
+		{"unknown key (typo)", good + "jobserver: true\n", []string{"field jobserver not found"}},
+		{"bad duration", good + "guard:\n  run_lease: soon\n", []string{`"soon" is not a duration`}},
+		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(write(t, c.body))
+			if err == nil {
+				t.Fatal("bad config accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretsComeFromFileOrEnvAndNeverShow(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("s3cret-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	_ = os.WriteFile(empty, nil, 0o600)
+	env := func(k string) (string, bool) {
+		switch k {
+		case "CORP_PASSWORD":
+			return "s3cret-env", true
+		case "EMPTY":
+			return "", true
+		}
+		return "", false
+	}
+	cases := []struct {
+		name, file, env string
+		want            string
+		wantErr         string
+	}{
+		{"file", pwFile, "", "s3cret-file", ""},
+		{"env", "", "CORP_PASSWORD", "s3cret-env", ""},
+		{"missing env", "", "NOPE", "", "environment variable NOPE is not set"},
+		{"empty env", "", "EMPTY", "", "environment variable EMPTY is empty"},
+		{"empty file", empty, "", "", "is empty"},
+		{"missing file", filepath.Join(dir, "nope"), "", "", "no such file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Domain{Name: "corp", BindPasswordFile: c.file, BindPasswordEnv: c.env}
+			got, err := d.BindPasswordValue(env)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("got %q, %v", got, err)
+			}
+			if s := d.Directory(got).String(); strings.Contains(s, got) {
+				t.Fatalf("directory settings print the password: %s", s)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+func (f *File) validate() []string {
+	var p []string
+	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+
+	if f.NATS.URL != "" {
+		for _, u := range strings.Split(f.NATS.URL, ",") {
+			pu, err := url.Parse(strings.TrimSpace(u))
+			if err != nil || pu.Host == "" || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, pu.Scheme) {
+				add("nats.url: %q is not a NATS URL (nats://host:4222, tls://host:4222; several separated by commas)", u)
+			}
+		}
+	}
+	if _, _, err := net.SplitHostPort(f.NATS.Listen); err != nil {
+		add("nats.listen: %q is not host:port", f.NATS.Listen)
+	}
+	if f.NATS.Replicas < 1 || f.NATS.Replicas > 5 {
+		add("nats.replicas: %d is out of range (1 on one machine, 3 on a cluster; at most 5)", f.NATS.Replicas)
+	}
+	if f.NATS.PasswordFile != "" && f.NATS.PasswordEnv != "" {
+		add("nats: set password_file or password_env, not both")
+	}
+	if (f.NATS.PasswordFile != "" || f.NATS.PasswordEnv != "") && f.NATS.User == "" {
+		add("nats: a password needs nats.user")
+	}
+	if (f.NATS.CertFile == "") != (f.NATS.KeyFile == "") {
+		add("nats: cert_file and key_file go together")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, f.Log.Level) {
+		add("log.level: %q is not one of debug, info, warn, error", f.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, f.Log.Format) {
+		add("log.format: %q is not one of text, json", f.Log.Format)
+	}
+	if f.Guard.RunLease.D() < 0 {
+		add("guard.run_lease: must be positive")
+	}
+	if len(f.Domains) == 0 {
+		add("domains: at least one domain is required")
+	}
+	seen := map[string]bool{}
+	for i, d := range f.Domains {
+		name := d.Name
+		if name == "" {
+			name = fmt.Sprintf("#%d", i+1)
+			add("domain %s: name is required", name)
+		} else if !namePattern.MatchString(name) {
+			add("domain %q: name may only contain letters, digits, '-' and '_'", name)
+		}
+		if d.Name != "" && seen[d.Name] {
+			add("domain %q: defined twice", d.Name)
+		}
+		seen[d.Name] = true
+		for _, e := range d.validate() {
+			add("domain %q: %s", name, e)
+		}
+		// The password is read later (Directories); validate the rest.
+		for _, e := range d.Directory("(not read yet)").Validate() {
+			add("%s", e)
+		}
+	}
+	return p
+}
+
+// validate checks what only the configuration file can get wrong; the
+// directory settings themselves are checked by ldapdir (see validate's
+// caller).
+func (d Domain) validate() []string {
+	var p []string
+	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+	if d.InsecurePlaintext && strings.HasPrefix(d.URL, "ldaps://") {
+		add("insecure_plaintext applies only to ldap:// URLs")
+	}
+	if d.BindPassword != "" {
+		add("bind_password must not be written in the configuration file: use bind_password_file or bind_password_env")
+	}
+	switch {
+	case d.BindPasswordFile == "" && d.BindPasswordEnv == "":
+		add("bind_password_file or bind_password_env is required")
+	case d.BindPasswordFile != "" && d.BindPasswordEnv != "":
+		add("set bind_password_file or bind_password_env, not both")
+	}
+	return p
+}

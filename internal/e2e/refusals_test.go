@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/testenv"
+)
+
+// Directories that cannot be read fail the run with a clear reason, and
+// change no account.
+func TestUnreadableDirectoryFailsTheRunAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Samba(t)
+	ou := dc.NewOU(t)
+	dc.AddUsers(t, ou, testenv.ADUser{CN: "Someone", SAM: "someone" + newTag(t)})
+
+	dir := t.TempDir()
+	wrongPassword := filepath.Join(dir, "wrong.pass")
+	const secret = "Not-The-Password-42"
+	if err := os.WriteFile(wrongPassword, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := testenv.WriteTLS(filepath.Join(dir, "other-ca"), []string{"dc1.corp.example.com"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := ADDomain("down", dc, ou)
+	unreachable.URL = "ldaps://" + freeAddr(t) // nothing listens there
+	badBind := ADDomain("badbind", dc, ou)
+	badBind.PasswordFile = wrongPassword
+	wrongCA := ADDomain("wrongca", dc, ou)
+	wrongCA.CAFile = otherCA.CAFile
+
+	sys := Start(t, []Domain{unreachable, badBind, wrongCA})
+	cases := []struct {
+		domain string
+		want   []string
+	}{
+		{"down", []string{"connection refused"}},
+		{"badbind", []string{"invalid credentials", "Administrator@corp.example.com"}},
+		{"wrongca", []string{"certificate signed by unknown authority"}},
+	}
+	for _, c := range cases {
+		t.Run(c.domain, func(t *testing.T) {
+			sys.MustCLI("job", "create", "job-"+c.domain, "--domain", c.domain)
+			sum, err := sys.RunJob("job-" + c.domain)
+			if err == nil || sum.Outcome != "failed" {
+				t.Fatalf("outcome %s, err %v; want a failed run and a non-zero exit", sum.Outcome, err)
+			}
+			reason := strings.Join(sum.Reasons, " ")
+			for _, w := range c.want {
+				if !strings.Contains(reason, w) {
+					t.Errorf("reason %q does not say %q", reason, w)
+				}
+			}
+			if !strings.Contains(err.Error(), "failed") {
+				t.Errorf("one-line error %q", err)
+			}
+			if strings.Contains(reason, secret) || strings.Contains(err.Error(), secret) {
+				t.Fatal("the bind password appears in the run's reasons")
+			}
+			if d := sum.Domains[0]; d.Created+d.Updated+d.Deactivated+d.Reactivated != 0 {
+				t.Errorf("a failed read changed accounts: %+v", d)
+			}
+		})
+	}
+	if n := len(sys.Accounts("")); n != 0 {
+		t.Fatalf("%d accounts exist after failed reads only", n)
+	}
+	raw, _ := os.ReadFile(filepath.Join(sys.Dir, "adsync.log"))
+	if strings.Contains(string(raw), secret) {
+		t.Fatal("the bind password appears in the log")
+	}
+}
+
+// While SAML or OpenID Connect sign-on is on, guard rejects every run and
+// nothing is read or written.
+func TestSingleSignOnRejectsEveryRun(t *testing.T) {
+	t.Parallel()
+	slapd := testenv.Slapd(t, testenv.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	sys.MustCLI("sso", "enable", "oidc")
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
+
+	sum, err := sys.RunJob("lab-sync")
+	if err == nil || sum.Outcome != "rejected" {
+		t.Fatalf("outcome %s err %v, want rejected and a non-zero exit", sum.Outcome, err)
+	}
+	if len(sum.Reasons) != 1 || !strings.Contains(sum.Reasons[0], "OpenID Connect single sign-on is enabled") {
+		t.Fatalf("reasons %q", sum.Reasons)
+	}
+	if n := len(sys.Accounts("")); n != 0 {
+		t.Fatalf("%d accounts written while SSO was on", n)
+	}
+	if sys.captured.count("adsync.directory.requested.v1")+sys.captured.count("adsync.directory.page.v1") != 0 {
+		t.Fatal("the directory was read while SSO was on")
+	}
+
+	// Enabling SAML is refused while an enabled job exists; --force disables
+	// the job, and then the rejection lists both reasons.
+	r := sys.CLI("sso", "enable", "saml")
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "lab-sync") {
+		t.Fatalf("sso enable with an enabled job: %v", r.Err)
+	}
+	out := sys.MustCLI("sso", "enable", "saml", "--force")
+	if !strings.Contains(out, "disabled AD Sync Job lab-sync") {
+		t.Fatalf("--force does not say what it disabled: %q", out)
+	}
+	sum, _ = sys.RunJob("lab-sync")
+	got := strings.Join(sum.Reasons, "\n")
+	for _, w := range []string{"SAML single sign-on is enabled", "OpenID Connect single sign-on is enabled", `job "lab-sync" is disabled`} {
+		if !strings.Contains(got, w) {
+			t.Errorf("rejection does not list %q:\n%s", w, got)
+		}
+	}
+
+	// Both off and the job enabled: the run goes through.
+	sys.MustCLI("sso", "disable", "saml")
+	sys.MustCLI("sso", "disable", "oidc")
+	sys.MustCLI("job", "enable", "lab-sync")
+	sys.MustComplete("lab-sync")
+	if n := len(sys.Accounts("lab")); n != 3 {
+		t.Fatalf("%d accounts after SSO was turned off, want 3", n)
+	}
+}
+
+// A malformed event on the bus is dead-lettered with its reason and the
+// pipeline goes on.
+func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
+	t.Parallel()
+	slapd := testenv.Slapd(t, testenv.WithUsers(2))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
+
+	nc, err := nats.Connect(sys.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, payload := range []string{`{"run_id": 42}`, `not json at all`} {
+		m := &nats.Msg{Subject: "adsync.sync.requested.v1", Data: []byte(payload), Header: nats.Header{Poison: []string{"1"}}}
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = nc.Flush()
+
+	sys.MustComplete("lab-sync")
+
+	js, _ := nc.JetStream()
+	var dead []*nats.RawStreamMsg
+	waitFor(t, "two dead letters", 30*time.Second, func() bool {
+		dead = dead[:0]
+		for seq := uint64(1); seq <= 10; seq++ {
+			m, err := js.GetMsg(bus.StreamDeadLetter, seq)
+			if err == nil {
+				dead = append(dead, m)
+			}
+		}
+		return len(dead) == 2
+	})
+	for _, m := range dead {
+		if m.Header.Get(bus.HeaderDeadConsumer) != bus.ConsumerGuardRequested || !strings.Contains(m.Header.Get(bus.HeaderDeadReason), "malformed sync.requested.v1") {
+			t.Errorf("dead letter headers %v", m.Header)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+// Package jobs holds AD Sync Jobs: their model, their schedules and their
+// store, a JetStream key-value bucket that every tick and guard instance
+// shares.
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/adsync/adsync/events"
+)
+
+// Job is an AD Sync Job.
+type Job struct {
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	// AllDomains syncs every configured domain, including ones added later.
+	AllDomains bool     `json:"all_domains"`
+	Domains    []string `json:"domains,omitempty"`
+	Schedule   Schedule `json:"schedule"`
+	Requeue    Requeue  `json:"requeue"`
+	// Environment is the installation the job was created in; a job found
+	// in another one is never run.
+	Environment string `json:"environment"`
+	// ScheduleSince is when the schedule was set or the job last enabled:
+	// no slot before it is started.
+	ScheduleSince time.Time `json:"schedule_since"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Requeue is "Requeue if Job Fails": retry a run that failed for a
+// transient reason, through JetStream redelivery.
+type Requeue struct {
+	Enabled      bool     `json:"enabled"`
+	MaxAttempts  int      `json:"max_attempts"`
+	InitialDelay Duration `json:"initial_delay"`
+	MaxDelay     Duration `json:"max_delay"`
+}
+
+// Requeue defaults.
+const (
+	DefaultMaxAttempts  = 5
+	DefaultInitialDelay = 30 * time.Second
+	DefaultMaxDelay     = 10 * time.Minute
+)
+
+// Policy is the requeue policy carried by the run's events.
+func (r Requeue) Policy() events.RequeuePolicy {
+	p := events.RequeuePolicy{Enabled: r.Enabled}
+	if r.Enabled {
+		p.MaxAttempts = r.MaxAttempts
+		p.InitialDelay = r.InitialDelay.D().String()
+		p.MaxDelay = r.MaxDelay.D().String()
+	}
+	return p
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate checks a job; every problem is reported.
+func (j *Job) Validate(maxAttempts int) error {
+	var errs []error
+	if !namePattern.MatchString(j.Name) {
+		errs = append(errs, fmt.Errorf("job name %q: use 1-64 letters, digits, '-' or '_'", j.Name))
+	}
+	if j.AllDomains && len(j.Domains) > 0 {
+		errs = append(errs, errors.New("choose --all-domains or --domain, not both"))
+	}
+	if !j.AllDomains && len(j.Domains) == 0 {
+		errs = append(errs, errors.New("choose the domains to sync: --all-domains or --domain NAME (repeatable)"))
+	}
+	if err := j.Schedule.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if j.Requeue.Enabled {
+		if j.Requeue.MaxAttempts < 2 || j.Requeue.MaxAttempts > maxAttempts {
+			errs = append(errs, fmt.Errorf("requeue attempts %d: must be 2-%d (the first attempt counts)", j.Requeue.MaxAttempts, maxAttempts))
+		}
+		if j.Requeue.InitialDelay.D() <= 0 || j.Requeue.MaxDelay.D() < j.Requeue.InitialDelay.D() {
+			errs = append(errs, errors.New("requeue delays: need 0 < initial delay <= max delay"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration stored as Go duration text.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,152 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Run-when values of a time span schedule.
+const (
+	RunImmediately = "immediately"
+	RunScheduled   = "scheduled"
+)
+
+// Schedule is a job's schedule: a time span ("every 12 hours", first run
+// immediately or one span after creation or at Start), a cron calendar in
+// a time zone, or neither (manual runs only).
+type Schedule struct {
+	Every    Duration   `json:"every,omitempty"`
+	RunWhen  string     `json:"run_when,omitempty"`
+	Start    *time.Time `json:"start,omitempty"`
+	Cron     string     `json:"cron,omitempty"`
+	TimeZone string     `json:"time_zone,omitempty"`
+	// Anchor is the first slot of a time span schedule, fixed when the
+	// schedule is set.
+	Anchor *time.Time `json:"anchor,omitempty"`
+}
+
+// MinEvery is the shortest time span allowed.
+const MinEvery = time.Minute
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Validate checks the schedule.
+func (s Schedule) Validate() error {
+	var errs []error
+	if s.Every != 0 && s.Cron != "" {
+		errs = append(errs, errors.New("choose --every or --cron, not both"))
+	}
+	if s.Every != 0 && s.Every.D() < MinEvery {
+		errs = append(errs, fmt.Errorf("--every %s: the shortest span is %s", s.Every.D(), MinEvery))
+	}
+	if s.Every != 0 && s.RunWhen != RunImmediately && s.RunWhen != RunScheduled {
+		errs = append(errs, fmt.Errorf("--run-when %q: use immediately or scheduled", s.RunWhen))
+	}
+	if s.Every == 0 && (s.RunWhen != "" || s.Start != nil) && s.Cron == "" {
+		errs = append(errs, errors.New("--run-when and --start need --every"))
+	}
+	if s.Cron != "" {
+		if _, err := s.cron(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if s.TimeZone != "" {
+		errs = append(errs, errors.New("--time-zone applies to --cron schedules"))
+	}
+	return errors.Join(errs...)
+}
+
+func (s Schedule) cron() (cron.Schedule, error) {
+	loc := time.UTC
+	if s.TimeZone != "" {
+		l, err := time.LoadLocation(s.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("--time-zone %q: %w", s.TimeZone, err)
+		}
+		loc = l
+	}
+	sch, err := cronParser.Parse(s.Cron)
+	if err != nil {
+		return nil, fmt.Errorf("--cron %q: %w", s.Cron, err)
+	}
+	if spec, ok := sch.(*cron.SpecSchedule); ok {
+		spec.Location = loc
+	}
+	return sch, nil
+}
+
+// SetAnchor fixes the first slot of a time span schedule from the time the
+// schedule was set.
+func (s *Schedule) SetAnchor(now time.Time) {
+	s.Anchor = nil
+	if s.Every == 0 {
+		return
+	}
+	a := now.UTC().Truncate(time.Second)
+	switch {
+	case s.Start != nil:
+		a = s.Start.UTC()
+	case s.RunWhen == RunScheduled:
+		a = a.Add(s.Every.D())
+	}
+	s.Anchor = &a
+}
+
+// Scheduled reports whether the schedule starts runs by itself.
+func (s Schedule) Scheduled() bool { return s.Every != 0 || s.Cron != "" }
+
+// Next returns the first slot strictly after t.
+func (s Schedule) Next(t time.Time) (time.Time, bool) {
+	switch {
+	case s.Every != 0 && s.Anchor != nil:
+		if t.Before(*s.Anchor) {
+			return *s.Anchor, true
+		}
+		n := t.Sub(*s.Anchor)/s.Every.D() + 1
+		return s.Anchor.Add(n * s.Every.D()), true
+	case s.Cron != "":
+		sch, err := s.cron()
+		if err != nil {
+			return time.Time{}, false
+		}
+		return sch.Next(t).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// Due returns the slot a tick should start at now: the latest slot not
+// after now, provided it is not before since (when the schedule was set or
+// the job enabled) and after lastFired (the last slot started). Missed older
+// slots are not run one by one: a tick that was down for a day starts one
+// run, not two.
+func (s Schedule) Due(since, lastFired, now time.Time) (time.Time, bool) {
+	var last time.Time
+	switch {
+	case s.Every != 0 && s.Anchor != nil:
+		if now.Before(*s.Anchor) {
+			return time.Time{}, false
+		}
+		n := now.Sub(*s.Anchor) / s.Every.D()
+		last = s.Anchor.Add(n * s.Every.D())
+	case s.Cron != "":
+		probe := since.Add(-time.Nanosecond)
+		if floor := now.Add(-48 * time.Hour); probe.Before(floor) {
+			probe = floor
+		}
+		for {
+			n, ok := s.Next(probe)
+			if !ok || n.After(now) {
+				break
+			}
+			last, probe = n, n
+		}
+	default:
+		return time.Time{}, false
+	}
+	if last.IsZero() || last.Before(since) || !last.After(lastFired) {
+		return time.Time{}, false
+	}
+	return last, true
+}

@@ -1,0 +1,95 @@
+package jobs
+
+import (
+	"testing"
+	"time"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestScheduleDue(t *testing.T) {
+	created := at("2026-11-25T10:00:00Z")
+	every12 := Schedule{Every: Duration(12 * time.Hour), RunWhen: RunImmediately}
+	every12.SetAnchor(created)
+	scheduled := Schedule{Every: Duration(12 * time.Hour), RunWhen: RunScheduled}
+	scheduled.SetAnchor(created)
+	start := at("2026-11-26T02:00:00Z")
+	startAt := Schedule{Every: Duration(24 * time.Hour), RunWhen: RunScheduled, Start: &start}
+	startAt.SetAnchor(created)
+	nightly := Schedule{Cron: "0 2 * * *", TimeZone: "Europe/Berlin"}
+
+	cases := []struct {
+		name      string
+		s         Schedule
+		lastFired time.Time
+		now       time.Time
+		want      string // "" = not due
+	}{
+		{"immediately: due at creation", every12, time.Time{}, created, "2026-11-25T10:00:00Z"},
+		{"immediately: not again before the span", every12, created, created.Add(11 * time.Hour), ""},
+		{"immediately: next span", every12, created, created.Add(12*time.Hour + time.Second), "2026-11-25T22:00:00Z"},
+		{"down for a day: only the latest slot", every12, created, created.Add(49 * time.Hour), "2026-11-27T10:00:00Z"},
+		{"scheduled: not at creation", scheduled, time.Time{}, created.Add(time.Minute), ""},
+		{"scheduled: one span later", scheduled, time.Time{}, created.Add(12 * time.Hour), "2026-11-25T22:00:00Z"},
+		{"start time: not before", startAt, time.Time{}, at("2026-11-26T01:59:59Z"), ""},
+		{"start time: at start", startAt, time.Time{}, at("2026-11-26T02:00:00Z"), "2026-11-26T02:00:00Z"},
+		{"cron: not at creation", nightly, time.Time{}, created, ""},
+		{"cron in Berlin: 02:00 CET is 01:00 UTC", nightly, time.Time{}, at("2026-11-26T01:00:30Z"), "2026-11-26T01:00:00Z"},
+		{"cron: fired already", nightly, at("2026-11-26T01:00:00Z"), at("2026-11-26T05:00:00Z"), ""},
+		{"manual only", Schedule{}, time.Time{}, created.Add(time.Hour), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := c.s.Due(created, c.lastFired, c.now)
+			if c.want == "" {
+				if ok {
+					t.Fatalf("due at %s, want not due", got)
+				}
+				return
+			}
+			if !ok || !got.Equal(at(c.want)) {
+				t.Fatalf("Due = %s %v, want %s", got, ok, c.want)
+			}
+		})
+	}
+}
+
+func TestScheduleValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		s    Schedule
+		ok   bool
+	}{
+		{"span", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately}, true},
+		{"cron", Schedule{Cron: "0 2 * * *", TimeZone: "UTC"}, true},
+		{"both", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately, Cron: "* * * * *"}, false},
+		{"too short", Schedule{Every: Duration(time.Second), RunWhen: RunImmediately}, false},
+		{"bad run-when", Schedule{Every: Duration(time.Hour), RunWhen: "sometimes"}, false},
+		{"bad cron", Schedule{Cron: "every day"}, false},
+		{"bad zone", Schedule{Cron: "0 2 * * *", TimeZone: "Mars/Olympus"}, false},
+		{"none", Schedule{}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.s.Validate(); (err == nil) != c.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}
+
+func TestRequeueBackoffGrowsToMax(t *testing.T) {
+	r := Requeue{Enabled: true, MaxAttempts: 6, InitialDelay: Duration(10 * time.Second), MaxDelay: Duration(30 * time.Second)}
+	want := []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		if got := r.Policy().Delay(i + 1); got != w {
+			t.Errorf("Backoff(%d) = %s, want %s", i+1, got, w)
+		}
+	}
+}

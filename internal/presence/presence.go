@@ -1,0 +1,90 @@
+// Package presence records which adsync processes are alive (heartbeats in
+// a JetStream key-value bucket whose entries expire) and whether a job
+// server is among them.
+package presence
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Heartbeat is one process's presence record.
+type Heartbeat struct {
+	ID        string    `json:"id"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Services  []string  `json:"services"`
+	JobServer bool      `json:"job_server"`
+	Version   string    `json:"version"`
+	At        time.Time `json:"at"`
+}
+
+// Beat writes hb every interval until ctx ends, then removes it.
+func Beat(ctx context.Context, kv jetstream.KeyValue, hb Heartbeat, interval time.Duration, now func() time.Time, log *slog.Logger) {
+	put := func() {
+		hb.At = now().UTC()
+		raw, _ := json.Marshal(hb)
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := kv.Put(pctx, hb.ID, raw); err != nil {
+			log.Warn("heartbeat not recorded", "err", err)
+		}
+	}
+	put()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = kv.Delete(dctx, hb.ID)
+			cancel()
+			return
+		case <-t.C:
+			put()
+		}
+	}
+}
+
+// List returns the heartbeats younger than ttl.
+func List(ctx context.Context, kv jetstream.KeyValue, now time.Time, ttl time.Duration) ([]Heartbeat, error) {
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	var out []Heartbeat
+	for k := range lister.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			continue // expired meanwhile
+		}
+		var hb Heartbeat
+		if json.Unmarshal(e.Value(), &hb) != nil {
+			continue
+		}
+		if now.Sub(hb.At) <= ttl {
+			out = append(out, hb)
+		}
+	}
+	return out, nil
+}
+
+// JobServerAlive reports whether a live job server runs the given service.
+func JobServerAlive(ctx context.Context, kv jetstream.KeyValue, service string, now time.Time, ttl time.Duration) (bool, error) {
+	hbs, err := List(ctx, kv, now, ttl)
+	if err != nil {
+		return false, err
+	}
+	for _, hb := range hbs {
+		if hb.JobServer && slices.Contains(hb.Services, service) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,107 @@
+// Package settings holds installation-wide settings in a JetStream
+// key-value bucket: the environment id and the single sign-on switches.
+package settings
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SSO kinds.
+const (
+	SAML = "saml"
+	OIDC = "oidc"
+)
+
+// SSOKinds lists the single sign-on kinds, in display order.
+var SSOKinds = []string{SAML, OIDC}
+
+// SSOName is the display name of a kind.
+func SSOName(kind string) string {
+	switch kind {
+	case SAML:
+		return "SAML"
+	case OIDC:
+		return "OpenID Connect"
+	}
+	return kind
+}
+
+// SSOState is one sign-on kind's switch.
+type SSOState struct {
+	Enabled   bool      `json:"enabled"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// Store reads and writes settings.
+type Store struct {
+	KV jetstream.KeyValue
+}
+
+const keyEnvironment = "environment"
+
+// Environment returns the installation's environment id, creating it the
+// first time. It never changes afterwards.
+func (s *Store) Environment(ctx context.Context) (string, error) {
+	e, err := s.KV.Get(ctx, keyEnvironment)
+	if err == nil {
+		return string(e.Value()), nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", fmt.Errorf("read environment id: %w", err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	id := "env-" + hex.EncodeToString(b[:])
+	if _, err := s.KV.Create(ctx, keyEnvironment, []byte(id)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return s.Environment(ctx) // created concurrently
+		}
+		return "", fmt.Errorf("create environment id: %w", err)
+	}
+	return id, nil
+}
+
+func ssoKey(kind string) string { return "sso." + kind }
+
+// SSO returns the state of every sign-on kind.
+func (s *Store) SSO(ctx context.Context) (map[string]SSOState, error) {
+	out := map[string]SSOState{}
+	for _, k := range SSOKinds {
+		e, err := s.KV.Get(ctx, ssoKey(k))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			out[k] = SSOState{}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s setting: %w", SSOName(k), err)
+		}
+		var st SSOState
+		if err := json.Unmarshal(e.Value(), &st); err != nil {
+			return nil, fmt.Errorf("%s setting is unreadable: %w", SSOName(k), err)
+		}
+		out[k] = st
+	}
+	return out, nil
+}
+
+// SetSSO switches a sign-on kind on or off.
+func (s *Store) SetSSO(ctx context.Context, kind string, enabled bool, now time.Time) error {
+	if kind != SAML && kind != OIDC {
+		return fmt.Errorf("unknown single sign-on kind %q: use saml or oidc", kind)
+	}
+	raw, _ := json.Marshal(SSOState{Enabled: enabled, ChangedAt: now.UTC()})
+	if _, err := s.KV.Put(ctx, ssoKey(kind), raw); err != nil {
+		return fmt.Errorf("store %s setting: %w", SSOName(kind), err)
+	}
+	return nil
+}

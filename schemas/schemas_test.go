@@ -1,0 +1,111 @@
+package schemas_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/schemas"
+)
+
+func sampleRun() events.Run {
+	return events.Run{RunID: "nightly-20261125T101500Z-ab12cd", Job: "nightly", Trigger: events.TriggerManual, RequestedAt: time.Now().UTC()}
+}
+
+// samples returns one realistic instance of every event.
+func samples() []events.Event {
+	run := sampleRun()
+	now := time.Now().UTC()
+	entry := events.DirectoryEntry{ID: "0ed00870-4d81-4f3b-8db3-da22f32d0557", DN: `CN=Smith\, John,OU=People,DC=corp,DC=example,DC=com`,
+		Username: "jsmith", UPN: "jsmith@corp.example.com", Email: "j@x", DisplayName: "Zoë Ångström", Groups: []string{"CN=Staff,DC=corp"},
+		Disabled: true, DisabledReason: events.ReasonDirectoryDisabled}
+	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
+	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5}
+	return []events.Event{
+		&events.SyncRequested{Run: run},
+		&events.SyncApproved{Run: run, Domains: []string{"corp"}, Requeue: pol, LeaseExpiresAt: now.Format(time.RFC3339)},
+		&events.SyncRejected{Run: run, Reasons: []string{"SAML single sign-on is enabled"}, Codes: []string{"sso-enabled"}},
+		&events.DirectoryRequested{Run: run, Domain: "corp", Domains: []string{"corp", "lab"}, Requeue: events.RequeuePolicy{}},
+		&events.DirectoryPage{Run: run, Domain: "corp", Attempt: 1, Seq: 1, ObservedAt: now, Entries: []events.DirectoryEntry{entry}},
+		&events.DirectoryCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1, Pages: 2, Entries: 1200, StartedAt: now, FinishedAt: now,
+			SkippedDNs: []events.Skipped{{DN: "CN=x", Reason: "no objectGUID"}}, Skipped: 1},
+		&events.DirectoryFailed{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 2, Reason: "connection refused", Transient: true, WillRetry: true, RetryIn: "1m0s", MaxAttempts: 3, FailedAt: now},
+		&events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: "p1", Changes: []events.AccountChange{
+			{Op: events.OpCreate, ExternalID: entry.ID, Entry: &entry, Version: 1},
+			{Op: events.OpDeactivate, ExternalID: "x", Reason: events.ReasonDirectoryRemoved, Version: 2},
+		}},
+		&events.ChangesCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1, Outcome: events.OutcomeCompleted, Batches: 3, Planned: counts, Entries: 15},
+		&events.SyncCompleted{Run: run, Outcome: events.OutcomeCompleted, Reasons: []string{}, FinishedAt: now, Totals: counts,
+			Domains: []events.DomainResult{{Domain: "corp", Outcome: events.OutcomeCompleted, Attempts: 1, Entries: 15, Counts: counts}}},
+	}
+}
+
+func TestEveryEventHasASchemaAndEverySchemaAnEvent(t *testing.T) {
+	var names []string
+	for _, e := range events.All() {
+		names = append(names, e.EventName())
+	}
+	have := schemas.EventSchemaNames()
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			t.Errorf("event %s has no schema in schemas/events", n)
+		}
+	}
+	for _, h := range have {
+		if !slices.Contains(names, h) {
+			t.Errorf("schema %s has no event in events.All()", h)
+		}
+	}
+	for _, e := range events.All() {
+		if !strings.HasSuffix(e.EventName(), ".v1") {
+			t.Errorf("event name %s is not versioned", e.EventName())
+		}
+	}
+}
+
+func TestSampleEventsValidate(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range samples() {
+		t.Run(e.EventName(), func(t *testing.T) {
+			raw, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := schemas.ValidateEvent(e.EventName(), raw); err != nil {
+				t.Fatal(err)
+			}
+		})
+		seen[e.EventName()] = true
+	}
+	for _, e := range events.All() {
+		if !seen[e.EventName()] {
+			t.Errorf("no sample for %s", e.EventName())
+		}
+	}
+}
+
+func TestInvalidEventsAreRefusedWithAReadableReason(t *testing.T) {
+	cases := []struct {
+		name, event, payload, want string
+	}{
+		{"missing run id", "sync.requested.v1", `{"job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z"}`, "run_id"},
+		{"bad op", "account.changes.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":1,"batch":"p1","changes":[{"op":"delete","external_id":"x","version":1}]}`, "/changes/0/op"},
+		{"create without entry", "account.changes.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":1,"batch":"p1","changes":[{"op":"create","external_id":"x","version":1}]}`, "entry"},
+		{"attempt zero", "directory.page.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":0,"seq":1,"observed_at":"2026-01-01T00:00:00Z","entries":[]}`, "attempt"},
+		{"not json", "sync.completed.v1", `{`, "not JSON"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := schemas.ValidateEvent(c.event, []byte(c.payload))
+			if err == nil {
+				t.Fatal("invalid event accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("reason %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}

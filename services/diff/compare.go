@@ -1,0 +1,96 @@
+package diff
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"slices"
+
+	"github.com/adsync/adsync/events"
+)
+
+// Seen is diff's record of an entry as it last saw it.
+type Seen struct {
+	Entry   events.DirectoryEntry
+	Hash    []byte
+	Active  bool
+	Present bool
+	// ObservedAt is the observation time (ns) of Entry.
+	ObservedAt int64
+}
+
+// Normalize returns the entry in the form that is hashed and stored: groups
+// sorted and de-duplicated, so that a directory returning the same groups
+// in another order is not a change.
+func Normalize(e events.DirectoryEntry) events.DirectoryEntry {
+	if len(e.Groups) > 1 {
+		g := slices.Clone(e.Groups)
+		slices.Sort(g)
+		e.Groups = slices.Compact(g)
+	}
+	if !e.Disabled {
+		e.DisabledReason = ""
+	}
+	return e
+}
+
+// Hash is the content hash of a normalised entry.
+func Hash(e events.DirectoryEntry) ([]byte, []byte) {
+	raw, _ := json.Marshal(e) // plain struct of strings and bools: cannot fail
+	sum := sha256.Sum256(raw)
+	return sum[:16], raw
+}
+
+// Decide compares an entry with what diff last saw of it and returns the
+// change to publish, or ok=false when nothing changed.
+func Decide(prev *Seen, e events.DirectoryEntry, hash []byte) (c events.AccountChange, ok bool) {
+	c = events.AccountChange{ExternalID: e.ID, Entry: &e}
+	active := !e.Disabled
+	switch {
+	case prev == nil:
+		c.Op = events.OpCreate
+		if !active {
+			c.Reason = e.DisabledReason
+		}
+		return c, true
+	case !prev.Present && active:
+		c.Op, c.Reason = events.OpReactivate, events.ReasonDirectoryReturned
+	case !prev.Present:
+		// Back in the directory but disabled there: still inactive, now
+		// for the directory's reason.
+		c.Op, c.Reason = events.OpUpdate, e.DisabledReason
+	case prev.Active && !active:
+		c.Op, c.Reason = events.OpDeactivate, e.DisabledReason
+	case !prev.Active && active:
+		c.Op, c.Reason = events.OpReactivate, events.ReasonDirectoryEnabled
+	case string(prev.Hash) == string(hash):
+		return events.AccountChange{}, false
+	default:
+		c.Op = events.OpUpdate
+		if !active {
+			c.Reason = e.DisabledReason
+		}
+	}
+	c.Fields = ChangedFields(prev.Entry, e)
+	return c, true
+}
+
+// ChangedFields names the account fields that differ between two entries.
+func ChangedFields(a, b events.DirectoryEntry) []string {
+	var f []string
+	add := func(name string, differ bool) {
+		if differ {
+			f = append(f, name)
+		}
+	}
+	add("username", a.Username != b.Username)
+	add("upn", a.UPN != b.UPN)
+	add("email", a.Email != b.Email)
+	add("display_name", a.DisplayName != b.DisplayName)
+	add("given_name", a.GivenName != b.GivenName)
+	add("surname", a.Surname != b.Surname)
+	add("dn", a.DN != b.DN)
+	add("groups", !slices.Equal(a.Groups, b.Groups))
+	add("active", a.Disabled != b.Disabled)
+	add("inactive_reason", a.DisabledReason != b.DisabledReason)
+	return f
+}

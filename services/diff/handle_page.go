@@ -1,0 +1,73 @@
+package diff
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+)
+
+// HandlePage compares a page's entries with what diff last saw and
+// publishes their changes as one batch; the attempt's last page to arrive
+// finishes the attempt if the reader's word on it came first. The changes are published before
+// the state is committed: after a crash the page is redelivered and yields
+// the same batch with the same message id, which is applied once.
+func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error {
+	k := Key{RunID: p.RunID, Domain: p.Domain, Attempt: p.Attempt}
+	version := p.ObservedAt.UnixNano()
+	return s.state.InTx(ctx, func(tx *Tx) error {
+		done, err := tx.PageDone(k, p.Seq)
+		if err != nil || done {
+			return err
+		}
+		var changes []events.AccountChange
+		var prog Progress
+		for _, raw := range p.Entries {
+			e := Normalize(raw)
+			hash, enc := Hash(e)
+			prev, prevRaw, err := tx.Lookup(p.Domain, e.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.MarkSeen(k, e.ID); err != nil {
+				return err
+			}
+			prog.Entries++
+			if prev != nil && prev.ObservedAt > version {
+				// A newer read already recorded this entry: a replayed or
+				// late page never overrides it.
+				prog.Counts.Unchanged++
+				continue
+			}
+			if prev != nil && string(prev.Hash) != string(hash) || prev != nil && !prev.Present {
+				if err := json.Unmarshal(prevRaw, &prev.Entry); err != nil {
+					return fmt.Errorf("diff state: entry %s/%s is corrupt: %w", p.Domain, e.ID, err)
+				}
+			}
+			c, changed := Decide(prev, e, hash)
+			if !changed {
+				prog.Counts.Unchanged++
+				continue
+			}
+			c.Version = version
+			changes = append(changes, c)
+			prog.Counts = prog.Counts.Add(events.CountOp(c.Op))
+			if err := tx.Put(p.Domain, Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}, enc); err != nil {
+				return err
+			}
+		}
+		if len(changes) > 0 {
+			batch := &events.AccountChanges{Run: p.Run, Domain: p.Domain, Attempt: p.Attempt, Batch: fmt.Sprintf("p%d", p.Seq), Changes: changes}
+			if err := s.pub.Publish(ctx, batch); err != nil {
+				return bus.RetryAfter(0, fmt.Errorf("publish changes of page %d: %w", p.Seq, err))
+			}
+			prog.Batches = 1
+		}
+		if err := tx.AddProgress(k, p.Seq, prog); err != nil {
+			return err
+		}
+		return s.finishIfReady(ctx, tx, k)
+	})
+}

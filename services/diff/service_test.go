@@ -1,0 +1,192 @@
+package diff
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adsync/adsync/events"
+)
+
+// recorder is a fake bus that keeps what the service publishes.
+type recorder struct {
+	mu  sync.Mutex
+	evs []events.Event
+}
+
+func (r *recorder) Publish(_ context.Context, evs ...events.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, evs...)
+	return nil
+}
+
+func (r *recorder) take() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.evs
+	r.evs = nil
+	return out
+}
+
+func newService(t *testing.T) (*Service, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	s, err := New(context.Background(), Config{DBPath: filepath.Join(t.TempDir(), "diff.db")}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, rec
+}
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+type runOf struct {
+	id      string
+	attempt int
+	at      time.Time
+}
+
+func (r runOf) page(seq int, users ...string) *events.DirectoryPage {
+	p := &events.DirectoryPage{Run: events.Run{RunID: r.id, Job: "j"}, Domain: "corp", Attempt: r.attempt, Seq: seq, ObservedAt: r.at}
+	for _, u := range users {
+		p.Entries = append(p.Entries, events.DirectoryEntry{ID: "id-" + u, DN: "CN=" + u, Username: u})
+	}
+	return p
+}
+
+func (r runOf) completed(pages, entries int) *events.DirectoryCompleted {
+	return &events.DirectoryCompleted{Run: events.Run{RunID: r.id, Job: "j"}, Domain: "corp", Domains: []string{"corp"}, Attempt: r.attempt,
+		Pages: pages, Entries: entries, StartedAt: r.at, FinishedAt: r.at.Add(time.Second)}
+}
+
+func (r runOf) failed(pages int) *events.DirectoryFailed {
+	return &events.DirectoryFailed{Run: events.Run{RunID: r.id, Job: "j"}, Domain: "corp", Domains: []string{"corp"}, Attempt: r.attempt,
+		Reason: "connection reset", PagesRead: pages, FailedAt: r.at}
+}
+
+// ended returns the ChangesCompleted among evs, and the changes by op.
+func ended(t *testing.T, evs []events.Event) (*events.ChangesCompleted, map[string][]string) {
+	t.Helper()
+	var done *events.ChangesCompleted
+	ops := map[string][]string{}
+	for _, e := range evs {
+		switch v := e.(type) {
+		case *events.ChangesCompleted:
+			done = v
+		case *events.AccountChanges:
+			for _, c := range v.Changes {
+				ops[c.Op] = append(ops[c.Op], c.ExternalID)
+			}
+		}
+	}
+	return done, ops
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompletionBeforeOrAfterTheLastPageFinishesOnce(t *testing.T) {
+	for _, completionFirst := range []bool{true, false} {
+		name := "pages first"
+		if completionFirst {
+			name = "completion first"
+		}
+		t.Run(name, func(t *testing.T) {
+			s, rec := newService(t)
+			ctx := context.Background()
+			r := runOf{"r1", 1, t0}
+			if completionFirst {
+				must(t, s.HandleCompleted(ctx, r.completed(2, 3)))
+				if done, _ := ended(t, rec.take()); done != nil {
+					t.Fatal("finished before its pages arrived")
+				}
+			}
+			must(t, s.HandlePage(ctx, r.page(1, "a", "b")))
+			must(t, s.HandlePage(ctx, r.page(2, "c")))
+			must(t, s.HandlePage(ctx, r.page(2, "c"))) // redelivered
+			if !completionFirst {
+				must(t, s.HandleCompleted(ctx, r.completed(2, 3)))
+			}
+			must(t, s.HandleCompleted(ctx, r.completed(2, 3))) // redelivered
+			done, ops := ended(t, rec.take())
+			if done == nil || done.Outcome != events.OutcomeCompleted || done.Planned.Created != 3 || done.Batches != 2 {
+				t.Fatalf("end: %+v", done)
+			}
+			if len(ops[events.OpCreate]) != 3 {
+				t.Fatalf("creates: %v", ops)
+			}
+		})
+	}
+}
+
+func TestOnlyACompleteReadDeactivates(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	first := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, first.page(1, "a", "b", "c")))
+	must(t, s.HandleCompleted(ctx, first.completed(1, 3)))
+	rec.take()
+
+	// A read that fails after one page deactivates nobody.
+	broken := runOf{"r2", 1, t0.Add(time.Hour)}
+	must(t, s.HandlePage(ctx, broken.page(1, "a")))
+	must(t, s.HandleFailed(ctx, broken.failed(1)))
+	done, ops := ended(t, rec.take())
+	if done == nil || done.Outcome != events.OutcomeFailed || len(ops[events.OpDeactivate]) != 0 {
+		t.Fatalf("failed read: %+v %v", done, ops)
+	}
+
+	// A complete read without b deactivates b only.
+	full := runOf{"r3", 1, t0.Add(2 * time.Hour)}
+	must(t, s.HandlePage(ctx, full.page(1, "a", "c")))
+	must(t, s.HandleCompleted(ctx, full.completed(1, 2)))
+	done, ops = ended(t, rec.take())
+	if done.Planned.Deactivated != 1 || len(ops[events.OpDeactivate]) != 1 || ops[events.OpDeactivate][0] != "id-b" {
+		t.Fatalf("complete read: %+v %v", done, ops)
+	}
+}
+
+func TestRetriedAttemptDeactivatesOnlyWhatItDidNotSee(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	base := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, base.page(1, "a", "b")))
+	must(t, s.HandleCompleted(ctx, base.completed(1, 2)))
+	rec.take()
+
+	// Attempt 1 dies after a page; attempt 2 reads everything.
+	a1 := runOf{"r2", 1, t0.Add(time.Hour)}
+	a2 := runOf{"r2", 2, t0.Add(time.Hour + time.Minute)}
+	must(t, s.HandlePage(ctx, a1.page(1, "a")))
+	must(t, s.HandlePage(ctx, a2.page(1, "a", "b")))
+	must(t, s.HandleCompleted(ctx, a2.completed(1, 2)))
+	done, ops := ended(t, rec.take())
+	if done == nil || len(ops[events.OpDeactivate]) != 0 {
+		t.Fatalf("retried attempt deactivated %v", ops[events.OpDeactivate])
+	}
+}
+
+func TestReplayedOlderPageIsIgnored(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	newer := runOf{"r2", 1, t0.Add(time.Hour)}
+	p := newer.page(1, "a")
+	p.Entries[0].Email = "new@x"
+	must(t, s.HandlePage(ctx, p))
+	rec.take()
+	older := runOf{"r1", 1, t0}
+	old := older.page(1, "a")
+	old.Entries[0].Email = "old@x"
+	must(t, s.HandlePage(ctx, old))
+	if _, ops := ended(t, rec.take()); len(ops) != 0 {
+		t.Fatalf("an older observation produced changes: %v", ops)
+	}
+}

@@ -1,0 +1,279 @@
+package diff
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/schemas"
+)
+
+// State is diff's own SQLite record of what it last saw in each directory,
+// and of the progress of each attempt. Every change to it happens in one
+// transaction through InTx.
+type State struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// OpenState opens (and migrates) the state database at path.
+func OpenState(ctx context.Context, path string, now func() time.Time) (*State, error) {
+	migrations, err := schemas.Migrations("diff")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, path, migrations)
+	if err != nil {
+		return nil, err
+	}
+	return &State{db: db, now: now}, nil
+}
+
+// Close closes the database.
+func (s *State) Close() error { return s.db.Close() }
+
+// Tx is a transaction on the state.
+type Tx struct {
+	tx   *sql.Tx
+	ctx  context.Context
+	now  func() time.Time
+	get  *sql.Stmt
+	put  *sql.Stmt
+	seen *sql.Stmt
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil.
+func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("diff state: begin: %w", err)
+	}
+	t := &Tx{tx: tx, ctx: ctx, now: s.now}
+	defer t.close()
+	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("diff state: commit: %w", err)
+	}
+	return nil
+}
+
+func (t *Tx) close() {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.seen} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (t *Tx) prepare(dst **sql.Stmt, q string) (*sql.Stmt, error) {
+	if *dst == nil {
+		st, err := t.tx.PrepareContext(t.ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		*dst = st
+	}
+	return *dst, nil
+}
+
+// Key names one attempt of one domain in one run.
+type Key struct {
+	RunID   string
+	Domain  string
+	Attempt int
+}
+
+// PageDone reports whether a page was already processed.
+func (t *Tx) PageDone(k Key, seq int) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM pages WHERE run_id=? AND domain=? AND attempt=? AND seq=?`, k.RunID, k.Domain, k.Attempt, seq).Scan(&n)
+	return n > 0, err
+}
+
+// Lookup returns what was last seen of an entry (nil if never), with the
+// stored entry still encoded: it is decoded only when something changed.
+func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
+	st, err := t.prepare(&t.get, `SELECT hash, entry, active, present, observed_at FROM entries WHERE domain=? AND external_id=?`)
+	if err != nil {
+		return nil, nil, err
+	}
+	var v Seen
+	err = st.QueryRowContext(t.ctx, domain, id).Scan(&v.Hash, &raw, &v.Active, &v.Present, &v.ObservedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("diff state: get %s/%s: %w", domain, id, err)
+	}
+	return &v, raw, nil
+}
+
+// Put records an entry as seen (raw is its JSON form, from Hash).
+func (t *Tx) Put(domain string, s Seen, raw []byte) error {
+	st, err := t.prepare(&t.put, `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
+		active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(t.ctx, domain, s.Entry.ID, s.Hash, raw, s.Active, s.Present, s.ObservedAt); err != nil {
+		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
+	}
+	return nil
+}
+
+// MarkSeen notes that an attempt saw an entry.
+func (t *Tx) MarkSeen(k Key, id string) error {
+	st, err := t.prepare(&t.seen, `INSERT OR IGNORE INTO seen (run_id, domain, attempt, external_id) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(t.ctx, k.RunID, k.Domain, k.Attempt, id); err != nil {
+		return fmt.Errorf("diff state: mark seen %s: %w", id, err)
+	}
+	return nil
+}
+
+// Progress is an attempt's progress and planned counts.
+type Progress struct {
+	Pages    int
+	Entries  int
+	Batches  int
+	Counts   events.Counts
+	Finished bool
+	// EndingKind is "completed" or "failed" once the reader's word on the
+	// attempt arrived (Ending holds the event), with the number of pages
+	// it published.
+	EndingKind    string
+	Ending        []byte
+	ExpectedPages int
+}
+
+// Progress returns an attempt's progress (zero if nothing was recorded).
+func (t *Tx) Progress(k Key) (Progress, error) {
+	var p Progress
+	var kind sql.NullString
+	var expected sql.NullInt64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT pages, entries, batches, created, updated, deactivated, reactivated, unchanged, finished,
+		ending_kind, ending, expected_pages
+		FROM attempts WHERE run_id=? AND domain=? AND attempt=?`, k.RunID, k.Domain, k.Attempt).
+		Scan(&p.Pages, &p.Entries, &p.Batches, &p.Counts.Created, &p.Counts.Updated, &p.Counts.Deactivated, &p.Counts.Reactivated,
+			&p.Counts.Unchanged, &p.Finished, &kind, &p.Ending, &expected)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Progress{}, nil
+	}
+	p.EndingKind, p.ExpectedPages = kind.String, int(expected.Int64)
+	return p, err
+}
+
+// SetEnding records the reader's word on an attempt: how it ended and how
+// many pages it published.
+func (t *Tx) SetEnding(k Key, kind string, ending []byte, pages int) error {
+	if err := t.AddProgress(k, 0, Progress{}); err != nil { // make sure the row exists
+		return err
+	}
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE attempts SET ending_kind=?, ending=?, expected_pages=? WHERE run_id=? AND domain=? AND attempt=?`,
+		kind, ending, pages, k.RunID, k.Domain, k.Attempt)
+	if err != nil {
+		return fmt.Errorf("diff state: record end of attempt: %w", err)
+	}
+	return nil
+}
+
+// AddProgress adds to an attempt's progress; page > 0 also records that
+// page as processed.
+func (t *Tx) AddProgress(k Key, page int, d Progress) error {
+	if page > 0 {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO pages (run_id, domain, attempt, seq) VALUES (?, ?, ?, ?)`, k.RunID, k.Domain, k.Attempt, page); err != nil {
+			return fmt.Errorf("diff state: record page %d: %w", page, err)
+		}
+		d.Pages = 1
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged, finished, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, domain, attempt) DO UPDATE SET
+		pages=pages+excluded.pages, entries=entries+excluded.entries, batches=batches+excluded.batches,
+		created=created+excluded.created, updated=updated+excluded.updated, deactivated=deactivated+excluded.deactivated,
+		reactivated=reactivated+excluded.reactivated, unchanged=unchanged+excluded.unchanged,
+		finished=max(finished, excluded.finished)`,
+		k.RunID, k.Domain, k.Attempt, d.Pages, d.Entries, d.Batches, d.Counts.Created, d.Counts.Updated, d.Counts.Deactivated,
+		d.Counts.Reactivated, d.Counts.Unchanged, d.Finished, t.now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("diff state: record progress: %w", err)
+	}
+	return nil
+}
+
+// Gone calls fn, in batches of at most n, with the entries of a domain that
+// are present but were not seen by the attempt and were observed before
+// `before` (ns) — an entry first observed by a newer, concurrent read is not
+// gone. fn may mark entries gone.
+func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
+	after := ""
+	for {
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT e.external_id, e.hash, e.entry, e.active, e.observed_at FROM entries e
+			WHERE e.domain=? AND e.present=1 AND e.observed_at < ? AND e.external_id > ?
+			AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.run_id=? AND s.domain=? AND s.attempt=? AND s.external_id=e.external_id)
+			ORDER BY e.external_id LIMIT ?`, k.Domain, before, after, k.RunID, k.Domain, k.Attempt, n)
+		if err != nil {
+			return fmt.Errorf("diff state: find gone entries: %w", err)
+		}
+		var batch []Seen
+		for rows.Next() {
+			var s Seen
+			var id string
+			var raw []byte
+			if err := rows.Scan(&id, &s.Hash, &raw, &s.Active, &s.ObservedAt); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal(raw, &s.Entry); err != nil {
+				rows.Close()
+				return fmt.Errorf("diff state: entry %s is corrupt: %w", id, err)
+			}
+			s.Entry.ID = id
+			s.Present = true
+			batch = append(batch, s)
+			after = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		if len(batch) < n {
+			return nil
+		}
+	}
+}
+
+// MarkGone records that an entry is gone from the directory (its account
+// is deactivated).
+func (t *Tx) MarkGone(domain, id string, observedAt int64) error {
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE entries SET present=0, active=0, observed_at=max(observed_at, ?) WHERE domain=? AND external_id=?`, observedAt, domain, id)
+	return err
+}
+
+// Forget drops the bookkeeping of every attempt of a run's domain.
+func (t *Tx) Forget(runID, domain string) error {
+	for _, q := range []string{`DELETE FROM seen WHERE run_id=? AND domain=?`, `DELETE FROM pages WHERE run_id=? AND domain=?`} {
+		if _, err := t.tx.ExecContext(t.ctx, q, runID, domain); err != nil {
+			return fmt.Errorf("diff state: forget run %s: %w", runID, err)
+		}
+	}
+	return nil
+}

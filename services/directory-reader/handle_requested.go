@@ -1,0 +1,123 @@
+package directoryreader
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/ldapdir"
+)
+
+// HandleRequested reads one domain for one attempt of a run.
+func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryRequested) error {
+	attempt := bus.DeliveryFrom(ctx).Attempt
+	log := bus.Logger(ctx).With("attempt", attempt)
+	cfg, ok := s.domains[r.Domain]
+	if !ok {
+		return s.fail(ctx, r, attempt, 0, fmt.Errorf("domain %q is not configured on this job server", r.Domain), false)
+	}
+	started := s.cfg.Now().UTC()
+	log.Info("reading directory", "url", cfg.URL, "base_dn", cfg.BaseDN)
+	dir, err := s.dial(ctx, cfg)
+	if err != nil {
+		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
+	}
+	defer dir.Close()
+
+	seq := 0
+	var batch []events.DirectoryEntry
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		seq++
+		page := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(), Entries: batch}
+		if err := s.pub.Publish(ctx, page); err != nil {
+			return fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)
+		}
+		batch, size = nil, 0
+		return nil
+	}
+	stats, err := dir.SearchUsers(ctx, func(page []events.DirectoryEntry) error {
+		for _, e := range page {
+			es := entrySize(e)
+			if len(batch) > 0 && (len(batch) >= s.cfg.MaxEntriesPerEvent || size+es > s.cfg.MaxBytesPerEvent) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			batch = append(batch, e)
+			size += es
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: redelivered to another reader
+		}
+		return s.fail(ctx, r, attempt, seq, err, ldapdir.IsTransient(err))
+	}
+	done := &events.DirectoryCompleted{
+		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Pages: seq,
+		Entries: stats.Entries, Skipped: stats.Skipped, SkippedDNs: skipped(stats),
+		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: r.Mode,
+	}
+	if err := s.pub.Publish(ctx, done); err != nil {
+		return err
+	}
+	log.Info("directory read", "entries", stats.Entries, "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
+	return nil
+}
+
+// fail publishes an attempt's failure and, for a transient failure of a job
+// with requeue on and attempts left, asks JetStream to redeliver the
+// request after the job's back-off.
+func (s *Service) fail(ctx context.Context, r *events.DirectoryRequested, attempt, pages int, cause error, transient bool) error {
+	policy := r.Requeue
+	retry := transient && policy.Enabled && attempt < policy.MaxAttempts
+	f := &events.DirectoryFailed{
+		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Reason: cause.Error(),
+		Transient: transient, WillRetry: retry, PagesRead: pages, FailedAt: s.cfg.Now().UTC(),
+	}
+	var delay time.Duration
+	if policy.Enabled {
+		f.MaxAttempts = policy.MaxAttempts
+	}
+	if retry {
+		delay = policy.Delay(attempt)
+		f.RetryIn = delay.String()
+	}
+	if err := s.pub.Publish(ctx, f); err != nil {
+		return err
+	}
+	log := bus.Logger(ctx).With("attempt", attempt, "transient", transient)
+	if retry {
+		log.Warn("directory read failed; requeued", "err", cause, "retry_in", delay.String(), "max_attempts", policy.MaxAttempts)
+		return bus.RetryAfter(delay, fmt.Errorf("attempt %d of %s failed: %w", attempt, r.Domain, cause))
+	}
+	log.Error("directory read failed", "err", cause)
+	return nil
+}
+
+func skipped(st ldapdir.Stats) []events.Skipped {
+	out := make([]events.Skipped, 0, len(st.SkippedSample))
+	for _, s := range st.SkippedSample {
+		out = append(out, events.Skipped{DN: s.DN, Reason: s.Reason})
+	}
+	return out
+}
+
+// entrySize estimates an entry's encoded size.
+func entrySize(e events.DirectoryEntry) int {
+	n := 200 + len(e.ID) + len(e.DN) + len(e.Username) + len(e.UPN) + len(e.Email) + len(e.DisplayName) + len(e.GivenName) + len(e.Surname)
+	for _, g := range e.Groups {
+		n += len(g) + 4
+	}
+	return n
+}

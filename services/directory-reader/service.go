@@ -1,0 +1,97 @@
+// Package directoryreader is the directory-reader service. On a job server
+// it fans an approved run out into one read request per domain, reads each
+// domain with a paged search and streams the entries as directory.page
+// events, ending each attempt with directory.completed or directory.failed.
+// A transient failure of a job with requeue on is retried through JetStream
+// redelivery of the read request (nak with a growing delay).
+package directoryreader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/ldapdir"
+)
+
+// Config of the directory-reader service.
+type Config struct {
+	// Domains are the directories this reader can read, by name.
+	Domains []ldapdir.Config
+	// MaxEntriesPerEvent and MaxBytesPerEvent bound a directory.page event.
+	MaxEntriesPerEvent int
+	MaxBytesPerEvent   int
+	Now                func() time.Time
+}
+
+// Publisher publishes events (the bus).
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Directory reads one domain's users, page by page.
+type Directory interface {
+	SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (ldapdir.Stats, error)
+	Close() error
+}
+
+// Dialer connects to a domain's directory.
+type Dialer func(ctx context.Context, cfg ldapdir.Config) (Directory, error)
+
+// DialLDAP is the Dialer for real directories.
+func DialLDAP(ctx context.Context, cfg ldapdir.Config) (Directory, error) {
+	return ldapdir.Dial(ctx, cfg)
+}
+
+// Service is the directory-reader service.
+type Service struct {
+	cfg     Config
+	domains map[string]ldapdir.Config
+	pub     Publisher
+	dial    Dialer
+}
+
+// New returns the service.
+func New(cfg Config, pub Publisher, dial Dialer) (*Service, error) {
+	if cfg.MaxEntriesPerEvent <= 0 {
+		cfg.MaxEntriesPerEvent = 1000
+	}
+	if cfg.MaxBytesPerEvent <= 0 {
+		cfg.MaxBytesPerEvent = 768 << 10 // below NATS' default 1 MB max_payload
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if dial == nil {
+		dial = DialLDAP
+	}
+	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial}
+	for _, d := range cfg.Domains {
+		if _, dup := s.domains[d.Name]; dup {
+			return nil, fmt.Errorf("directory-reader: domain %q configured twice", d.Name)
+		}
+		s.domains[d.Name] = d
+	}
+	return s, nil
+}
+
+// Register adds the service's handlers to a router. Only job servers call
+// it: elsewhere the reader stays idle.
+func (s *Service) Register(r *bus.Router) error {
+	return errors.Join(
+		bus.Handle(r, bus.ConsumerReaderApproved, s.HandleApproved),
+		bus.Handle(r, bus.ConsumerReaderRequested, s.HandleRequested),
+	)
+}
+
+// HandleApproved fans a run out into one read request per domain.
+func (s *Service) HandleApproved(ctx context.Context, a *events.SyncApproved) error {
+	reqs := make([]events.Event, 0, len(a.Domains))
+	for _, d := range a.Domains {
+		reqs = append(reqs, &events.DirectoryRequested{Run: a.Run, Domain: d, Domains: a.Domains, Requeue: a.Requeue, Mode: a.Mode})
+	}
+	return s.pub.Publish(ctx, reqs...)
+}

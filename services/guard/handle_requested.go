@@ -1,0 +1,128 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/presence"
+	"github.com/adsync/adsync/internal/settings"
+)
+
+// Rejection codes.
+const (
+	CodeSSOEnabled       = "sso-enabled"
+	CodeJobMissing       = "job-missing"
+	CodeJobDisabled      = "job-disabled"
+	CodeWrongEnvironment = "wrong-environment"
+	CodeNoJobServer      = "no-job-server"
+	CodeRunInProgress    = "run-in-progress"
+	CodeUnknownDomain    = "unknown-domain"
+)
+
+type verdict struct {
+	reasons []string
+	codes   []string
+}
+
+func (v *verdict) reject(code, format string, a ...any) {
+	v.codes = append(v.codes, code)
+	v.reasons = append(v.reasons, fmt.Sprintf(format, a...))
+}
+
+// HandleRequested admits or rejects a requested run.
+func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) error {
+	now := s.cfg.Now()
+	var v verdict
+
+	sso, err := s.stores.Settings.SSO(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range settings.SSOKinds {
+		if sso[k].Enabled {
+			v.reject(CodeSSOEnabled, "%s single sign-on is enabled: AD sync is refused while SAML or OpenID Connect sign-on is on, because both would manage the same accounts (adsync sso disable %s)", settings.SSOName(k), k)
+		}
+	}
+
+	job, _, err := s.stores.Jobs.Get(ctx, r.Job)
+	if errors.Is(err, jobs.ErrNotFound) {
+		v.reject(CodeJobMissing, "job %q does not exist", r.Job)
+	} else if err != nil {
+		return err
+	}
+	var domains []string
+	if job != nil {
+		if !job.Enabled {
+			v.reject(CodeJobDisabled, "job %q is disabled (adsync job enable %s)", job.Name, job.Name)
+		}
+		env, err := s.stores.Settings.Environment(ctx)
+		if err != nil {
+			return err
+		}
+		if job.Environment != env {
+			v.reject(CodeWrongEnvironment, "job %q was created in environment %s; AD Sync Jobs must be created on each environment (this is %s)", job.Name, job.Environment, env)
+		}
+		domains = s.domainsOf(job, &v)
+	}
+
+	alive, err := presence.JobServerAlive(ctx, s.stores.Servers, "directory-reader", now, s.cfg.ServerTTL)
+	if err != nil {
+		return err
+	}
+	if !alive {
+		v.reject(CodeNoJobServer, "no job server is available: set job_server: true on at least one server")
+	}
+
+	lease, rev, err := currentLease(ctx, s.stores.Leases, r.Job)
+	if err != nil {
+		return err
+	}
+	if lease != nil && lease.RunID != r.RunID && now.Before(lease.ExpiresAt) {
+		v.reject(CodeRunInProgress, "run %s still in progress (started %s; considered dead after %s)", lease.RunID,
+			lease.Acquired.UTC().Format(time.RFC3339), lease.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+
+	log := bus.Logger(ctx)
+	if len(v.reasons) > 0 {
+		log.Warn("run rejected", "reasons", strings.Join(v.reasons, "; "))
+		return s.pub.Publish(ctx, &events.SyncRejected{Run: r.Run, Reasons: v.reasons, Codes: v.codes})
+	}
+
+	l := Lease{RunID: r.RunID, Acquired: now.UTC(), ExpiresAt: now.Add(s.cfg.RunLease).UTC()}
+	if lease != nil && lease.RunID == r.RunID {
+		l = *lease // redelivered request: keep the lease it took
+	} else if err := takeLease(ctx, s.stores.Leases, r.Job, l, rev); err != nil {
+		if errors.Is(err, errLeaseRace) {
+			return bus.RetryAfter(100*time.Millisecond, fmt.Errorf("lease of job %q: %w", r.Job, err))
+		}
+		return err
+	}
+	log.Info("run approved", "domains", strings.Join(domains, ","))
+	return s.pub.Publish(ctx, &events.SyncApproved{
+		Run: r.Run, Domains: domains, Requeue: job.Requeue.Policy(),
+		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: r.Mode,
+	})
+}
+
+// domainsOf resolves the job's domains against the configuration.
+func (s *Service) domainsOf(job *jobs.Job, v *verdict) []string {
+	if job.AllDomains {
+		return slices.Clone(s.cfg.Domains)
+	}
+	var out []string
+	for _, d := range job.Domains {
+		if !slices.Contains(s.cfg.Domains, d) {
+			v.reject(CodeUnknownDomain, "job %q names domain %q, which is not configured (configured: %s)", job.Name, d, strings.Join(s.cfg.Domains, ", "))
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
