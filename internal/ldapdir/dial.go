@@ -1,0 +1,108 @@
+package ldapdir
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Conn is a bound connection to one directory. Run one SearchUsers at a
+// time on it; a SearchUsers whose ctx ends closes it.
+type Conn struct {
+	cfg Config
+	l   *ldap.Conn
+	// groupsRange, when set (tests only), asks for the groups attribute as
+	// "<attr>;range=<groupsRange>" to exercise range retrieval.
+	groupsRange string
+}
+
+// Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS
+// before anything else for ldap:// unless InsecurePlaintext) and binds. The
+// server certificate is verified during the TLS handshake, before the bind
+// request (and so the password) is sent.
+func Dial(ctx context.Context, cfg Config) (*Conn, error) {
+	cfg = cfg.WithDefaults()
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	tc, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("domain %q: %w", cfg.Name, err)
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("domain %q: url: %w", cfg.Name, err)
+	}
+
+	dialCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	nc, err := dialTransport(dialCtx, u, tc, cfg.InsecurePlaintext)
+	if err != nil {
+		return nil, connectError(cfg, err)
+	}
+	_, isTLS := nc.(*tls.Conn)
+	l := ldap.NewConn(nc, isTLS)
+	l.Start()
+	l.SetTimeout(cfg.Timeout)
+
+	err = withContext(ctx, l, func() error { return l.Bind(cfg.BindDN, cfg.BindPassword) })
+	if err != nil {
+		l.Close()
+		return nil, bindError(cfg, err)
+	}
+	return &Conn{cfg: cfg, l: l}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error {
+	return c.l.Close()
+}
+
+// dialTransport returns the connection to speak LDAP over: TLS for ldaps://
+// and for ldap:// after StartTLS, plain TCP only with insecurePlaintext.
+func dialTransport(ctx context.Context, u *url.URL, tc *tls.Config, insecurePlaintext bool) (net.Conn, error) {
+	host, port := u.Hostname(), u.Port()
+	if u.Scheme == "ldaps" {
+		if port == "" {
+			port = ldap.DefaultLdapsPort
+		}
+		d := &tls.Dialer{Config: tc}
+		return d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	}
+	if port == "" {
+		port = ldap.DefaultLdapPort
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, err
+	}
+	if insecurePlaintext {
+		return nc, nil
+	}
+	tlsConn, err := startTLS(ctx, nc, tc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tlsConn, nil
+}
+
+// withContext runs the blocking go-ldap call fn and closes the connection
+// if ctx ends first, so that fn returns promptly; it then reports ctx's error.
+func withContext(ctx context.Context, l *ldap.Conn, fn func() error) error {
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	err := fn()
+	if !stop() {
+		if err == nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}

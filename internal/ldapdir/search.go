@@ -1,0 +1,200 @@
+package ldapdir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/adsync/adsync/events"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// page is one LDAP page, mapped, as handed from the reader goroutine to
+// SearchUsers.
+type page struct {
+	entries []events.DirectoryEntry
+	skipped []Skipped
+	last    bool // the server said there are no more pages
+	err     error
+}
+
+// SearchUsers reads every user below BaseDN that matches UserFilter and calls
+// fn once per non-empty page, in order. Pages are streamed: while fn handles
+// one page the next is already being read, and at most a few pages are held
+// in memory. It returns nil only after the server confirmed the last page;
+// any failure (connection lost, size or time limit, paging problem, fn's
+// error, ctx ended) stops the read and is returned, with Stats of what was
+// delivered so far. When ctx ends the connection is closed.
+//
+// With DisabledFilter set, two searches run one after the other,
+// (&UserFilter DisabledFilter) whose entries are delivered as disabled
+// ("directory-disabled") and (&UserFilter (!DisabledFilter)): no set of
+// users is held in memory.
+func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (Stats, error) {
+	var st Stats
+	m := newMapper(c.cfg)
+	if c.cfg.DisabledFilter == "" {
+		return st, c.stream(ctx, c.cfg.UserFilter, m, false, &st, fn)
+	}
+	disabled := andFilter(c.cfg.UserFilter, c.cfg.DisabledFilter)
+	if err := c.stream(ctx, disabled, m, true, &st, fn); err != nil {
+		return st, err
+	}
+	enabled := andFilter(c.cfg.UserFilter, notFilter(c.cfg.DisabledFilter))
+	return st, c.stream(ctx, enabled, m, false, &st, fn)
+}
+
+// stream runs one paged search with a reader goroutine one page ahead.
+func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bool, st *Stats,
+	fn func([]events.DirectoryEntry) error) error {
+	if ctx.Err() != nil {
+		return c.searchError(ctx, filter, ctx.Err())
+	}
+	// The caller's ctx ending closes the connection, which unblocks a read
+	// in progress at once.
+	stopClosing := context.AfterFunc(ctx, func() { c.l.Close() })
+	defer stopClosing()
+
+	readCtx, cancel := context.WithCancel(ctx)
+	pages := make(chan page, 1)
+	go c.readPages(readCtx, filter, m, disabled, pages)
+	defer func() {
+		cancel()
+		for range pages { // wait for the reader to finish with the connection
+		}
+	}()
+
+	for {
+		var p page
+		var ok bool
+		select {
+		case p, ok = <-pages:
+		case <-ctx.Done():
+			return c.searchError(ctx, filter, ctx.Err())
+		}
+		switch {
+		case !ok:
+			return c.searchError(ctx, filter, fmt.Errorf("search ended without its last page: %w", ErrIncompleteRead))
+		case p.err != nil:
+			return p.err
+		}
+		st.Pages++
+		for _, s := range p.skipped {
+			st.skip(s)
+		}
+		if len(p.entries) > 0 {
+			if err := fn(p.entries); err != nil {
+				return err
+			}
+			st.Entries += len(p.entries)
+		}
+		if p.last {
+			return nil
+		}
+	}
+}
+
+// readPages issues the paged search page by page and sends each mapped page
+// to out; it closes out when done. It stops after the current page when ctx
+// ends, abandoning the server-side paged search if the connection is fine.
+func (c *Conn) readPages(ctx context.Context, filter string, m *mapper, disabled bool, out chan<- page) {
+	defer close(out)
+	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
+	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, int(c.cfg.Timeout.Seconds()), false, filter, m.attrs, []ldap.Control{ctl})
+	if c.groupsRange != "" {
+		req.Attributes = make([]string, 0, len(m.attrs))
+		for _, a := range m.attrs {
+			if strings.EqualFold(a, c.cfg.Attributes.Groups) {
+				a += ";range=" + c.groupsRange
+			}
+			req.Attributes = append(req.Attributes, a)
+		}
+	}
+	send := func(p page) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		res, err := c.l.Search(req)
+		if err != nil {
+			// go-ldap may return the entries read so far together with
+			// the error: they are dropped, the read failed.
+			send(page{err: c.searchError(ctx, filter, err)})
+			return
+		}
+		resp, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok {
+			send(page{err: c.searchError(ctx, filter,
+				fmt.Errorf("the server's response has no paging control: %w", ErrIncompleteRead))})
+			return
+		}
+		p, err := c.mapPage(res.Entries, m, disabled)
+		if err != nil {
+			send(page{err: c.searchError(ctx, filter, err)})
+			return
+		}
+		p.last = len(resp.Cookie) == 0
+		if !send(p) {
+			if !p.last {
+				c.abandonPaging(req, ctl, resp.Cookie)
+			}
+			return
+		}
+		if p.last {
+			return
+		}
+		ctl.cookie = resp.Cookie
+	}
+}
+
+// mapPage maps entries; it may read more values of the groups attribute.
+func (c *Conn) mapPage(entries []*ldap.Entry, m *mapper, disabled bool) (page, error) {
+	p := page{entries: make([]events.DirectoryEntry, 0, len(entries))}
+	groupsAttr := c.cfg.Attributes.Groups
+	for _, e := range entries {
+		var groups []string
+		if groupsAttr != "" {
+			var err error
+			if groups, err = c.allValues(e, groupsAttr); err != nil {
+				return page{}, err
+			}
+		}
+		d, reason := m.entry(e, groups, disabled)
+		if reason != "" {
+			p.skipped = append(p.skipped, Skipped{DN: e.DN, Reason: reason})
+			continue
+		}
+		p.entries = append(p.entries, d)
+	}
+	return p, nil
+}
+
+// abandonPaging tells the server to drop the paged search (page size 0 with
+// the last cookie, RFC 2696), best effort, when the connection is healthy.
+func (c *Conn) abandonPaging(req *ldap.SearchRequest, ctl *pagingControl, cookie []byte) {
+	if c.l.IsClosing() {
+		return
+	}
+	ctl.size, ctl.cookie = 0, cookie
+	_, _ = c.l.Search(req)
+}
+
+// searchError wraps err with the domain, URL, base DN and a description;
+// a dropped connection is marked ErrConnectionLost, an ended ctx wins.
+func (c *Conn) searchError(ctx context.Context, filter string, err error) error {
+	switch {
+	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	case ctx.Err() == nil && c.l.IsClosing() && !errors.Is(err, ErrIncompleteRead):
+		err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	default:
+		err = describeLDAP(c.cfg, err, "search")
+	}
+	return fmt.Errorf("domain %q: search %s base %q filter %s: %w", c.cfg.Name, c.cfg.URL, c.cfg.BaseDN, filter, err)
+}

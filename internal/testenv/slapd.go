@@ -1,0 +1,199 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// SlapdServer is a private OpenLDAP server with suffix dc=example,dc=org.
+type SlapdServer struct {
+	LDAPURL      string // ldap://127.0.0.1:PORT (StartTLS available)
+	LDAPSURL     string // ldaps://127.0.0.1:PORT
+	CAFile       string // PEM of the CA that signed the server certificate
+	ServerName   string // a DNS name in the server certificate
+	BindDN       string // rootdn "cn=admin,dc=example,dc=org"
+	Password     string
+	PasswordFile string // holds Password, mode 0600
+	BaseDN       string // "dc=example,dc=org"
+	UsersDN      string // "ou=people,dc=example,dc=org"
+	GroupsDN     string // "ou=groups,dc=example,dc=org"
+	Dir          string // config, data, TLS files and log
+	ConfFile     string
+
+	ldapPort, ldapsPort int
+	autoPorts           bool
+	daemon              bool
+
+	mu   sync.Mutex
+	proc *slapdProcess // nil when stopped
+	conn *ldap.Conn    // admin connection of the online helpers
+}
+
+// SlapdOption configures Slapd and NewSlapd.
+type SlapdOption func(*slapdOptions)
+
+type slapdOptions struct {
+	users     int
+	dnsNames  []string
+	ips       []net.IP
+	ldapPort  int
+	ldapsPort int
+	daemon    bool
+}
+
+// WithUsers preloads n users (see WriteUsersLDIF) with slapadd before slapd
+// starts; loading is streamed, 1,000,000 users are fine.
+func WithUsers(n int) SlapdOption { return func(o *slapdOptions) { o.users = n } }
+
+// WithCertNames makes the server certificate valid for exactly these DNS
+// names and IP addresses (default: ldap.example.org, localhost, 127.0.0.1).
+// ServerName becomes the first DNS name.
+func WithCertNames(dnsNames []string, ips []net.IP) SlapdOption {
+	return func(o *slapdOptions) { o.dnsNames, o.ips = dnsNames, ips }
+}
+
+// WithPorts fixes the ldap:// and ldaps:// ports (0 = pick a free one).
+func WithPorts(ldapPort, ldapsPort int) SlapdOption {
+	return func(o *slapdOptions) { o.ldapPort, o.ldapsPort = ldapPort, ldapsPort }
+}
+
+// WithDaemon lets slapd detach (it then outlives this process and is stopped
+// through its pid file by StopSlapdDaemon). For command-line use.
+func WithDaemon() SlapdOption { return func(o *slapdOptions) { o.daemon = true } }
+
+// Slapd starts a private slapd in a temporary directory on free ports of
+// 127.0.0.1 and stops it when the test ends.
+func Slapd(t testing.TB, opts ...SlapdOption) *SlapdServer {
+	t.Helper()
+	if _, err := exec.LookPath("slapd"); err != nil {
+		if _, err2 := os.Stat("/usr/sbin/slapd"); err2 != nil {
+			t.Fatalf("testenv: slapd not found: install the Debian packages slapd ldap-utils: %v", err)
+		}
+	}
+	start := time.Now()
+	s, err := NewSlapd(t.TempDir(), opts...)
+	if err != nil {
+		t.Fatalf("testenv: slapd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("testenv: stop slapd: %v", err)
+		}
+	})
+	if err := s.start(); err != nil {
+		t.Fatalf("testenv: slapd: %v", err)
+	}
+	t.Logf("testenv: slapd ready at %s and %s (%v)", s.LDAPURL, s.LDAPSURL, time.Since(start).Round(time.Millisecond))
+	return s
+}
+
+// NewSlapd writes configuration, TLS files and initial data for a slapd
+// into dir, without starting it (call Start or StartE).
+func NewSlapd(dir string, opts ...SlapdOption) (*SlapdServer, error) {
+	o := slapdOptions{
+		dnsNames: []string{"ldap.example.org", "localhost"},
+		ips:      []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("slapd dir: %w", err)
+	}
+	s := &SlapdServer{
+		BindDN:    "cn=admin,dc=example,dc=org",
+		BaseDN:    "dc=example,dc=org",
+		UsersDN:   "ou=people,dc=example,dc=org",
+		GroupsDN:  "ou=groups,dc=example,dc=org",
+		Dir:       dir,
+		ConfFile:  filepath.Join(dir, "slapd.conf"),
+		ldapPort:  o.ldapPort,
+		ldapsPort: o.ldapsPort,
+		autoPorts: o.ldapPort == 0 || o.ldapsPort == 0,
+		daemon:    o.daemon,
+	}
+	if len(o.dnsNames) > 0 {
+		s.ServerName = o.dnsNames[0]
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return nil, fmt.Errorf("slapd data dir: %w", err)
+	}
+	tls, err := WriteTLS(filepath.Join(dir, "tls"), o.dnsNames, o.ips)
+	if err != nil {
+		return nil, fmt.Errorf("slapd tls: %w", err)
+	}
+	s.CAFile = tls.CAFile
+	if s.Password, err = newAdminPassword(); err != nil {
+		return nil, err
+	}
+	s.PasswordFile = filepath.Join(dir, "admin.password")
+	if err := writeSecret(s.PasswordFile, s.Password); err != nil {
+		return nil, err
+	}
+	hash, err := sshaHash(s.Password)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(s.ConfFile, slapdConf(s, tls, hash), 0o600); err != nil {
+		return nil, err
+	}
+	if err := slapadd(context.Background(), s, o.users); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// slapadd loads the skeleton and n generated users offline, streaming the
+// LDIF into slapadd's stdin.
+func slapadd(ctx context.Context, s *SlapdServer, n int) error {
+	cmd := exec.CommandContext(ctx, "slapadd", "-q", "-f", s.ConfFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("slapadd: %w", err)
+	}
+	out := &limitedBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start slapadd: %w", err)
+	}
+	writeErr := WriteBaseLDIF(stdin, s.BaseDN)
+	if writeErr == nil {
+		writeErr = WriteUsersLDIF(stdin, s.BaseDN, n)
+	}
+	closeErr := stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("slapadd: %w\n%s", err, tail(out.String(), 20))
+	}
+	if writeErr != nil {
+		return fmt.Errorf("slapadd input: %w", writeErr)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("slapadd input: %w", closeErr)
+	}
+	return nil
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	max int
+	buf []byte
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string { return string(b.buf) }

@@ -1,0 +1,58 @@
+package testenv
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// slapdConf renders slapd.conf for s.
+func slapdConf(s *SlapdServer, tls TLSFiles, passwordHash string) string {
+	var b strings.Builder
+	for _, schema := range []string{"core", "cosine", "nis", "inetorgperson"} {
+		fmt.Fprintf(&b, "include /etc/ldap/schema/%s.schema\n", schema)
+	}
+	fmt.Fprintf(&b, `modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+pidfile %[1]s/slapd.pid
+argsfile %[1]s/slapd.args
+TLSCACertificateFile %[2]s
+TLSCertificateFile %[3]s
+TLSCertificateKeyFile %[4]s
+sizelimit unlimited
+
+database mdb
+# mdb maps the database file; reserve room for millions of entries.
+maxsize 68719476736
+suffix "%[5]s"
+rootdn "%[6]s"
+rootpw %[7]s
+directory %[1]s/data
+sizelimit unlimited
+index objectClass,uid,entryUUID eq
+overlay memberof
+`, s.Dir, tls.CAFile, tls.CertFile, tls.KeyFile, s.BaseDN, s.BindDN, passwordHash)
+	return b.String()
+}
+
+// sshaHash returns password in slapd's {SSHA} form, so that the plain
+// password is not stored in slapd.conf.
+func sshaHash(password string) (string, error) {
+	salt := make([]byte, 8)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	sum := sha1.Sum(append([]byte(password), salt...))
+	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...)), nil
+}
+
+func writeFile(path, content string, mode os.FileMode) error {
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slapdProcess is a running slapd: a child process (tests) or a detached
+// daemon known by its pid (fixturectl).
+type slapdProcess struct {
+	cmd  *exec.Cmd     // nil for a daemon
+	done chan struct{} // closed when cmd has exited
+	pid  int
+}
+
+var errPortInUse = errors.New("address already in use")
+
+// Stop stops slapd (the data stays), e.g. to make the directory unreachable
+// in the middle of a test. Start brings it back on the same ports.
+func (s *SlapdServer) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.stop(); err != nil {
+		t.Fatalf("testenv: stop slapd: %v", err)
+	}
+}
+
+// Start starts a stopped slapd again on the same ports with the same data
+// and waits until it answers.
+func (s *SlapdServer) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("testenv: start slapd: %v", err)
+	}
+}
+
+// StartE is Start for callers without a testing.TB.
+func (s *SlapdServer) StartE() error { return s.start() }
+
+// StopE is Stop for callers without a testing.TB.
+func (s *SlapdServer) StopE() error { return s.stop() }
+
+func (s *SlapdServer) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		if s.ldapPort == 0 || s.ldapsPort == 0 {
+			var err error
+			if s.ldapPort, s.ldapsPort, err = twoFreePorts(); err != nil {
+				return err
+			}
+		}
+		s.LDAPURL = "ldap://127.0.0.1:" + strconv.Itoa(s.ldapPort)
+		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(s.ldapsPort)
+		p, err := s.launch()
+		if err == nil {
+			s.proc = p
+			s.autoPorts = false // restarts keep these ports
+			return nil
+		}
+		if !s.autoPorts || !errors.Is(err, errPortInUse) || attempt == 3 {
+			return err
+		}
+		s.ldapPort, s.ldapsPort = 0, 0 // lost a race for the port: pick others
+	}
+}
+
+func (s *SlapdServer) launch() (*slapdProcess, error) {
+	logPath := filepath.Join(s.Dir, "slapd.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open slapd log: %w", err)
+	}
+	defer logFile.Close()
+	_ = os.Remove(s.pidFile())
+
+	urls := s.LDAPURL + "/ " + s.LDAPSURL + "/"
+	p := &slapdProcess{done: make(chan struct{})}
+	if s.daemon {
+		// Without -d slapd forks, and the parent exits when it is set up.
+		cmd := exec.Command("slapd", "-f", s.ConfFile, "-h", urls)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Run(); err != nil {
+			return nil, s.launchError(fmt.Errorf("slapd: %w", err), logPath)
+		}
+		close(p.done)
+	} else {
+		// -d 0: stay in the foreground as our child; the kernel kills it
+		// if the test binary dies without running its cleanups.
+		cmd := exec.Command("slapd", "-d", "0", "-f", s.ConfFile, "-h", urls)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start slapd: %w", err)
+		}
+		p.cmd, p.pid = cmd, cmd.Process.Pid
+		go func() { _ = cmd.Wait(); close(p.done) }()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = pollUntil(ctx, 50*time.Millisecond, func() error {
+		if s.daemon {
+			pid, _ := readPidFile(s.pidFile())
+			if pid == 0 {
+				return errors.New("no pid file yet")
+			}
+			p.pid = pid
+			if !processAlive(pid) {
+				return nil // exited: stop polling, report below
+			}
+		} else {
+			select {
+			case <-p.done:
+				return nil
+			default:
+			}
+		}
+		c, err := dialAdmin(s.LDAPSURL, s.CAFile, s.ServerName, s.BindDN, s.Password, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	exited := (s.daemon && !processAlive(p.pid)) || (!s.daemon && isClosed(p.done))
+	if exited {
+		return nil, s.launchError(errors.New("slapd exited during start-up"), logPath)
+	}
+	if err != nil {
+		_ = p.terminate()
+		return nil, s.launchError(fmt.Errorf("slapd did not answer: %w", err), logPath)
+	}
+	return p, nil
+}
+
+func (s *SlapdServer) launchError(err error, logPath string) error {
+	b, _ := os.ReadFile(logPath)
+	if strings.Contains(string(b), "Address already in use") {
+		err = fmt.Errorf("%w: %w", errPortInUse, err)
+	}
+	return fmt.Errorf("%w\n--- %s (tail) ---\n%s", err, logPath, tail(string(b), 15))
+}
+
+func (s *SlapdServer) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	if s.proc == nil {
+		return nil
+	}
+	err := s.proc.terminate()
+	s.proc = nil
+	return err
+}
+
+func (s *SlapdServer) pidFile() string { return filepath.Join(s.Dir, "slapd.pid") }
+
+// terminate stops slapd with SIGTERM (it then syncs and closes the database),
+// escalating to SIGKILL after 10 seconds.
+func (p *slapdProcess) terminate() error {
+	if p.cmd == nil {
+		return terminate(p.pid, 10*time.Second)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+	}
+	_ = p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("slapd (pid %d) did not exit", p.pid)
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// twoFreePorts returns two distinct ports that were free on 127.0.0.1.
+func twoFreePorts() (int, int, error) {
+	var ports [2]int
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, 0, fmt.Errorf("find a free port: %w", err)
+		}
+		closers = append(closers, ln.Close)
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports[0], ports[1], nil
+}
