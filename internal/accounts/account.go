@@ -30,11 +30,13 @@ const (
 	ByLocal = "local"
 )
 
-// ListFilter selects accounts to list, in (domain, external_id) order.
+// ListFilter selects accounts to list, in (domain, username, external_id)
+// order.
 type ListFilter struct {
 	Domain string `json:"domain,omitempty"`
 	// After continues a listing after this key.
-	AfterDomain string `json:"after_domain,omitempty"`
-	AfterID     string `json:"after_id,omitempty"`
+	AfterDomain   string `json:"after_domain,omitempty"`
+	AfterUsername string `json:"after_username,omitempty"`
+	AfterID       string `json:"after_id,omitempty"`
 	Limit       int    `json:"limit,omitempty"`
 }

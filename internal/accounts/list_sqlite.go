@@ -6,8 +6,8 @@ import (
 	"fmt"
 )
 
-// List returns accounts in (domain, external_id) order after the filter's
-// key, at most Limit (default 1000).
+// List returns accounts in (domain, username, external_id) order after the
+// filter's key, at most Limit (default 1000).
 func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 5000 {
@@ -15,13 +15,13 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	}
 	q := `SELECT domain, external_id, username, upn, email, display_name, given_name, surname, dn, groups, active,
 		inactive_reason, deactivated_by, created_at, updated_at, deactivated_at, last_run_id
-		FROM accounts WHERE (domain, external_id) > (?, ?)`
-	args := []any{f.AfterDomain, f.AfterID}
+		FROM accounts WHERE (domain, username, external_id) > (?, ?, ?)`
+	args := []any{f.AfterDomain, f.AfterUsername, f.AfterID}
 	if f.Domain != "" {
 		q += ` AND domain = ?`
 		args = append(args, f.Domain)
 	}
-	q += ` ORDER BY domain, external_id LIMIT ?`
+	q += ` ORDER BY domain, username, external_id LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -67,7 +67,7 @@ func (c *cli) accountsListCmd() *cobra.Command {
 					break
 				}
 				last := resp.Accounts[len(resp.Accounts)-1]
-				req.AfterDomain, req.AfterID = last.Domain, last.ExternalID
+				req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
 			}
 			if asJSON {
 				fmt.Fprintln(c.env.Stdout, "\n]")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -80,7 +81,7 @@ func (c *cli) jobCreateCmd() *cobra.Command {
 				return err
 			}
 			c.out("job %s created\n", j.Name)
-			c.printJob(j)
+			c.printJob(j, time.Time{})
 			return nil
 		},
 	}
@@ -119,14 +120,14 @@ func (c *cli) jobListCmd() *cobra.Command {
 			if asJSON {
 				views := make([]jobView, 0, len(list))
 				for _, j := range list {
-					views = append(views, c.view(j))
+					views = append(views, c.view(j, s.lastFired(cmd.Context(), j.Name)))
 				}
 				return json.NewEncoder(c.env.Stdout).Encode(views)
 			}
 			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tENABLED\tDOMAINS\tSCHEDULE\tREQUEUE\tNEXT RUN")
 			for _, j := range list {
-				v := c.view(j)
+				v := c.view(j, s.lastFired(cmd.Context(), j.Name))
 				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", v.Name, v.Enabled, v.DomainsText, v.ScheduleText, v.RequeueText, orDash(v.NextRun))
 			}
 			return tw.Flush()
@@ -152,10 +153,11 @@ func (c *cli) jobShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			last := s.lastFired(cmd.Context(), j.Name)
 			if asJSON {
-				return json.NewEncoder(c.env.Stdout).Encode(c.view(j))
+				return json.NewEncoder(c.env.Stdout).Encode(c.view(j, last))
 			}
-			c.printJob(j)
+			c.printJob(j, last)
 			return nil
 		},
 	}
@@ -221,7 +223,7 @@ type jobView struct {
 	RequeueText  string `json:"-"`
 }
 
-func (c *cli) view(j *jobs.Job) jobView {
+func (c *cli) view(j *jobs.Job, lastFired time.Time) jobView {
 	v := jobView{Job: j}
 	if j.AllDomains {
 		v.DomainsText = "all"
@@ -242,15 +244,25 @@ func (c *cli) view(j *jobs.Job) jobView {
 		v.RequeueText = "off"
 	}
 	if j.Enabled {
-		if next, ok := j.Schedule.Next(c.env.Now().Add(-time.Nanosecond)); ok {
+		if next, ok := j.Schedule.NextRun(j.ScheduleSince, lastFired, c.env.Now()); ok {
 			v.NextRun = next.UTC().Format(time.RFC3339)
 		}
 	}
 	return v
 }
 
-func (c *cli) printJob(j *jobs.Job) {
-	v := c.view(j)
+// lastFired returns the last scheduled slot tick started for a job.
+func (s *session) lastFired(ctx context.Context, job string) time.Time {
+	e, err := s.stores.Ticks.Get(ctx, job)
+	if err != nil {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339, string(e.Value()))
+	return t
+}
+
+func (c *cli) printJob(j *jobs.Job, lastFired time.Time) {
+	v := c.view(j, lastFired)
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "name:\t%s\n", j.Name)
 	fmt.Fprintf(tw, "enabled:\t%v\n", j.Enabled)

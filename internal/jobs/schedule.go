@@ -145,8 +145,19 @@ func (s Schedule) Due(since, lastFired, now time.Time) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	if last.IsZero() || last.Before(since) || !last.After(lastFired) {
+	// Slots have second precision; since may not.
+	if last.IsZero() || last.Before(since.Truncate(time.Second)) || !last.After(lastFired) {
 		return time.Time{}, false
 	}
 	return last, true
+}
+
+// NextRun is when the schedule starts its next run: a due slot (now, if a
+// tick is running), else the first slot after now. ok is false for manual
+// jobs.
+func (s Schedule) NextRun(since, lastFired, now time.Time) (time.Time, bool) {
+	if due, ok := s.Due(since, lastFired, now); ok {
+		return due, true
+	}
+	return s.Next(now)
 }

@@ -22,7 +22,7 @@ CREATE TABLE accounts (
     PRIMARY KEY (domain, external_id)
 ) WITHOUT ROWID;
 
-CREATE INDEX accounts_username ON accounts (domain, username);
+CREATE INDEX accounts_username ON accounts (domain, username, external_id);
 
 -- Batches of changes already applied: a redelivered batch is applied once.
 CREATE TABLE applied_batches (
