@@ -210,7 +210,7 @@ func Run(ctx context.Context, o Options) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		presence.Beat(runCtx, st.Servers, hb, b.Topology.ServerTTL/3, o.Now, log)
+		presence.Beat(runCtx, st.Servers, hb, b.Topology.ServerTTL/3, time.Now, log)
 	}()
 	for _, fn := range background {
 		wg.Add(1)

@@ -10,94 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/jobs"
 )
 
 func (c *cli) jobCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "job", Short: "Create, run and inspect AD Sync Jobs"}
 	cmd.AddCommand(c.jobCreateCmd(), c.jobListCmd(), c.jobShowCmd(), c.jobRunCmd(), c.jobHistoryCmd(),
-		c.jobSwitchCmd("enable", true), c.jobSwitchCmd("disable", false), c.jobDeleteCmd())
-	return cmd
-}
-
-func (c *cli) jobCreateCmd() *cobra.Command {
-	var (
-		all                     bool
-		domains                 []string
-		every                   time.Duration
-		runWhen, start          string
-		cronExpr, tz            string
-		requeue, disabled       bool
-		attempts                int
-		retryDelay, retryMaxDel time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "create NAME",
-		Short: "Create an AD Sync Job",
-		Example: `  adsync job create nightly --all-domains --every 12h --run-when immediately --requeue
-  adsync job create corp-only --domain corp --cron "0 2 * * *" --time-zone Europe/Berlin`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			now := c.env.Now().UTC()
-			j := &jobs.Job{
-				Name: args[0], Enabled: !disabled, AllDomains: all, Domains: domains,
-				Schedule:  jobs.Schedule{Every: jobs.Duration(every), RunWhen: runWhen, Cron: cronExpr, TimeZone: tz},
-				Requeue:   jobs.Requeue{Enabled: requeue, MaxAttempts: attempts, InitialDelay: jobs.Duration(retryDelay), MaxDelay: jobs.Duration(retryMaxDel)},
-				CreatedAt: now, UpdatedAt: now, ScheduleSince: now,
-			}
-			if every != 0 && runWhen == "" {
-				j.Schedule.RunWhen = jobs.RunImmediately
-			}
-			if start != "" {
-				t, err := time.Parse(time.RFC3339, start)
-				if err != nil {
-					return fmt.Errorf("--start %q: use RFC 3339, e.g. 2026-12-01T02:00:00Z", start)
-				}
-				j.Schedule.Start = &t
-				if runWhen == "" {
-					j.Schedule.RunWhen = jobs.RunScheduled
-				}
-			}
-			j.Schedule.SetAnchor(now)
-			if err := j.Validate(bus.MaxRequeueAttempts); err != nil {
-				return err
-			}
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			for _, d := range domains {
-				if _, ok := s.cfg.Domain(d); !ok {
-					return fmt.Errorf("--domain %q is not configured in %s (configured: %s)", d, s.cfg.Path(), strings.Join(s.cfg.DomainNames(), ", "))
-				}
-			}
-			if j.Environment, err = s.stores.Settings.Environment(ctx); err != nil {
-				return err
-			}
-			if err := s.stores.Jobs.Create(ctx, j); err != nil {
-				return err
-			}
-			c.out("job %s created\n", j.Name)
-			c.printJob(j, time.Time{})
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.BoolVar(&all, "all-domains", false, "sync every configured domain, including ones added later")
-	f.StringArrayVar(&domains, "domain", nil, "sync this domain (repeatable)")
-	f.DurationVar(&every, "every", 0, "time span schedule: run every DURATION (e.g. 12h)")
-	f.StringVar(&runWhen, "run-when", "", "with --every: immediately (first run now) or scheduled (first run one span from now, or at --start)")
-	f.StringVar(&start, "start", "", "with --every: first run at this time (RFC 3339)")
-	f.StringVar(&cronExpr, "cron", "", `calendar schedule, cron syntax (e.g. "0 2 * * *")`)
-	f.StringVar(&tz, "time-zone", "", "time zone of --cron (IANA name, default UTC)")
-	f.BoolVar(&requeue, "requeue", false, "requeue if the job fails: retry transient failures with a growing back-off")
-	f.IntVar(&attempts, "requeue-attempts", jobs.DefaultMaxAttempts, "with --requeue: attempts in all, the first included")
-	f.DurationVar(&retryDelay, "requeue-delay", jobs.DefaultInitialDelay, "with --requeue: delay before the second attempt (doubles each time)")
-	f.DurationVar(&retryMaxDel, "requeue-max-delay", jobs.DefaultMaxDelay, "with --requeue: longest delay between attempts")
-	f.BoolVar(&disabled, "disabled", false, "create the job disabled")
+		c.jobSwitchCmd("enable", true), c.jobSwitchCmd("disable", false), c.jobDeleteCmd(),
+		c.jobUpdateCmd(), c.jobExportCmd(), c.jobImportCmd())
 	return cmd
 }
 

@@ -47,7 +47,11 @@ func (c *cli) jobHistoryCmd() *cobra.Command {
 				if r.FinishedAt != nil {
 					fin = r.FinishedAt.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.RunID, r.Trigger, r.Attempts,
+				trigger := string(r.Trigger)
+				if r.Attempts > 1 {
+					trigger += "+requeue"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.RunID, trigger, r.Attempts,
 					r.RequestedAt.UTC().Format(time.RFC3339), fin, r.Outcome,
 					r.Totals.Created, r.Totals.Updated, r.Totals.Deactivated, r.Totals.Reactivated, r.Totals.Unchanged)
 			}
@@ -55,6 +59,13 @@ func (c *cli) jobHistoryCmd() *cobra.Command {
 				return err
 			}
 			for _, r := range runs {
+				for _, f := range r.Failures {
+					next := "final"
+					if f.WillRetry {
+						next = "requeued, next attempt in " + f.RetryIn
+					}
+					fmt.Fprintf(c.env.Stdout, "%s: domain %s attempt %d (%s) failed: %s — %s\n", r.RunID, f.Domain, f.Attempt, f.Trigger, f.Reason, next)
+				}
 				for _, reason := range r.Reasons {
 					fmt.Fprintf(c.env.Stdout, "%s: %s\n", r.RunID, reason)
 				}
@@ -135,14 +146,20 @@ func history(ctx context.Context, b *bus.Bus, job string) ([]RunSummary, error) 
 				case names[3]:
 					var r events.SyncCompleted
 					if json.Unmarshal(m.Data(), &r) == nil {
-						attempts := s.Attempts
+						attempts, failures := s.Attempts, s.Failures
 						*s = summaryOfCompleted(&r)
-						s.Attempts = max(s.Attempts, attempts)
+						s.Attempts, s.Failures = max(s.Attempts, attempts), failures
 					}
 				case names[4]:
 					var f events.DirectoryFailed
 					if json.Unmarshal(m.Data(), &f) == nil {
 						s.Attempts = max(s.Attempts, f.Attempt)
+						trigger := s.Trigger
+						if f.Attempt > 1 {
+							trigger = events.TriggerRequeue
+						}
+						s.Failures = append(s.Failures, AttemptFailure{Domain: f.Domain, Attempt: f.Attempt, Trigger: trigger,
+							Reason: f.Reason, WillRetry: f.WillRetry, RetryIn: f.RetryIn, At: f.FailedAt})
 					}
 				}
 				if s.Attempts == 0 && s.Outcome != events.OutcomeRejected && s.Outcome != "requested" {

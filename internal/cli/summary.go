@@ -22,6 +22,20 @@ type RunSummary struct {
 	RequestedAt time.Time             `json:"requested_at"`
 	FinishedAt  *time.Time            `json:"finished_at,omitempty"`
 	DryRun      bool                  `json:"dry_run,omitempty"`
+	// Failures lists each failed attempt of a domain (history only).
+	Failures []AttemptFailure `json:"failures,omitempty"`
+}
+
+// AttemptFailure is one failed attempt to read a domain. Trigger is the
+// run's own for the first attempt and "requeue" for the later ones.
+type AttemptFailure struct {
+	Domain    string         `json:"domain"`
+	Attempt   int            `json:"attempt"`
+	Trigger   events.Trigger `json:"trigger"`
+	Reason    string         `json:"reason"`
+	WillRetry bool           `json:"will_retry"`
+	RetryIn   string         `json:"retry_in,omitempty"`
+	At        time.Time      `json:"at"`
 }
 
 func summaryOfCompleted(c *events.SyncCompleted) RunSummary {

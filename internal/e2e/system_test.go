@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,7 +80,18 @@ type System struct {
 	done       chan error
 	log        *os.File
 	captured   *capture
+	// Clock is the system's clock (schedules, timestamps); tests advance it.
+	Clock *Clock
 }
+
+// Clock is the wall clock plus an offset that a test can advance.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // Option changes a test's configuration.
 type Option func(*System)
@@ -91,7 +103,7 @@ func WithConfig(yaml string) Option { return func(s *System) { s.extra += yaml }
 func Start(t *testing.T, domains []Domain, opts ...Option) *System {
 	t.Helper()
 	dir := t.TempDir()
-	s := &System{t: t, Dir: dir, ConfigPath: filepath.Join(dir, "adsync.yaml"), listen: freeAddr(t), domains: domains}
+	s := &System{t: t, Dir: dir, ConfigPath: filepath.Join(dir, "adsync.yaml"), listen: freeAddr(t), domains: domains, Clock: &Clock{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -135,7 +147,7 @@ func (s *System) start() {
 	s.cancel, s.done = cancel, make(chan error, 1)
 	go func() {
 		s.done <- cli.Run(ctx, []string{"run", "-c", s.ConfigPath}, cli.Env{
-			Stdout: s.log, Stderr: s.log, Ready: func() { once.Do(func() { close(ready) }) },
+			Stdout: s.log, Stderr: s.log, Now: s.Clock.Now, Ready: func() { once.Do(func() { close(ready) }) },
 		})
 	}()
 	select {
@@ -192,6 +204,51 @@ func (s *System) dumpLog() {
 	s.t.Logf("last lines of adsync run's log:\n%s", strings.Join(lines, "\n"))
 }
 
+func (s *System) clockNow() func() time.Time {
+	if s.Clock == nil {
+		return time.Now
+	}
+	return s.Clock.Now
+}
+
+// Serve runs one more service process (`adsync serve SERVICE`) against the
+// system's NATS until the test ends.
+func (s *System) Serve(service string) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", service, "-c", s.ConfigPath}, cli.Env{
+			Stdout: s.log, Stderr: s.log, Now: s.clockNow(), Ready: func() { once.Do(func() { close(ready) }) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		s.t.Fatalf("adsync serve %s stopped at start: %v", service, err)
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("adsync serve %s did not get ready", service)
+	}
+	s.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("adsync serve %s did not stop cleanly: %v", service, err)
+		}
+	})
+}
+
+// History returns a job's runs, newest first.
+func (s *System) History(job string) []cli.RunSummary {
+	s.t.Helper()
+	var h []cli.RunSummary
+	if err := json.Unmarshal([]byte(s.MustCLI("job", "history", job, "--json", "--limit", "0")), &h); err != nil {
+		s.t.Fatalf("job history: %v", err)
+	}
+	return h
+}
+
 // Result is the outcome of one command line.
 type Result struct {
 	Stdout, Stderr string
@@ -204,7 +261,7 @@ func (s *System) CLI(args ...string) Result {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err := cli.Run(ctx, append(args, "-c", s.ConfigPath), cli.Env{Stdout: &out, Stderr: &errb})
+	err := cli.Run(ctx, append(args, "-c", s.ConfigPath), cli.Env{Stdout: &out, Stderr: &errb, Now: s.clockNow()})
 	return Result{Stdout: out.String(), Stderr: errb.String(), Err: err}
 }
 

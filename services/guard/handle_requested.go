@@ -72,7 +72,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		domains = s.domainsOf(job, &v)
 	}
 
-	alive, err := presence.JobServerAlive(ctx, s.stores.Servers, "directory-reader", now, s.cfg.ServerTTL)
+	alive, err := presence.JobServerAlive(ctx, s.stores.Servers, "directory-reader", s.cfg.Wall(), s.cfg.ServerTTL)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,9 @@ type Config struct {
 	RunLease time.Duration
 	// ServerTTL is how old a job server's heartbeat may be.
 	ServerTTL time.Duration
-	Now       func() time.Time
+	// Now is the clock of leases; Wall the clock of heartbeats, which are
+	// written on the wall clock by every process.
+	Now, Wall func() time.Time
 }
 
 // Publisher publishes events (the bus).
@@ -61,6 +63,9 @@ func New(cfg Config, stores Stores, pub Publisher) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Wall == nil {
+		cfg.Wall = time.Now
 	}
 	return &Service{cfg: cfg, stores: stores, pub: pub}, nil
 }

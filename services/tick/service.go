@@ -123,6 +123,12 @@ func (s *Service) slotRecorded(e jetstream.KeyValueEntry) {
 	}
 }
 
+func (s *Service) jobGone(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.known, name)
+}
+
 func (s *Service) jobChanged(e jetstream.KeyValueEntry) {
 	name := strings.TrimPrefix(e.Key(), "job.")
 	s.mu.Lock()
@@ -166,6 +172,26 @@ func (s *Service) fireDue(ctx context.Context) {
 }
 
 func (s *Service) fire(ctx context.Context, j *jobs.Job, slot time.Time) error {
+	// Decide on the stored job, not on the watch's copy: a job deleted,
+	// disabled or rescheduled a moment ago must not start.
+	e, err := s.jobs.Get(ctx, "job."+j.Name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		s.jobGone(j.Name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read job: %w", err)
+	}
+	fresh, err := jobs.Decode(e.Value())
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	last := s.lastFired[j.Name]
+	s.mu.Unlock()
+	if due, ok := fresh.Schedule.Due(fresh.ScheduleSince, last, s.cfg.Now()); !fresh.Enabled || !ok || !due.Equal(slot) {
+		return nil
+	}
 	runID := SlotRunID(j.Name, slot)
 	ev := &events.SyncRequested{
 		Run:  events.Run{RunID: runID, Job: j.Name, Trigger: events.TriggerSchedule, RequestedAt: slot.UTC()},

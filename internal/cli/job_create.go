@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/jobs"
+)
+
+// jobFlags are the settings of a job on the command line (create, update).
+type jobFlags struct {
+	all                     bool
+	domains                 []string
+	every                   time.Duration
+	runWhen, start          string
+	cronExpr, tz            string
+	manual                  bool
+	requeue, disabled       bool
+	attempts                int
+	retryDelay, retryMaxDel time.Duration
+}
+
+func (f *jobFlags) register(fs *pflag.FlagSet, update bool) {
+	fs.BoolVar(&f.all, "all-domains", false, "sync every configured domain, including ones added later")
+	fs.StringArrayVar(&f.domains, "domain", nil, "sync this domain (repeatable)")
+	fs.DurationVar(&f.every, "every", 0, "time span schedule: run every DURATION (e.g. 12h)")
+	fs.StringVar(&f.runWhen, "run-when", "", "with --every: immediately (first run now) or scheduled (first run one span from now, or at --start)")
+	fs.StringVar(&f.start, "start", "", "with --every: first run at this time (RFC 3339)")
+	fs.StringVar(&f.cronExpr, "cron", "", `calendar schedule, cron syntax (e.g. "0 2 * * *")`)
+	fs.StringVar(&f.tz, "time-zone", "", "time zone of --cron (IANA name, default UTC)")
+	fs.BoolVar(&f.requeue, "requeue", false, "requeue if the job fails: retry transient failures with a growing back-off")
+	fs.IntVar(&f.attempts, "requeue-attempts", jobs.DefaultMaxAttempts, "with --requeue: attempts in all, the first included")
+	fs.DurationVar(&f.retryDelay, "requeue-delay", jobs.DefaultInitialDelay, "with --requeue: delay before the second attempt (doubles each time)")
+	fs.DurationVar(&f.retryMaxDel, "requeue-max-delay", jobs.DefaultMaxDelay, "with --requeue: longest delay between attempts")
+	if update {
+		fs.BoolVar(&f.manual, "manual", false, "remove the schedule: manual runs only")
+	} else {
+		fs.BoolVar(&f.disabled, "disabled", false, "create the job disabled")
+	}
+}
+
+var scheduleFlags = []string{"every", "run-when", "start", "cron", "time-zone", "manual"}
+
+// apply sets the job's fields from the flags that changed (all of them for
+// a new job). A changed schedule replaces the old one and is re-anchored
+// at now.
+func (f *jobFlags) apply(j *jobs.Job, changed func(string) bool, now time.Time) error {
+	if changed("all-domains") || changed("domain") {
+		j.AllDomains, j.Domains = f.all, f.domains
+	}
+	anySchedule := false
+	for _, n := range scheduleFlags {
+		anySchedule = anySchedule || changed(n)
+	}
+	if anySchedule {
+		j.Schedule = jobs.Schedule{Every: jobs.Duration(f.every), RunWhen: f.runWhen, Cron: f.cronExpr, TimeZone: f.tz}
+		if f.every != 0 && f.runWhen == "" {
+			j.Schedule.RunWhen = jobs.RunImmediately
+		}
+		if f.start != "" {
+			t, err := time.Parse(time.RFC3339, f.start)
+			if err != nil {
+				return fmt.Errorf("--start %q: use RFC 3339, e.g. 2026-12-01T02:00:00Z", f.start)
+			}
+			j.Schedule.Start = &t
+			if f.runWhen == "" {
+				j.Schedule.RunWhen = jobs.RunScheduled
+			}
+		}
+		j.Schedule.SetAnchor(now)
+		j.ScheduleSince = now
+	}
+	if changed("requeue") {
+		j.Requeue.Enabled = f.requeue
+	}
+	if changed("requeue-attempts") || j.Requeue.MaxAttempts == 0 {
+		j.Requeue.MaxAttempts = f.attempts
+	}
+	if changed("requeue-delay") || j.Requeue.InitialDelay == 0 {
+		j.Requeue.InitialDelay = jobs.Duration(f.retryDelay)
+	}
+	if changed("requeue-max-delay") || j.Requeue.MaxDelay == 0 {
+		j.Requeue.MaxDelay = jobs.Duration(f.retryMaxDel)
+	}
+	j.UpdatedAt = now
+	return j.Validate(bus.MaxRequeueAttempts)
+}
+
+// checkDomains refuses domains the configuration does not have.
+func (s *session) checkDomains(j *jobs.Job) error {
+	for _, d := range j.Domains {
+		if _, ok := s.cfg.Domain(d); !ok {
+			return fmt.Errorf("--domain %q is not configured in %s (configured: %s)", d, s.cfg.Path(), strings.Join(s.cfg.DomainNames(), ", "))
+		}
+	}
+	return nil
+}
+
+func (c *cli) jobCreateCmd() *cobra.Command {
+	var f jobFlags
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an AD Sync Job",
+		Example: `  adsync job create nightly --all-domains --every 12h --run-when immediately --requeue
+  adsync job create corp-only --domain corp --cron "0 2 * * *" --time-zone Europe/Berlin`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			now := c.env.Now().UTC()
+			j := &jobs.Job{Name: args[0], Enabled: !f.disabled, CreatedAt: now, ScheduleSince: now}
+			if err := f.apply(j, func(string) bool { return true }, now); err != nil {
+				return err
+			}
+			s, err := c.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if err := s.checkDomains(j); err != nil {
+				return err
+			}
+			if j.Environment, err = s.stores.Settings.Environment(ctx); err != nil {
+				return err
+			}
+			if err := s.stores.Jobs.Create(ctx, j); err != nil {
+				return err
+			}
+			c.out("job %s created\n", j.Name)
+			c.printJob(j, time.Time{})
+			return nil
+		},
+	}
+	f.register(cmd.Flags(), false)
+	return cmd
+}
+
+func (c *cli) jobUpdateCmd() *cobra.Command {
+	var f jobFlags
+	cmd := &cobra.Command{
+		Use:   "update NAME",
+		Short: "Change a job's domains, schedule or requeue settings (takes effect without a restart)",
+		Example: `  adsync job update nightly --every 24h --run-when scheduled
+  adsync job update nightly --requeue=false`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := c.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			j, err := s.stores.Jobs.Update(ctx, args[0], func(j *jobs.Job) error {
+				if err := f.apply(j, cmd.Flags().Changed, c.env.Now().UTC()); err != nil {
+					return err
+				}
+				return s.checkDomains(j)
+			})
+			if err != nil {
+				return err
+			}
+			c.out("job %s updated\n", j.Name)
+			c.printJob(j, s.lastFired(context.WithoutCancel(ctx), j.Name))
+			return nil
+		},
+	}
+	f.register(cmd.Flags(), true)
+	return cmd
+}
