@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -82,6 +83,8 @@ type System struct {
 	captured   *capture
 	// Clock is the system's clock (schedules, timestamps); tests advance it.
 	Clock *Clock
+	// overrides adds YAML lines to a domain's entry, by domain name.
+	overrides map[string]string
 }
 
 // Clock is the wall clock plus an offset that a test can advance.
@@ -98,6 +101,16 @@ type Option func(*System)
 
 // WithConfig appends YAML to the configuration's top level.
 func WithConfig(yaml string) Option { return func(s *System) { s.extra += yaml } }
+
+// WithDomainYAML adds lines to a domain's entry in the configuration.
+func WithDomainYAML(domain, yaml string) Option {
+	return func(s *System) {
+		if s.overrides == nil {
+			s.overrides = map[string]string{}
+		}
+		s.overrides[domain] += yaml
+	}
+}
 
 // Start writes a configuration for the domains and starts `adsync run`.
 func Start(t *testing.T, domains []Domain, opts ...Option) *System {
@@ -128,6 +141,7 @@ func (s *System) writeConfigWith(edit func(string) string) {
 	b.WriteString("domains:\n")
 	for _, d := range s.domains {
 		b.WriteString(d.yaml())
+		b.WriteString(s.overrides[d.Name])
 	}
 	if err := os.WriteFile(s.ConfigPath, []byte(edit(b.String())), 0o600); err != nil {
 		s.t.Fatal(err)
@@ -213,14 +227,17 @@ func (s *System) clockNow() func() time.Time {
 
 // Serve runs one more service process (`adsync serve SERVICE`) against the
 // system's NATS until the test ends.
-func (s *System) Serve(service string) {
+func (s *System) Serve(service string) { s.ServeWith(service, s.ConfigPath) }
+
+// ServeWith runs one more service process with another configuration file.
+func (s *System) ServeWith(service, configPath string) {
 	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	var once sync.Once
 	done := make(chan error, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"serve", service, "-c", s.ConfigPath}, cli.Env{
+		done <- cli.Run(ctx, []string{"serve", service, "-c", configPath}, cli.Env{
 			Stdout: s.log, Stderr: s.log, Now: s.clockNow(), Ready: func() { once.Do(func() { close(ready) }) },
 		})
 	}()
@@ -336,14 +353,21 @@ func Counts(t *testing.T, sum cli.RunSummary, domain string) (created, updated, 
 	return
 }
 
+// freeAddr returns a free loopback address below the kernel's ephemeral
+// port range, so that nobody's ":0" listener or outgoing connection takes
+// it while the test has its server stopped (Restart keeps the address).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(10000))
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			l.Close()
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port in 10000-19999")
+	return ""
 }
 
 // capture records every event published while a test runs, to check each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -201,21 +202,35 @@ func isClosed(ch <-chan struct{}) bool {
 }
 
 // twoFreePorts returns two distinct ports that were free on 127.0.0.1.
+//
+// They are drawn from below the kernel's ephemeral range (32768-60999 on
+// Linux): ports the kernel hands out for ":0" listeners and outgoing
+// connections. A slapd that a test stops and starts again keeps its ports,
+// and a port outside that range is not taken meanwhile by somebody else's
+// ":0" listener or connection.
 func twoFreePorts() (int, int, error) {
-	var ports [2]int
+	const lo, hi = 20000, 32000
+	var ports []int
 	var closers []func() error
 	defer func() {
 		for _, c := range closers {
 			c()
 		}
 	}()
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < 2 && tries < 200; tries++ {
+		p := lo + rand.IntN(hi-lo)
+		if len(ports) == 1 && ports[0] == p {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			return 0, 0, fmt.Errorf("find a free port: %w", err)
+			continue
 		}
 		closers = append(closers, ln.Close)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ports = append(ports, p)
+	}
+	if len(ports) < 2 {
+		return 0, 0, fmt.Errorf("find two free ports in %d-%d: none after 200 tries", lo, hi)
 	}
 	return ports[0], ports[1], nil
 }
