@@ -38,5 +38,5 @@ type ListFilter struct {
 	AfterDomain   string `json:"after_domain,omitempty"`
 	AfterUsername string `json:"after_username,omitempty"`
 	AfterID       string `json:"after_id,omitempty"`
-	Limit       int    `json:"limit,omitempty"`
+	Limit         int    `json:"limit,omitempty"`
 }

@@ -30,7 +30,9 @@ func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 	sys.ConfigPath = filepath.Join(sys.Dir, "adsync.yaml")
 	sys.NATSURL = srv.ClientURL()
 	sys.extra = "nats:\n  url: " + srv.ClientURL() + "\n"
-	sys.writeConfigWith(func(s string) string { return strings.Replace(s, "nats:\n  listen: 127.0.0.1:1\n  ack_wait: 5s\n", "", 1) })
+	sys.writeConfigWith(func(s string) string {
+		return strings.Replace(s, "nats:\n  listen: 127.0.0.1:1\n  ack_wait: 5s\n", "", 1)
+	})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -77,4 +79,3 @@ func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 		t.Fatalf("%d accounts, want 25", n)
 	}
 }
-
