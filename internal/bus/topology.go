@@ -64,6 +64,8 @@ func (o TopologyOptions) withDefaults() TopologyOptions {
 	if o.Duplicates <= 0 {
 		o.Duplicates = 10 * time.Minute
 	}
+	// JetStream requires the de-duplication window within the max age.
+	o.Duplicates = min(o.Duplicates, o.History, o.DataRetention)
 	if o.ServerTTL <= 0 {
 		o.ServerTTL = 30 * time.Second
 	}

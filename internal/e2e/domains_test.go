@@ -133,3 +133,25 @@ func TestGenericLDAPDefaultsOverridesAndDisabledFilter(t *testing.T) {
 		}
 	}
 }
+
+// The attributes map works for Active Directory too.
+func TestActiveDirectoryAttributeOverrides(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Samba(t)
+	ou := dc.NewOU(t)
+	tag := newTag(t)
+	dc.AddUsers(t, ou, testenv.ADUser{CN: "Grace Hopper", SAM: "grace" + tag, DisplayName: "Rear Admiral Hopper",
+		Mail: "grace@old.example.com", UPN: "grace" + tag + "@corp.example.com"})
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou)},
+		WithDomainYAML("corp", "    attributes:\n      email: userPrincipalName\n      display_name: cn\n      username: userPrincipalName\n"))
+	sys.MustCLI("job", "create", "corp-sync", "--all-domains")
+	sys.MustComplete("corp-sync")
+	list := sys.Accounts("corp")
+	if len(list) != 1 {
+		t.Fatalf("%d accounts", len(list))
+	}
+	upn := "grace" + tag + "@corp.example.com"
+	if a := list[0]; a.Email != upn || a.DisplayName != "Grace Hopper" || a.Username != upn {
+		t.Fatalf("overridden fields: %+v", a)
+	}
+}

@@ -116,3 +116,19 @@ func TestJobCommandsHistoryAndWatch(t *testing.T) {
 		t.Fatalf("deleting the job touched the accounts: %d left", n)
 	}
 }
+
+// Job history is bounded by nats.history: older runs are dropped.
+func TestHistoryIsBoundedByItsRetention(t *testing.T) {
+	t.Parallel()
+	slapd := testenv.Slapd(t, testenv.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithNATS("  history: 3s\n"))
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
+	sys.MustComplete("lab-sync")
+	if n := len(sys.History("lab-sync")); n != 1 {
+		t.Fatalf("history has %d runs right after one run", n)
+	}
+	waitFor(t, "the run to leave the history", 20*time.Second, func() bool { return len(sys.History("lab-sync")) == 0 })
+	if n := len(sys.Accounts("lab")); n != 1 {
+		t.Fatalf("retention touched the accounts: %d", n)
+	}
+}

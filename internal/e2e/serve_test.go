@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,13 +25,12 @@ func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 	}
 	defer srv.Shutdown()
 
-	sys := &System{t: t, Dir: t.TempDir(), domains: []Domain{LDAPDomain("lab", slapd)}, listen: "127.0.0.1:1"}
+	// No `adsync run`: the configuration points at the separate server.
+	sys := &System{t: t, Dir: t.TempDir(), domains: []Domain{LDAPDomain("lab", slapd)}, listen: "127.0.0.1:1",
+		natsExtra: "  url: " + srv.ClientURL() + "\n"}
 	sys.ConfigPath = filepath.Join(sys.Dir, "adsync.yaml")
 	sys.NATSURL = srv.ClientURL()
-	sys.extra = "nats:\n  url: " + srv.ClientURL() + "\n"
-	sys.writeConfigWith(func(s string) string {
-		return strings.Replace(s, "nats:\n  listen: 127.0.0.1:1\n  ack_wait: 5s\n", "", 1)
-	})
+	sys.writeConfig()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -85,6 +85,7 @@ type System struct {
 	Clock *Clock
 	// overrides adds YAML lines to a domain's entry, by domain name.
 	overrides map[string]string
+	natsExtra string
 }
 
 // Clock is the wall clock plus an offset that a test can advance.
@@ -101,6 +102,9 @@ type Option func(*System)
 
 // WithConfig appends YAML to the configuration's top level.
 func WithConfig(yaml string) Option { return func(s *System) { s.extra += yaml } }
+
+// WithNATS adds lines to the configuration's nats section.
+func WithNATS(yaml string) Option { return func(s *System) { s.natsExtra += yaml } }
 
 // WithDomainYAML adds lines to a domain's entry in the configuration.
 func WithDomainYAML(domain, yaml string) Option {
@@ -133,17 +137,15 @@ func Start(t *testing.T, domains []Domain, opts ...Option) *System {
 	return s
 }
 
-func (s *System) writeConfig() { s.writeConfigWith(func(c string) string { return c }) }
-
-func (s *System) writeConfigWith(edit func(string) string) {
+func (s *System) writeConfig() {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  listen: %s\n  ack_wait: 5s\nlog:\n  level: debug\n%s", filepath.Join(s.Dir, "data"), s.listen, s.extra)
+	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  listen: %s\n  ack_wait: 5s\n%slog:\n  level: debug\n%s", filepath.Join(s.Dir, "data"), s.listen, s.natsExtra, s.extra)
 	b.WriteString("domains:\n")
 	for _, d := range s.domains {
 		b.WriteString(d.yaml())
 		b.WriteString(s.overrides[d.Name])
 	}
-	if err := os.WriteFile(s.ConfigPath, []byte(edit(b.String())), 0o600); err != nil {
+	if err := os.WriteFile(s.ConfigPath, []byte(b.String()), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
 }
