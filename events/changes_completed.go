@@ -9,6 +9,9 @@ const (
 	OutcomeRejected  = "rejected"
 	OutcomePartial   = "partial"
 	OutcomeHeld      = "held"
+	// OutcomeDryRun is a dry run's domain: the plan was computed, nothing
+	// was written.
+	OutcomeDryRun = "dry-run"
 )
 
 // ChangesCompleted is diff's word that it has published every change of a
@@ -29,6 +32,23 @@ type ChangesCompleted struct {
 	Entries  int    `json:"entries"`
 	Skipped  int    `json:"skipped"`
 	Attempts int    `json:"attempts"`
+	// TotalBatches counts the batches of every attempt of the run for the
+	// domain (the writer applies all of them, or none).
+	TotalBatches int `json:"total_batches"`
+	// Hold says why a plan was held by the deletion guard (outcome held).
+	Hold *Hold `json:"hold,omitempty"`
+	// SkippedDNs lists directory entries that could not be synced.
+	SkippedDNs []Skipped `json:"skipped_sample,omitempty"`
+}
+
+// Hold is the deletion guard's finding: the numbers and every limit the
+// plan went over.
+type Hold struct {
+	Deactivations   int      `json:"deactivations"`
+	ActiveBefore    int      `json:"active_before"`
+	Entries         int      `json:"entries"`
+	LastGoodEntries int      `json:"last_good_entries"`
+	Reasons         []string `json:"reasons"`
 }
 
 // Counts are a domain's account changes in a run.
@@ -38,6 +58,9 @@ type Counts struct {
 	Deactivated int `json:"deactivated"`
 	Reactivated int `json:"reactivated"`
 	Unchanged   int `json:"unchanged"`
+	// Joined and Left count group memberships gained and lost.
+	Joined int `json:"joined"`
+	Left   int `json:"left"`
 }
 
 // Add returns the sum of two counts.
@@ -48,6 +71,8 @@ func (c Counts) Add(o Counts) Counts {
 		Deactivated: c.Deactivated + o.Deactivated,
 		Reactivated: c.Reactivated + o.Reactivated,
 		Unchanged:   c.Unchanged + o.Unchanged,
+		Joined:      c.Joined + o.Joined,
+		Left:        c.Left + o.Left,
 	}
 }
 

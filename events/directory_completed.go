@@ -20,6 +20,7 @@ type DirectoryCompleted struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 	Mode       Mode      `json:"mode,omitempty"`
+	Safety     Safety    `json:"safety"`
 }
 
 // Skipped is a directory entry that could not be synced, with why.

@@ -16,10 +16,20 @@ type DirectoryEntry struct {
 	// Groups are the DNs of the groups the user is a direct member of
 	// (memberOf), as the directory returned them.
 	Groups []string `json:"groups,omitempty"`
+	// GroupRefs are the groups the user is a member of, directly or through
+	// nested groups, within the job's group scope.
+	GroupRefs []GroupRef `json:"group_refs,omitempty"`
 	// Disabled is true when the directory says the account may not sign in.
 	Disabled bool `json:"disabled,omitempty"`
 	// DisabledReason says why: "directory-disabled" or "expired".
 	DisabledReason string `json:"disabled_reason,omitempty"`
+}
+
+// GroupRef names a directory group.
+type GroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	DN   string `json:"dn"`
 }
 
 // Reasons an account is inactive or was (re)activated.

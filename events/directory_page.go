@@ -16,6 +16,10 @@ type DirectoryPage struct {
 	// of the same entry across runs (a replayed old page never wins).
 	ObservedAt time.Time        `json:"observed_at"`
 	Entries    []DirectoryEntry `json:"entries"`
+	// Kept lists the ids of entries read with this page that could not be
+	// synced (see directory.completed's skipped sample): they exist, so
+	// their accounts are kept as they are, never taken for gone.
+	Kept []string `json:"kept,omitempty"`
 }
 
 func (DirectoryPage) EventName() string { return "directory.page.v1" }

@@ -11,6 +11,8 @@ type DirectoryRequested struct {
 	Domains []string      `json:"domains"`
 	Requeue RequeuePolicy `json:"requeue"`
 	Mode    Mode          `json:"mode,omitempty"`
+	Safety  Safety        `json:"safety"`
+	Groups  Scope         `json:"groups"`
 }
 
 func (DirectoryRequested) EventName() string { return "directory.requested.v1" }

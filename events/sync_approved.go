@@ -13,6 +13,27 @@ type SyncApproved struct {
 	// if it never finishes.
 	LeaseExpiresAt string `json:"lease_expires_at,omitempty"`
 	Mode           Mode   `json:"mode,omitempty"`
+	Safety         Safety `json:"safety"`
+	Groups         Scope  `json:"groups"`
+}
+
+// Safety is the job's deletion guard: a domain's plan is held, not
+// applied, when it would deactivate more than MaxDeactivations accounts or
+// MaxDeactivationPercent of the domain's active ones, or when the read
+// returned more than MaxResultDropPercent fewer users than the last good
+// run. 0 turns a limit off. An empty result for a domain that had active
+// accounts is always held.
+type Safety struct {
+	MaxDeactivations       int `json:"max_deactivations"`
+	MaxDeactivationPercent int `json:"max_deactivation_percent"`
+	MaxResultDropPercent   int `json:"max_result_drop_percent"`
+}
+
+// Scope limits which directory groups are synced: groups under BaseDN
+// (empty: the domain's group base) matching Filter (empty: all).
+type Scope struct {
+	BaseDN string `json:"base_dn,omitempty"`
+	Filter string `json:"filter,omitempty"`
 }
 
 // RequeuePolicy says whether and how a run that fails for a transient reason

@@ -4,8 +4,10 @@ import "time"
 
 // SyncCompleted is the terminal event of every approved run, published by
 // account-writer once each domain of the run has an outcome. Outcome is
-// "completed" when every domain completed, "failed" when none did and
-// "partial" otherwise; Reasons explains every failed domain.
+// "completed" when every domain completed (or, for a dry run, was
+// planned), "held" when the deletion guard held some domain's plan and no
+// domain failed, "failed" when no domain completed and "partial"
+// otherwise; Reasons explains every domain that did not complete.
 type SyncCompleted struct {
 	Run
 	Outcome    string         `json:"outcome"`
@@ -24,6 +26,13 @@ type DomainResult struct {
 	Entries  int    `json:"entries"`
 	Skipped  int    `json:"skipped"`
 	Counts
+	// Drift counts accounts deactivated locally by an administrator that
+	// the directory still has enabled.
+	Drift int `json:"drift"`
+	// Failed counts account changes that could not be applied (see
+	// `adsync run show`).
+	Failed int   `json:"failed"`
+	Hold   *Hold `json:"hold,omitempty"`
 }
 
 func (SyncCompleted) EventName() string   { return "sync.completed.v1" }

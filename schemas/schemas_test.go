@@ -21,9 +21,10 @@ func samples() []events.Event {
 	now := time.Now().UTC()
 	entry := events.DirectoryEntry{ID: "0ed00870-4d81-4f3b-8db3-da22f32d0557", DN: `CN=Smith\, John,OU=People,DC=corp,DC=example,DC=com`,
 		Username: "jsmith", UPN: "jsmith@corp.example.com", Email: "j@x", DisplayName: "Zoë Ångström", Groups: []string{"CN=Staff,DC=corp"},
+		GroupRefs: []events.GroupRef{{ID: "9a1b", Name: "Staff", DN: "CN=Staff,DC=corp"}},
 		Disabled: true, DisabledReason: events.ReasonDirectoryDisabled}
 	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
-	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5}
+	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5, Joined: 6, Left: 7}
 	return []events.Event{
 		&events.SyncRequested{Run: run},
 		&events.SyncApproved{Run: run, Domains: []string{"corp"}, Requeue: pol, LeaseExpiresAt: now.Format(time.RFC3339)},
@@ -38,8 +39,11 @@ func samples() []events.Event {
 			{Op: events.OpDeactivate, ExternalID: "x", Reason: events.ReasonDirectoryRemoved, Version: 2},
 		}},
 		&events.ChangesCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1, Outcome: events.OutcomeCompleted, Batches: 3, Planned: counts, Entries: 15},
-		&events.SyncCompleted{Run: run, Outcome: events.OutcomeCompleted, Reasons: []string{}, FinishedAt: now, Totals: counts,
-			Domains: []events.DomainResult{{Domain: "corp", Outcome: events.OutcomeCompleted, Attempts: 1, Entries: 15, Counts: counts}}},
+		&events.SyncCompleted{Run: run, Outcome: events.OutcomeHeld, Reasons: []string{"held"}, FinishedAt: now, Totals: counts,
+			Domains: []events.DomainResult{{Domain: "corp", Outcome: events.OutcomeHeld, Attempts: 1, Entries: 15, Counts: counts, Drift: 1, Failed: 2,
+				Hold: &events.Hold{Deactivations: 300, ActiveBefore: 1000, Entries: 700, LastGoodEntries: 1000, Reasons: []string{"30% > 10%"}}}}},
+		&events.PlanDecided{Run: run, Domain: "corp", Decision: events.DecisionApprove, DecidedBy: "root@host", DecidedAt: now},
+		&events.PlanApplied{Run: run, Domain: "corp", Decision: events.DecisionApprove, Counts: counts, At: now},
 	}
 }
 

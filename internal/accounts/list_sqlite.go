@@ -2,9 +2,30 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 )
+
+const accountColumns = `a.domain, a.external_id, a.username, a.local_name, a.upn, a.email, a.display_name, a.given_name, a.surname, a.dn,
+	a.active, a.inactive_reason, a.deactivated_by, a.local_note, a.directory_active, a.created_at, a.updated_at, a.deactivated_at, a.last_run_id,
+	(SELECT coalesce(json_group_array(name), '[]') FROM (SELECT g.name FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
+		WHERE ag.domain=a.domain AND ag.account_id=a.external_id ORDER BY g.name))`
+
+func scanAccount(rows interface{ Scan(...any) error }) (Account, error) {
+	var a Account
+	var groups string
+	err := rows.Scan(&a.Domain, &a.ExternalID, &a.Username, &a.LocalName, &a.UPN, &a.Email, &a.DisplayName, &a.GivenName, &a.Surname,
+		&a.DN, &a.Active, &a.InactiveReason, &a.DeactivatedBy, &a.LocalNote, &a.DirectoryActive, &a.CreatedAt, &a.UpdatedAt, &a.DeactivatedAt,
+		&a.LastRunID, &groups)
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(groups), &a.Groups); err != nil {
+		return a, fmt.Errorf("accounts: groups of %s/%s: %w", a.Domain, a.ExternalID, err)
+	}
+	return a, nil
+}
 
 // List returns accounts in (domain, username, external_id) order after the
 // filter's key, at most Limit (default 1000).
@@ -13,15 +34,16 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
-	q := `SELECT domain, external_id, username, upn, email, display_name, given_name, surname, dn, groups, active,
-		inactive_reason, deactivated_by, created_at, updated_at, deactivated_at, last_run_id
-		FROM accounts WHERE (domain, username, external_id) > (?, ?, ?)`
+	q := `SELECT ` + accountColumns + ` FROM accounts a WHERE (a.domain, a.username, a.external_id) > (?, ?, ?)`
 	args := []any{f.AfterDomain, f.AfterUsername, f.AfterID}
 	if f.Domain != "" {
-		q += ` AND domain = ?`
+		q += ` AND a.domain = ?`
 		args = append(args, f.Domain)
 	}
-	q += ` ORDER BY domain, username, external_id LIMIT ?`
+	if f.DriftOnly {
+		q += ` AND a.deactivated_by='local' AND a.directory_active=1`
+	}
+	q += ` ORDER BY a.domain, a.username, a.external_id LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -30,16 +52,22 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	defer rows.Close()
 	var out []Account
 	for rows.Next() {
-		var a Account
-		var groups string
-		if err := rows.Scan(&a.Domain, &a.ExternalID, &a.Username, &a.UPN, &a.Email, &a.DisplayName, &a.GivenName, &a.Surname,
-			&a.DN, &groups, &a.Active, &a.InactiveReason, &a.DeactivatedBy, &a.CreatedAt, &a.UpdatedAt, &a.DeactivatedAt, &a.LastRunID); err != nil {
+		a, err := scanAccount(rows)
+		if err != nil {
 			return nil, err
-		}
-		if err := json.Unmarshal([]byte(groups), &a.Groups); err != nil {
-			return nil, fmt.Errorf("accounts: groups of %s/%s: %w", a.Domain, a.ExternalID, err)
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Find returns the account a reference names: its local name, or
+// "domain/external_id".
+func (s *Store) Find(ctx context.Context, ref string) (Account, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.local_name=?1 OR a.domain || '/' || a.external_id=?1`, ref)
+	a, err := scanAccount(row)
+	if err == sql.ErrNoRows {
+		return a, fmt.Errorf("no account %q (use its local name, e.g. alice@corp, or domain/external_id)", ref)
+	}
+	return a, err
 }

@@ -10,94 +10,6 @@ import (
 	"github.com/adsync/adsync/events"
 )
 
-// ExpectBatches records diff's word that a domain of a run is done after
-// c.Batches batches of its attempt. The domain is finished at once if they
-// are all applied, otherwise when the last one is (ApplyBatch). It reports
-// whether the domain is finished.
-func (s *Store) ExpectBatches(ctx context.Context, c *events.ChangesCompleted) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("accounts: begin: %w", err)
-	}
-	defer tx.Rollback()
-	run, _ := json.Marshal(c.Run)
-	domains, _ := json.Marshal(c.Domains)
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO runs (run_id, run, domains) VALUES (?, ?, ?)`, c.RunID, string(run), string(domains)); err != nil {
-		return false, fmt.Errorf("accounts: record run %s: %w", c.RunID, err)
-	}
-	var done int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_domains WHERE run_id=? AND domain=?`, c.RunID, c.Domain).Scan(&done); err != nil {
-		return false, err
-	}
-	if done > 0 {
-		return true, tx.Commit()
-	}
-	applied, err := appliedBatches(ctx, tx, c.RunID, c.Domain, c.Attempt)
-	if err != nil {
-		return false, err
-	}
-	finished := applied >= c.Batches
-	if finished {
-		err = s.finishDomain(ctx, tx, c)
-	} else {
-		ending, _ := json.Marshal(c)
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO pending_domains (run_id, domain, attempt, batches, ending) VALUES (?, ?, ?, ?, ?)`,
-			c.RunID, c.Domain, c.Attempt, c.Batches, string(ending))
-	}
-	if err != nil {
-		return false, err
-	}
-	return finished, tx.Commit()
-}
-
-func appliedBatches(ctx context.Context, tx *sql.Tx, runID, domain string, attempt int) (int, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM applied_batches WHERE run_id=? AND domain=? AND attempt=?`, runID, domain, attempt).Scan(&n)
-	return n, err
-}
-
-// finishPending finishes a domain waiting for this batch, if it was the
-// last one it waited for.
-func (s *Store) finishPending(ctx context.Context, tx *sql.Tx, runID, domain string, attempt int) (bool, error) {
-	var batches int
-	var ending string
-	err := tx.QueryRowContext(ctx, `SELECT batches, ending FROM pending_domains WHERE run_id=? AND domain=? AND attempt=?`, runID, domain, attempt).Scan(&batches, &ending)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	applied, err := appliedBatches(ctx, tx, runID, domain, attempt)
-	if err != nil || applied < batches {
-		return false, err
-	}
-	var c events.ChangesCompleted
-	if err := json.Unmarshal([]byte(ending), &c); err != nil {
-		return false, fmt.Errorf("accounts: pending end of %s in %s is unreadable: %w", domain, runID, err)
-	}
-	return true, s.finishDomain(ctx, tx, &c)
-}
-
-// finishDomain records a domain's outcome with what every attempt of the
-// run applied to it.
-func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesCompleted) error {
-	var k events.Counts
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(created),0), coalesce(sum(updated),0), coalesce(sum(deactivated),0), coalesce(sum(reactivated),0)
-		FROM applied_batches WHERE run_id=? AND domain=?`, c.RunID, c.Domain).Scan(&k.Created, &k.Updated, &k.Deactivated, &k.Reactivated); err != nil {
-		return err
-	}
-	k.Unchanged = c.Planned.Unchanged
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_domains (run_id, domain, job, outcome, reason, attempts, entries, skipped,
-		created, updated, deactivated, reactivated, unchanged, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.RunID, c.Domain, c.Job, c.Outcome, c.Reason, c.Attempts, c.Entries, c.Skipped,
-		k.Created, k.Updated, k.Deactivated, k.Reactivated, k.Unchanged, s.stamp()); err != nil {
-		return fmt.Errorf("accounts: record outcome of %s in %s: %w", c.Domain, c.RunID, err)
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM pending_domains WHERE run_id=? AND domain=?`, c.RunID, c.Domain)
-	return err
-}
-
 // CompletedRun returns the run's sync.completed once every domain has an
 // outcome and it was not published yet; otherwise nil.
 func (s *Store) CompletedRun(ctx context.Context, runID string) (*events.SyncCompleted, error) {
@@ -117,57 +29,182 @@ func (s *Store) CompletedRun(ctx context.Context, runID string) (*events.SyncCom
 	if err := json.Unmarshal([]byte(domainsRaw), &domains); err != nil {
 		return nil, err
 	}
-	results, err := s.domainResults(ctx, runID)
+	results, err := s.DomainResults(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
-	completed := 0
+	byDomain := map[string]events.DomainResult{}
+	for _, r := range results {
+		byDomain[r.Domain] = r
+	}
+	var completed, failed int
 	for _, d := range domains {
-		r, ok := results[d]
+		r, ok := byDomain[d]
 		if !ok {
 			return nil, nil // another domain is still going
 		}
 		ev.Domains = append(ev.Domains, r)
 		ev.Totals = ev.Totals.Add(r.Counts)
-		if r.Outcome == events.OutcomeCompleted {
+		switch r.Outcome {
+		case events.OutcomeCompleted, events.OutcomeDryRun:
 			completed++
-		} else {
+		case events.OutcomeFailed:
+			failed++
+			ev.Reasons = append(ev.Reasons, fmt.Sprintf("domain %q failed: %s", d, r.Reason))
+		default:
 			ev.Reasons = append(ev.Reasons, fmt.Sprintf("domain %q %s: %s", d, r.Outcome, r.Reason))
 		}
 	}
-	switch completed {
-	case len(domains):
+	switch {
+	case completed == len(domains):
 		ev.Outcome = events.OutcomeCompleted
-	case 0:
+	case completed == 0 && failed == len(domains):
 		ev.Outcome = events.OutcomeFailed
+	case failed == 0:
+		ev.Outcome = events.OutcomeHeld
 	default:
 		ev.Outcome = events.OutcomePartial
 	}
-	ev.FinishedAt = s.now().UTC()
+	ev.FinishedAt = s.opt.Now().UTC()
 	return ev, nil
 }
 
-func (s *Store) domainResults(ctx context.Context, runID string) (map[string]events.DomainResult, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT domain, outcome, reason, attempts, entries, skipped, created, updated, deactivated, reactivated, unchanged
-		FROM run_domains WHERE run_id=?`, runID)
+// DomainResults returns the recorded outcomes of a run's domains.
+func (s *Store) DomainResults(ctx context.Context, runID string) ([]events.DomainResult, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT domain, outcome, reason, attempts, entries, skipped, created, updated, deactivated, reactivated,
+		unchanged, joined, left_groups, drift, failed, hold FROM run_domains WHERE run_id=? ORDER BY domain`, runID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]events.DomainResult{}
+	var out []events.DomainResult
 	for rows.Next() {
 		var r events.DomainResult
-		if err := rows.Scan(&r.Domain, &r.Outcome, &r.Reason, &r.Attempts, &r.Entries, &r.Skipped,
-			&r.Created, &r.Updated, &r.Deactivated, &r.Reactivated, &r.Unchanged); err != nil {
+		var hold string
+		if err := rows.Scan(&r.Domain, &r.Outcome, &r.Reason, &r.Attempts, &r.Entries, &r.Skipped, &r.Created, &r.Updated, &r.Deactivated,
+			&r.Reactivated, &r.Unchanged, &r.Joined, &r.Left, &r.Drift, &r.Failed, &hold); err != nil {
 			return nil, err
 		}
-		out[r.Domain] = r
+		if hold != "" {
+			r.Hold = &events.Hold{}
+			if err := json.Unmarshal([]byte(hold), r.Hold); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
-// MarkRunPublished records that a run's sync.completed was published.
+// MarkRunPublished records that a run's sync.completed was published, and
+// drops reports older than the retention.
 func (s *Store) MarkRunPublished(ctx context.Context, runID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET published_at=? WHERE run_id=?`, s.stamp(), runID)
-	return err
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET published_at=? WHERE run_id=?`, s.stamp(), runID); err != nil {
+		return err
+	}
+	return s.prune(ctx)
+}
+
+// prune drops the reports and outcomes of runs finished before the
+// retention (never accounts, never held plans).
+func (s *Store) prune(ctx context.Context) error {
+	cutoff := s.opt.Now().Add(-s.opt.ReportRetention).UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		old := `SELECT run_id FROM runs WHERE published_at<>'' AND published_at < ?1
+			AND run_id NOT IN (SELECT run_id FROM run_domains WHERE outcome='held')`
+		for _, q := range []string{
+			`DELETE FROM run_changes WHERE run_id IN (` + old + `)`,
+			`DELETE FROM run_domains WHERE run_id IN (` + old + `)`,
+			`DELETE FROM applied_batches WHERE run_id IN (` + old + `)`,
+			`DELETE FROM runs WHERE run_id IN (` + old + `)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, cutoff); err != nil {
+				return fmt.Errorf("accounts: prune reports: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Change is one line of a run's per-account report.
+type Change struct {
+	Domain     string   `json:"domain"`
+	ExternalID string   `json:"external_id"`
+	LocalName  string   `json:"local_name"`
+	Op         string   `json:"op"`
+	Fields     []string `json:"fields"`
+	Reason     string   `json:"reason,omitempty"`
+	Result     string   `json:"result"`
+	Error      string   `json:"error,omitempty"`
+	At         string   `json:"at"`
+}
+
+// RunReport is what a run did: each domain's outcome and a page of its
+// per-account changes.
+type RunReport struct {
+	Run     *events.Run                 `json:"run,omitempty"`
+	Domains []events.DomainResult       `json:"domains"`
+	Skipped map[string][]events.Skipped `json:"skipped,omitempty"`
+	Changes []Change                    `json:"changes"`
+	// Next continues the listing of changes (0: no more).
+	Next int64 `json:"next"`
+}
+
+// Report returns a run's outcomes and up to limit changes after the
+// cursor (failures first... in the order they happened).
+func (s *Store) Report(ctx context.Context, runID string, after int64, limit int) (*RunReport, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 1000
+	}
+	rep := &RunReport{Skipped: map[string][]events.Skipped{}}
+	var runRaw string
+	if err := s.db.QueryRowContext(ctx, `SELECT run FROM runs WHERE run_id=?`, runID).Scan(&runRaw); err == nil {
+		rep.Run = &events.Run{}
+		_ = json.Unmarshal([]byte(runRaw), rep.Run)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var err error
+	if rep.Domains, err = s.DomainResults(ctx, runID); err != nil {
+		return nil, err
+	}
+	if rep.Domains == nil {
+		rep.Domains = []events.DomainResult{}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT domain, skipped_sample FROM run_domains WHERE run_id=?`, runID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var d, raw string
+		if err := rows.Scan(&d, &raw); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var sk []events.Skipped
+		if json.Unmarshal([]byte(raw), &sk) == nil && len(sk) > 0 {
+			rep.Skipped[d] = sk
+		}
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT rowid, domain, external_id, local_name, op, fields, reason, result, error, at FROM run_changes
+		WHERE run_id=? AND rowid > ? ORDER BY rowid LIMIT ?`, runID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rep.Changes = []Change{}
+	for rows.Next() {
+		var c Change
+		var fields string
+		if err := rows.Scan(&rep.Next, &c.Domain, &c.ExternalID, &c.LocalName, &c.Op, &fields, &c.Reason, &c.Result, &c.Error, &c.At); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(fields), &c.Fields)
+		rep.Changes = append(rep.Changes, c)
+	}
+	if len(rep.Changes) < limit {
+		rep.Next = 0
+	}
+	return rep, rows.Err()
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/adsync/adsync/events"
@@ -13,16 +13,45 @@ import (
 	"github.com/adsync/adsync/schemas"
 )
 
-// Store is the SQLite account store. Each batch of changes is applied in
-// one transaction together with the record that it was applied, so a
-// redelivered batch is applied once. Accounts are never deleted.
+// Options of the account store.
+type Options struct {
+	// LocalName is the local-name rule (default user@domain).
+	LocalName LocalNamer
+	// ReportMaxRows bounds the per-account report of one run; default
+	// 100,000 (the counts stay exact beyond it).
+	ReportMaxRows int
+	// ReportRetention is how long per-account reports and run outcomes are
+	// kept; default 90 days.
+	ReportRetention time.Duration
+	Now             func() time.Time
+}
+
+// Store is the SQLite account store. A domain's plan is staged batch by
+// batch as diff publishes it, and applied whole, in one transaction, once
+// diff says the domain is complete and not held. Accounts are never
+// deleted.
 type Store struct {
 	db  *sql.DB
-	now func() time.Time
+	opt Options
 }
 
 // Open opens (and migrates) the account store at path.
-func Open(ctx context.Context, path string, now func() time.Time) (*Store, error) {
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.LocalName == "" {
+		opt.LocalName = RuleUserAtDomain
+	}
+	if err := opt.LocalName.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.ReportMaxRows <= 0 {
+		opt.ReportMaxRows = 100_000
+	}
+	if opt.ReportRetention <= 0 {
+		opt.ReportRetention = 90 * 24 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	migrations, err := schemas.Migrations("accounts")
 	if err != nil {
 		return nil, err
@@ -31,181 +60,124 @@ func Open(ctx context.Context, path string, now func() time.Time) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Store{db: db, now: now}, nil
+	return &Store{db: db, opt: opt}, nil
 }
 
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
+func (s *Store) stamp() string { return s.opt.Now().UTC().Format(time.RFC3339Nano) }
 
-// Applied is what applying a batch did.
-type Applied struct {
-	events.Counts
-	// Stale counts changes older than the account's state (ignored).
-	Stale int
-	// Held counts reactivations refused because an administrator
-	// deactivated the account locally.
-	Held int
-	// Duplicate is true when the batch had been applied before.
-	Duplicate bool
-	// DomainFinished is true when this was the last batch a finished
-	// domain waited for.
-	DomainFinished bool
-}
-
-// ApplyBatch applies a batch of changes, once.
-func (s *Store) ApplyBatch(ctx context.Context, messageID string, b *events.AccountChanges) (Applied, error) {
-	var res Applied
+// inTx runs fn in one transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("accounts: begin: %w", err)
+		return fmt.Errorf("accounts: begin: %w", err)
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM applied_batches WHERE message_id=?`, messageID).Scan(&n); err != nil {
-		return res, err
-	}
-	if n > 0 {
-		res.Duplicate = true
-		return res, nil
-	}
-	ap, err := newApplier(ctx, tx, s.stamp(), b.RunID)
-	if err != nil {
-		return res, err
-	}
-	defer ap.close()
-	for _, c := range b.Changes {
-		if err := ap.apply(b.Domain, c, &res); err != nil {
-			return res, fmt.Errorf("accounts: apply %s of %s/%s: %w", c.Op, b.Domain, c.ExternalID, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO applied_batches (message_id, run_id, domain, attempt, created, updated, deactivated, reactivated, skipped, applied_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, messageID, b.RunID, b.Domain, b.Attempt,
-		res.Created, res.Updated, res.Deactivated, res.Reactivated, res.Stale, s.stamp()); err != nil {
-		return res, fmt.Errorf("accounts: record batch: %w", err)
-	}
-	if res.DomainFinished, err = s.finishPending(ctx, tx, b.RunID, b.Domain, b.Attempt); err != nil {
-		return res, err
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("accounts: commit: %w", err)
+		return fmt.Errorf("accounts: commit: %w", err)
 	}
-	return res, nil
-}
-
-type applier struct {
-	ctx    context.Context
-	now    string
-	runID  string
-	get    *sql.Stmt
-	upsert *sql.Stmt
-	deact  *sql.Stmt
-}
-
-func newApplier(ctx context.Context, tx *sql.Tx, now, runID string) (*applier, error) {
-	a := &applier{ctx: ctx, now: now, runID: runID}
-	var err error
-	if a.get, err = tx.PrepareContext(ctx, `SELECT version, active, deactivated_by FROM accounts WHERE domain=? AND external_id=?`); err != nil {
-		return nil, err
-	}
-	if a.upsert, err = tx.PrepareContext(ctx, `INSERT INTO accounts (domain, external_id, username, upn, email, display_name, given_name, surname, dn, groups,
-			active, inactive_reason, deactivated_by, version, created_at, updated_at, deactivated_at, last_run_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (domain, external_id) DO UPDATE SET username=excluded.username, upn=excluded.upn, email=excluded.email,
-			display_name=excluded.display_name, given_name=excluded.given_name, surname=excluded.surname, dn=excluded.dn,
-			groups=excluded.groups, active=excluded.active, inactive_reason=excluded.inactive_reason,
-			deactivated_by=excluded.deactivated_by, version=excluded.version, updated_at=excluded.updated_at,
-			deactivated_at=CASE WHEN excluded.active=0 AND accounts.active=1 THEN excluded.updated_at
-			                    WHEN excluded.active=1 THEN '' ELSE accounts.deactivated_at END,
-			last_run_id=excluded.last_run_id`); err != nil {
-		return nil, err
-	}
-	if a.deact, err = tx.PrepareContext(ctx, `UPDATE accounts SET active=0, inactive_reason=?, deactivated_by=?, version=?, updated_at=?,
-			deactivated_at=CASE WHEN active=1 THEN ? ELSE deactivated_at END, last_run_id=?
-		WHERE domain=? AND external_id=?`); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func (a *applier) close() {
-	for _, st := range []*sql.Stmt{a.get, a.upsert, a.deact} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-func (a *applier) apply(domain string, c events.AccountChange, res *Applied) error {
-	var version int64
-	var active bool
-	var by string
-	err := a.get.QueryRowContext(a.ctx, domain, c.ExternalID).Scan(&version, &active, &by)
-	exists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if exists && version > c.Version {
-		res.Stale++
-		return nil
-	}
-	if c.Entry == nil {
-		// Gone from the directory: deactivate, never delete.
-		if !exists {
-			res.Stale++
-			return nil
-		}
-		reason, deactivatedBy := c.Reason, BySync
-		if _, err := a.deact.ExecContext(a.ctx, reason, deactivatedBy, c.Version, a.now, a.now, a.runID, domain, c.ExternalID); err != nil {
-			return err
-		}
-		res.Counts = res.Counts.Add(events.CountOp(c.Op))
-		return nil
-	}
-	e := c.Entry
-	newActive := !e.Disabled
-	reason, deactivatedBy := "", ""
-	if !newActive {
-		reason, deactivatedBy = e.DisabledReason, BySync
-	}
-	op := c.Op
-	if exists && by == ByLocal {
-		// An administrator deactivated this account: the sync updates its
-		// fields but never re-enables it.
-		if newActive {
-			res.Held++
-			if op == events.OpReactivate {
-				op = events.OpUpdate
-			}
-		}
-		newActive, reason, deactivatedBy = false, events.ReasonLocal, ByLocal
-	}
-	groups, _ := json.Marshal(nonNil(e.Groups))
-	if _, err := a.upsert.ExecContext(a.ctx, domain, c.ExternalID, e.Username, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN, string(groups),
-		newActive, reason, deactivatedBy, c.Version, a.now, a.now, deactivatedAt(newActive, a.now), a.runID); err != nil {
-		return err
-	}
-	if !exists {
-		op = events.OpCreate
-	}
-	res.Counts = res.Counts.Add(events.CountOp(op))
 	return nil
 }
 
-func deactivatedAt(active bool, now string) string {
-	if active {
-		return ""
+// Stage keeps a batch of a run's domain until the domain's plan is
+// complete (once per message id). If diff's word on the domain came first
+// and this was the last batch it waited for, the domain is finished now;
+// done reports that.
+func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountChanges) (done bool, err error) {
+	kind, seq := batchOrder(b.Batch)
+	payload, err := json.Marshal(b)
+	if err != nil {
+		return false, err
 	}
-	return now
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM staged WHERE message_id=?1) + (SELECT count(*) FROM applied_batches WHERE message_id=?1)`, messageID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // redelivered
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (message_id, run_id, domain, attempt, kind, seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload); err != nil {
+			return fmt.Errorf("accounts: stage batch %s: %w", b.Batch, err)
+		}
+		done, err = s.finishIfReady(ctx, tx, b.RunID, b.Domain)
+		return err
+	})
+	return done, err
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// batchOrder splits "p12" into ("p", 12): pages first, then removals.
+func batchOrder(batch string) (string, int) {
+	if batch == "" {
+		return "", 0
 	}
-	return s
+	n, _ := strconv.Atoi(batch[1:])
+	return batch[:1], n
+}
+
+// Expect records diff's word that a domain of a run is done after
+// c.TotalBatches batches. The domain is finished at once if they are all
+// here, otherwise when the last one arrives (Stage). It reports whether the
+// domain is finished.
+func (s *Store) Expect(ctx context.Context, c *events.ChangesCompleted) (done bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		run, _ := json.Marshal(c.Run)
+		domains, _ := json.Marshal(c.Domains)
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO runs (run_id, run, domains, created_at) VALUES (?, ?, ?, ?)`,
+			c.RunID, string(run), string(domains), s.stamp()); err != nil {
+			return fmt.Errorf("accounts: record run %s: %w", c.RunID, err)
+		}
+		ending, _ := json.Marshal(c)
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO pending_domains (run_id, domain, batches, ending) VALUES (?, ?, ?, ?)`,
+			c.RunID, c.Domain, c.TotalBatches, string(ending)); err != nil {
+			return err
+		}
+		done, err = s.finishIfReady(ctx, tx, c.RunID, c.Domain)
+		if err != nil || done {
+			return err
+		}
+		// Finished before (a redelivery)?
+		var n int
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM run_domains WHERE run_id=? AND domain=?`, c.RunID, c.Domain).Scan(&n)
+		done = n > 0
+		return err
+	})
+	return done, err
+}
+
+// finishIfReady finishes a domain whose end is known and whose batches are
+// all here.
+func (s *Store) finishIfReady(ctx context.Context, tx *sql.Tx, runID, domain string) (bool, error) {
+	var want int
+	var ending string
+	err := tx.QueryRowContext(ctx, `SELECT batches, ending FROM pending_domains WHERE run_id=? AND domain=?`, runID, domain).Scan(&want, &ending)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM staged WHERE run_id=?1 AND domain=?2) + (SELECT count(*) FROM applied_batches WHERE run_id=?1 AND domain=?2)`,
+		runID, domain).Scan(&have); err != nil {
+		return false, err
+	}
+	if have < want {
+		return false, nil
+	}
+	var c events.ChangesCompleted
+	if err := json.Unmarshal([]byte(ending), &c); err != nil {
+		return false, fmt.Errorf("accounts: end of %s in %s is unreadable: %w", domain, runID, err)
+	}
+	if err := s.finishDomain(ctx, tx, &c); err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM pending_domains WHERE run_id=? AND domain=?`, runID, domain)
+	return true, err
 }

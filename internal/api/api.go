@@ -17,8 +17,38 @@ import (
 
 // Endpoint subjects.
 const (
-	SubjectAccountsList = "adsync.api.accounts.list"
+	SubjectAccountsList       = "adsync.api.accounts.list"
+	SubjectAccountsDeactivate = "adsync.api.accounts.deactivate"
+	SubjectAccountsReactivate = "adsync.api.accounts.reactivate"
+	SubjectRunReport          = "adsync.api.runs.report"
+	SubjectDirectoryLookup    = "adsync.api.directory.lookup"
 )
+
+// AccountRequest names an account (local name or domain/external_id) for
+// a local hold; Reason is the administrator's words.
+type AccountRequest struct {
+	Ref    string `json:"ref"`
+	Reason string `json:"reason,omitempty"`
+	By     string `json:"by,omitempty"`
+}
+
+// RunReportRequest asks for a run's report, changes after a cursor.
+type RunReportRequest struct {
+	RunID string `json:"run_id"`
+	After int64  `json:"after,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+// LookupRequest asks a job server to find ids in a domain's directory.
+type LookupRequest struct {
+	Domain string   `json:"domain"`
+	IDs    []string `json:"ids"`
+}
+
+// LookupResponse maps each id found to its DN.
+type LookupResponse struct {
+	Found map[string]string `json:"found"`
+}
 
 // AccountsListRequest asks account-writer for a page of accounts.
 type AccountsListRequest = accounts.ListFilter
@@ -76,4 +106,20 @@ func Respond(r micro.Request, v any, err error) {
 		return
 	}
 	_ = r.Respond(body)
+}
+
+// Handler adapts a typed function to a micro endpoint handler: the request
+// is decoded from JSON, the result encoded, an error sent as an error reply.
+func Handler[Req, Resp any](fn func(ctx context.Context, req Req) (Resp, error)) micro.Handler {
+	return micro.HandlerFunc(func(r micro.Request) {
+		var req Req
+		if err := json.Unmarshal(r.Data(), &req); err != nil {
+			Respond(r, nil, fmt.Errorf("bad request: %w", err))
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		resp, err := fn(ctx, req)
+		Respond(r, resp, err)
+	})
 }

@@ -155,7 +155,7 @@ func Run(ctx context.Context, o Options) error {
 			background = append(background, t.Run)
 		case Guard:
 			g, err := guard.New(guard.Config{Domains: cfg.DomainNames(), RunLease: cfg.Guard.RunLease.D(), ServerTTL: b.Topology.ServerTTL, Now: o.Now},
-				guard.Stores{Jobs: st.Jobs, Settings: st.Settings, Leases: st.Leases, Servers: st.Servers}, b)
+				guard.Stores{Jobs: st.Jobs, Settings: st.Settings, Leases: st.Leases, Servers: st.Servers, Holds: st.Holds}, b)
 			if err != nil {
 				return err
 			}
@@ -174,10 +174,13 @@ func Run(ctx context.Context, o Options) error {
 			if err := r.Register(router); err != nil {
 				return err
 			}
+			if err := r.AddEndpoints(m); err != nil {
+				return err
+			}
 		case Diff:
 			dcfg := diff.ConfigFromDataDir(cfg.DataDir)
 			dcfg.Now = o.Now
-			d, err := diff.New(ctx, dcfg, b)
+			d, err := diff.New(ctx, dcfg, b, lookupClient{nc: b.NC}, st.Holds)
 			if err != nil {
 				return err
 			}
@@ -188,6 +191,7 @@ func Run(ctx context.Context, o Options) error {
 		case AccountWriter:
 			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
 			wcfg.Now = o.Now
+			wcfg.Store = cfg.AccountsOptions()
 			w, err := accountwriter.New(ctx, wcfg, b)
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/settings"
 )
@@ -18,6 +19,7 @@ type Stores struct {
 	Leases   jetstream.KeyValue
 	Servers  jetstream.KeyValue
 	Ticks    jetstream.KeyValue
+	Holds    *holds.Store
 }
 
 // OpenStores opens the buckets (they must be provisioned).
@@ -41,6 +43,11 @@ func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
 	if st.Ticks, err = open(bus.BucketTicks); err != nil {
 		return nil, err
 	}
+	holdsKV, err := open(bus.BucketHolds)
+	if err != nil {
+		return nil, err
+	}
+	st.Holds = &holds.Store{KV: holdsKV}
 	st.Jobs = &jobs.Store{KV: st.JobsKV}
 	st.Settings = &settings.Store{KV: settingsKV}
 	return &st, nil

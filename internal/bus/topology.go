@@ -30,6 +30,7 @@ const (
 	BucketLeases   = "adsync_leases"
 	BucketServers  = "adsync_servers"
 	BucketTicks    = "adsync_ticks"
+	BucketHolds    = "adsync_holds"
 )
 
 // TopologyOptions size the streams; zero values take defaults.
@@ -102,6 +103,8 @@ const (
 	ConsumerDiffFailed      = "diff-directory-failed"
 	ConsumerWriterChanges   = "writer-account-changes"
 	ConsumerWriterCompleted = "writer-changes-completed"
+	ConsumerDiffDecided     = "diff-plan-decided"
+	ConsumerWriterDecided   = "writer-plan-decided"
 )
 
 // Consumers lists every durable consumer of the pipeline.
@@ -119,6 +122,8 @@ func Consumers() []ConsumerSpec {
 		{Service: "diff", Durable: ConsumerDiffFailed, Stream: StreamControl, Event: (events.DirectoryFailed{}).EventName(), MaxDeliver: 10, Concurrency: 1},
 		{Service: "account-writer", Durable: ConsumerWriterChanges, Stream: StreamChanges, Event: (events.AccountChanges{}).EventName(), MaxDeliver: 10, Concurrency: 1, MaxAckPending: 256},
 		{Service: "account-writer", Durable: ConsumerWriterCompleted, Stream: StreamControl, Event: (events.ChangesCompleted{}).EventName(), MaxDeliver: 200, Concurrency: 1},
+		{Service: "diff", Durable: ConsumerDiffDecided, Stream: StreamControl, Event: (events.PlanDecided{}).EventName(), MaxDeliver: 20, Concurrency: 1},
+		{Service: "account-writer", Durable: ConsumerWriterDecided, Stream: StreamControl, Event: (events.PlanDecided{}).EventName(), MaxDeliver: 20, Concurrency: 1},
 	}
 }
 
@@ -182,6 +187,8 @@ func (o TopologyOptions) streams() []jetstream.StreamConfig {
 		events.SubjectOf((events.DirectoryCompleted{}).EventName()),
 		events.SubjectOf((events.DirectoryFailed{}).EventName()),
 		events.SubjectOf((events.ChangesCompleted{}).EventName()),
+		events.SubjectOf((events.PlanDecided{}).EventName()),
+		events.SubjectOf((events.PlanApplied{}).EventName()),
 	}
 	return []jetstream.StreamConfig{
 		{
@@ -221,6 +228,7 @@ func (o TopologyOptions) buckets() []jetstream.KeyValueConfig {
 		{Bucket: BucketLeases, Description: "runs in progress, one per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketServers, Description: "live adsync processes (heartbeats)", History: 1, TTL: o.ServerTTL, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketTicks, Description: "last scheduled slot started per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketHolds, Description: "plans held by the deletion guard, per domain", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 	}
 }
 

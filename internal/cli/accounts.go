@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/accounts"
@@ -16,6 +15,7 @@ import (
 func (c *cli) accountsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Inspect the local accounts"}
 	cmd.AddCommand(c.accountsListCmd())
+	cmd.AddCommand(c.accountsHoldCmds()...)
 	return cmd
 }
 
@@ -29,51 +29,7 @@ func (c *cli) accountsListCmd() *cobra.Command {
 		Short: "List local accounts (never deleted: inactive ones say why)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var tw *tabwriter.Writer
-			if asJSON {
-				fmt.Fprint(c.env.Stdout, "[")
-			} else {
-				tw = tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "DOMAIN\tUSERNAME\tEMAIL\tDISPLAY NAME\tACTIVE\tREASON\tGROUPS")
-			}
-			first := true
-			req := api.AccountsListRequest{Domain: domain, Limit: 1000}
-			// Page through the store: never the whole list in memory.
-			for {
-				resp, err := api.Request[api.AccountsListResponse](ctx, s.bus.NC, api.SubjectAccountsList, "account-writer", req)
-				if err != nil {
-					return err
-				}
-				for _, a := range resp.Accounts {
-					if asJSON {
-						if !first {
-							fmt.Fprint(c.env.Stdout, ",")
-						}
-						raw, _ := json.Marshal(a)
-						fmt.Fprintf(c.env.Stdout, "\n%s", raw)
-					} else {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", a.Domain, a.Username, a.Email, a.DisplayName, a.Active,
-							orDash(a.InactiveReason), groupNames(a))
-					}
-					first = false
-				}
-				if !resp.More || len(resp.Accounts) == 0 {
-					break
-				}
-				last := resp.Accounts[len(resp.Accounts)-1]
-				req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
-			}
-			if asJSON {
-				fmt.Fprintln(c.env.Stdout, "\n]")
-				return nil
-			}
-			return tw.Flush()
+			return c.listAccounts(cmd, api.AccountsListRequest{Domain: domain}, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")
@@ -81,15 +37,104 @@ func (c *cli) accountsListCmd() *cobra.Command {
 	return cmd
 }
 
-// groupNames shortens group DNs to their first RDN value for the table.
-func groupNames(a accounts.Account) string {
-	names := make([]string, 0, len(a.Groups))
-	for _, g := range a.Groups {
-		if dn, err := ldap.ParseDN(g); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) > 0 {
-			names = append(names, dn.RDNs[0].Attributes[0].Value)
-		} else {
-			names = append(names, g)
-		}
+// listAccounts prints accounts page by page: never the whole list in
+// memory.
+func (c *cli) listAccounts(cmd *cobra.Command, req api.AccountsListRequest, asJSON bool) error {
+	ctx := cmd.Context()
+	s, err := c.connect(ctx)
+	if err != nil {
+		return err
 	}
-	return orDash(strings.Join(names, ","))
+	defer s.close()
+	var tw *tabwriter.Writer
+	if asJSON {
+		fmt.Fprint(c.env.Stdout, "[")
+	} else {
+		tw = tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LOCAL NAME\tEMAIL\tDISPLAY NAME\tACTIVE\tREASON\tGROUPS")
+	}
+	first := true
+	req.Limit = 1000
+	for {
+		resp, err := api.Request[api.AccountsListResponse](ctx, s.bus.NC, api.SubjectAccountsList, "account-writer", req)
+		if err != nil {
+			return err
+		}
+		for _, a := range resp.Accounts {
+			if asJSON {
+				if !first {
+					fmt.Fprint(c.env.Stdout, ",")
+				}
+				raw, _ := json.Marshal(a)
+				fmt.Fprintf(c.env.Stdout, "\n%s", raw)
+			} else {
+				reason := a.InactiveReason
+				if a.LocalNote != "" {
+					reason += ": " + a.LocalNote
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", a.LocalName, a.Email, a.DisplayName, a.Active, orDash(reason), orDash(strings.Join(a.Groups, ",")))
+			}
+			first = false
+		}
+		if !resp.More || len(resp.Accounts) == 0 {
+			break
+		}
+		last := resp.Accounts[len(resp.Accounts)-1]
+		req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
+	}
+	if asJSON {
+		fmt.Fprintln(c.env.Stdout, "\n]")
+		return nil
+	}
+	return tw.Flush()
+}
+
+func (c *cli) accountsHoldCmds() []*cobra.Command {
+	var reason string
+	deactivate := &cobra.Command{
+		Use:   "deactivate ACCOUNT --reason TEXT",
+		Short: "Deactivate an account locally (ACCOUNT: its local name, e.g. alice@corp, or domain/external_id); the sync never re-enables it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.accountOp(cmd, api.SubjectAccountsDeactivate, api.AccountRequest{Ref: args[0], Reason: reason, By: whoAmI()}, "deactivated locally")
+		},
+	}
+	deactivate.Flags().StringVar(&reason, "reason", "", "why (kept with the account)")
+	reactivate := &cobra.Command{
+		Use:   "reactivate ACCOUNT",
+		Short: "Lift a local deactivation: the account takes the directory's state again",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.accountOp(cmd, api.SubjectAccountsReactivate, api.AccountRequest{Ref: args[0], By: whoAmI()}, "local hold lifted")
+		},
+	}
+	var asJSON bool
+	drift := &cobra.Command{
+		Use:   "drift",
+		Short: "Accounts deactivated locally that the directory still has enabled (disable them in the directory too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.listAccounts(cmd, api.AccountsListRequest{DriftOnly: true}, asJSON)
+		},
+	}
+	drift.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")
+	return []*cobra.Command{deactivate, reactivate, drift}
+}
+
+func (c *cli) accountOp(cmd *cobra.Command, subject string, req api.AccountRequest, done string) error {
+	s, err := c.connect(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	a, err := api.Request[accounts.Account](cmd.Context(), s.bus.NC, subject, "account-writer", req)
+	if err != nil {
+		return err
+	}
+	state := "active"
+	if !a.Active {
+		state = "inactive (" + a.InactiveReason + ")"
+	}
+	c.out("%s: %s; now %s\n", a.LocalName, done, state)
+	return nil
 }

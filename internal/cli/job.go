@@ -189,6 +189,12 @@ func (c *cli) printJob(j *jobs.Job, lastFired time.Time) {
 	fmt.Fprintf(tw, "domains:\t%s\n", v.DomainsText)
 	fmt.Fprintf(tw, "schedule:\t%s\n", v.ScheduleText)
 	fmt.Fprintf(tw, "requeue:\t%s\n", v.RequeueText)
+	sp := j.SafetyPolicy()
+	fmt.Fprintf(tw, "deletion guard:\thold plans deactivating > %s accounts or > %s of the active ones, or reading > %s fewer users than the last good run\n",
+		limitText(sp.MaxDeactivations, ""), limitText(sp.MaxDeactivationPercent, "%"), limitText(sp.MaxResultDropPercent, "%"))
+	if j.Groups.BaseDN != "" || j.Groups.Filter != "" {
+		fmt.Fprintf(tw, "groups:\tunder %s matching %s\n", orDefault(j.Groups.BaseDN, "(domain)"), orDefault(j.Groups.Filter, "(all)"))
+	}
 	fmt.Fprintf(tw, "next run:\t%s\n", orDefault(v.NextRun, "none (manual runs only)"))
 	fmt.Fprintf(tw, "environment:\t%s\n", j.Environment)
 	fmt.Fprintf(tw, "created:\t%s\n", j.CreatedAt.Format(time.RFC3339))
@@ -196,6 +202,13 @@ func (c *cli) printJob(j *jobs.Job, lastFired time.Time) {
 }
 
 func orDash(s string) string { return orDefault(s, "-") }
+
+func limitText(v int, unit string) string {
+	if v == 0 {
+		return "(off)"
+	}
+	return fmt.Sprintf("%d%s", v, unit)
+}
 
 func orDefault(s, d string) string {
 	if s == "" {

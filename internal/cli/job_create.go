@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/jobs"
 )
@@ -24,6 +25,8 @@ type jobFlags struct {
 	requeue, disabled       bool
 	attempts                int
 	retryDelay, retryMaxDel time.Duration
+	safety                  events.Safety
+	groupsBase, groupsFilt  string
 }
 
 func (f *jobFlags) register(fs *pflag.FlagSet, update bool) {
@@ -38,6 +41,11 @@ func (f *jobFlags) register(fs *pflag.FlagSet, update bool) {
 	fs.IntVar(&f.attempts, "requeue-attempts", jobs.DefaultMaxAttempts, "with --requeue: attempts in all, the first included")
 	fs.DurationVar(&f.retryDelay, "requeue-delay", jobs.DefaultInitialDelay, "with --requeue: delay before the second attempt (doubles each time)")
 	fs.DurationVar(&f.retryMaxDel, "requeue-max-delay", jobs.DefaultMaxDelay, "with --requeue: longest delay between attempts")
+	fs.IntVar(&f.safety.MaxDeactivations, "max-deactivations", jobs.DefaultSafety.MaxDeactivations, "deletion guard: hold a domain's plan that deactivates more accounts than this (0: off)")
+	fs.IntVar(&f.safety.MaxDeactivationPercent, "max-deactivation-percent", jobs.DefaultSafety.MaxDeactivationPercent, "deletion guard: hold a plan that deactivates more than this percentage of a domain's active accounts (0: off)")
+	fs.IntVar(&f.safety.MaxResultDropPercent, "max-result-drop-percent", jobs.DefaultSafety.MaxResultDropPercent, "deletion guard: hold a plan whose read returned this percentage fewer users than the last good run (0: off)")
+	fs.StringVar(&f.groupsBase, "groups-base-dn", "", "sync only groups under this DN")
+	fs.StringVar(&f.groupsFilt, "groups-filter", "", "sync only groups matching this LDAP filter")
 	if update {
 		fs.BoolVar(&f.manual, "manual", false, "remove the schedule: manual runs only")
 	} else {
@@ -87,6 +95,23 @@ func (f *jobFlags) apply(j *jobs.Job, changed func(string) bool, now time.Time) 
 	}
 	if changed("requeue-max-delay") || j.Requeue.MaxDelay == 0 {
 		j.Requeue.MaxDelay = jobs.Duration(f.retryMaxDel)
+	}
+	sp := j.SafetyPolicy()
+	if changed("max-deactivations") {
+		sp.MaxDeactivations = f.safety.MaxDeactivations
+	}
+	if changed("max-deactivation-percent") {
+		sp.MaxDeactivationPercent = f.safety.MaxDeactivationPercent
+	}
+	if changed("max-result-drop-percent") {
+		sp.MaxResultDropPercent = f.safety.MaxResultDropPercent
+	}
+	j.Safety = &sp
+	if changed("groups-base-dn") {
+		j.Groups.BaseDN = f.groupsBase
+	}
+	if changed("groups-filter") {
+		j.Groups.Filter = f.groupsFilt
 	}
 	j.UpdatedAt = now
 	return j.Validate(bus.MaxRequeueAttempts)

@@ -18,8 +18,8 @@ import (
 
 func (c *cli) jobRunCmd() *cobra.Command {
 	var (
-		wait, asJSON bool
-		timeout      time.Duration
+		wait, asJSON, dryRun bool
+		timeout              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run NAME",
@@ -37,7 +37,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 			}
 			now := c.env.Now().UTC()
 			req := &events.SyncRequested{Run: events.Run{
-				RunID: manualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now,
+				RunID: manualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now, DryRun: dryRun,
 			}}
 			var results jetstream.MessagesContext
 			if wait {
@@ -62,12 +62,20 @@ func (c *cli) jobRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if dryRun && sum.Outcome == events.OutcomeCompleted {
+				if sum.Plan, err = c.fetchChanges(ctx, s, sum.RunID); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				if err := json.NewEncoder(c.env.Stdout).Encode(sum); err != nil {
 					return err
 				}
 			} else {
 				sum.print(c.env.Stdout)
+				if dryRun {
+					printPlan(c.env.Stdout, sum.Plan)
+				}
 			}
 			if sum.Outcome != events.OutcomeCompleted {
 				return &ExitError{Code: 1, Msg: sum.oneLine()}
@@ -79,6 +87,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 	f.BoolVar(&wait, "wait", false, "wait for the run to finish and print its summary")
 	f.DurationVar(&timeout, "timeout", time.Hour, "with --wait: give up waiting after this long (the run goes on)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	f.BoolVar(&dryRun, "dry-run", false, "compute the full plan through the same pipeline and write nothing (with --wait: print it)")
 	return cmd
 }
 

@@ -11,9 +11,9 @@ import (
 )
 
 func (c *cli) runCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all five services (and, unless nats.url is set, an embedded NATS server) until SIGINT/SIGTERM",
+		Short: "Run all five services (and, unless nats.url is set, an embedded NATS server) until SIGINT/SIGTERM; run show|held|approve|discard inspect runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig()
@@ -23,6 +23,8 @@ func (c *cli) runCmd() *cobra.Command {
 			return c.serve(cmd, cfg, app.AllServices, cfg.NATS.URL == "")
 		},
 	}
+	cmd.AddCommand(c.runSubcommands()...)
+	return cmd
 }
 
 func (c *cli) serveCmd() *cobra.Command {

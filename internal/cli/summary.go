@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/accounts"
 )
 
 // RunSummary is what `job run --wait` and `job history` print for a run.
@@ -24,6 +25,8 @@ type RunSummary struct {
 	DryRun      bool                  `json:"dry_run,omitempty"`
 	// Failures lists each failed attempt of a domain (history only).
 	Failures []AttemptFailure `json:"failures,omitempty"`
+	// Plan lists every account change of a dry run.
+	Plan []accounts.Change `json:"plan,omitempty"`
 }
 
 // AttemptFailure is one failed attempt to read a domain. Trigger is the
@@ -79,10 +82,28 @@ func (s RunSummary) print(w io.Writer) {
 			fmt.Fprintf(w, " after %d attempts", d.Attempts)
 		}
 		fmt.Fprintf(w, " — %d entries read; %s\n", d.Entries, countsText(d.Counts))
-		if d.Skipped > 0 {
-			fmt.Fprintf(w, "    %d directory entries skipped (no id or username)\n", d.Skipped)
+		if d.Joined+d.Left > 0 {
+			fmt.Fprintf(w, "    group memberships: %d joined, %d left\n", d.Joined, d.Left)
 		}
-		if d.Reason != "" {
+		if d.Skipped > 0 {
+			fmt.Fprintf(w, "    %d directory entries could not be synced and were left as they are (adsync run show %s)\n", d.Skipped, s.RunID)
+		}
+		if d.Failed > 0 {
+			fmt.Fprintf(w, "    %d account changes failed and will be retried (adsync run show %s)\n", d.Failed, s.RunID)
+		}
+		if d.Drift > 0 {
+			fmt.Fprintf(w, "    %d accounts deactivated locally are still enabled in the directory: disable them there too (adsync accounts drift)\n", d.Drift)
+		}
+		if d.Hold != nil {
+			verb := "held"
+			if d.Outcome == events.OutcomeDryRun {
+				verb = "would be held"
+			}
+			fmt.Fprintf(w, "    deletion guard: plan %s — %s\n", verb, strings.Join(d.Hold.Reasons, "; "))
+			if d.Outcome == events.OutcomeHeld {
+				fmt.Fprintf(w, "    review it with: adsync run show %s; then adsync run approve %s, or adsync run discard %s\n", s.RunID, s.RunID, s.RunID)
+			}
+		} else if d.Reason != "" {
 			fmt.Fprintf(w, "    %s\n", d.Reason)
 		}
 	}
@@ -102,4 +123,31 @@ func (s RunSummary) oneLine() string {
 		return fmt.Sprintf("run %s %s", s.RunID, s.Outcome)
 	}
 	return fmt.Sprintf("run %s %s: %s", s.RunID, s.Outcome, strings.Join(s.Reasons, "; "))
+}
+
+// printPlan lists a dry run's changes, grouped by what would happen.
+func printPlan(w io.Writer, plan []accounts.Change) {
+	groups := []struct{ op, title string }{
+		{events.OpCreate, "would create"}, {events.OpUpdate, "would update"},
+		{events.OpDeactivate, "would deactivate"}, {events.OpReactivate, "would reactivate"},
+	}
+	for _, g := range groups {
+		var lines []string
+		for _, c := range plan {
+			if c.Op != g.op {
+				continue
+			}
+			line := "    " + orDefault(c.LocalName, c.Domain+"/"+c.ExternalID)
+			if len(c.Fields) > 0 && g.op == events.OpUpdate {
+				line += " (" + strings.Join(c.Fields, ", ") + ")"
+			}
+			if c.Reason != "" {
+				line += " — " + c.Reason
+			}
+			lines = append(lines, line)
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(w, "  %s (%d):\n%s\n", g.title, len(lines), strings.Join(lines, "\n"))
+		}
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/adsync/adsync/internal/accounts"
 )
 
 // DefaultPath is the configuration file used when -c is not given.
@@ -27,6 +29,7 @@ type File struct {
 	JobServer *bool    `yaml:"job_server"`
 	Guard     Guard    `yaml:"guard"`
 	Log       Log      `yaml:"log"`
+	Accounts  Accounts `yaml:"accounts"`
 	Domains   []Domain `yaml:"domains"`
 
 	// path is where the file was read from; relative paths in it are
@@ -65,6 +68,17 @@ type Guard struct {
 	RunLease Duration `yaml:"run_lease"`
 }
 
+// Accounts settings.
+type Accounts struct {
+	// LocalName is the local-name rule: "user@domain" (default) or
+	// "DOMAIN\user".
+	LocalName string `yaml:"local_name"`
+	// ReportRetention keeps per-account run reports this long (default 2160h).
+	ReportRetention Duration `yaml:"report_retention"`
+	// ReportMaxRows bounds one run's per-account report (default 100000).
+	ReportMaxRows int `yaml:"report_max_rows"`
+}
+
 // Log settings.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -84,6 +98,9 @@ type Domain struct {
 	BindPasswordEnv   string     `yaml:"bind_password_env"`
 	BindPassword      string     `yaml:"bind_password"` // refused: secrets never live in the YAML
 	BaseDN            string     `yaml:"base_dn"`
+	GroupBaseDN       string     `yaml:"group_base_dn"`
+	GroupFilter       string     `yaml:"group_filter"`
+	LookupBaseDN      string     `yaml:"lookup_base_dn"`
 	UserFilter        string     `yaml:"user_filter"`
 	DisabledFilter    string     `yaml:"disabled_filter"`
 	PageSize          int        `yaml:"page_size"`
@@ -175,6 +192,9 @@ func (f *File) applyDefaults() {
 	if f.Guard.RunLease == 0 {
 		f.Guard.RunLease = Duration(6 * time.Hour)
 	}
+	if f.Accounts.LocalName == "" {
+		f.Accounts.LocalName = accounts.RuleUserAtDomain
+	}
 	if f.Log.Level == "" {
 		f.Log.Level = "info"
 	}
@@ -235,4 +255,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("config %s has %d problem(s):\n  %s", e.Path, len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// AccountsOptions returns the account store's options.
+func (f *File) AccountsOptions() accounts.Options {
+	return accounts.Options{LocalName: accounts.LocalNamer(f.Accounts.LocalName), ReportRetention: f.Accounts.ReportRetention.D(), ReportMaxRows: f.Accounts.ReportMaxRows}
 }

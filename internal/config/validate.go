@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/adsync/adsync/internal/accounts"
+
 	"fmt"
 	"net"
 	"net/url"
@@ -40,6 +42,12 @@ func (f *File) validate() []string {
 	}
 	if !slices.Contains([]string{"text", "json"}, f.Log.Format) {
 		add("log.format: %q is not one of text, json", f.Log.Format)
+	}
+	if err := accounts.LocalNamer(f.Accounts.LocalName).Validate(); err != nil {
+		add("accounts.local_name: %v", err)
+	}
+	if f.Accounts.ReportMaxRows < 0 {
+		add("accounts.report_max_rows: must be positive")
 	}
 	if f.Guard.RunLease.D() < 0 {
 		add("guard.run_lease: must be positive")

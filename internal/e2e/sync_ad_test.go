@@ -83,7 +83,10 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 		dn[strings.TrimSuffix(u.SAM, tag)] = dns[i]
 	}
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
-	sys.MustCLI("job", "create", "corp-sync", "--domain", "corp", "--every", "12h", "--run-when", "scheduled")
+	// A small test domain: the percentage limits of the deletion guard are
+	// off (they are tested on their own).
+	sys.MustCLI("job", "create", "corp-sync", "--domain", "corp", "--every", "12h", "--run-when", "scheduled",
+		"--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 
 	sum := sys.MustComplete("corp-sync")
 	if c, _, _, _, _ := Counts(t, sum, "corp"); c != len(users) {
@@ -121,7 +124,8 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 		})
 	}
 
-	// Directory changes: one removed, one moved out of the base DN, one
+	// Directory changes: one removed (directory-removed), one moved out of
+	// the base DN (out-of-scope: the directory still has it), one
 	// disabled, one re-enabled.
 	dc.Delete(t, dn["gone"])
 	movedDN := dc.Move(t, dn["mover"], outside)
@@ -137,7 +141,7 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 	if len(acc) != len(users) {
 		t.Fatalf("%d accounts, want all %d still present (never deleted)", len(acc), len(users))
 	}
-	for sam, want := range map[string]string{"gone": "directory-removed", "mover": "directory-removed", "turnedoff": "directory-disabled"} {
+	for sam, want := range map[string]string{"gone": "directory-removed", "mover": "out-of-scope", "turnedoff": "directory-disabled"} {
 		if a := acc[sam]; a.Active || a.InactiveReason != want || a.DeactivatedBy != "sync" || a.DeactivatedAt == "" {
 			t.Errorf("%s: active=%v reason=%q by=%q at=%q, want inactive for %s", sam, a.Active, a.InactiveReason, a.DeactivatedBy, a.DeactivatedAt, want)
 		}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/adsync/adsync/events"
 )
 
@@ -21,6 +23,10 @@ type Job struct {
 	Domains    []string `json:"domains,omitempty"`
 	Schedule   Schedule `json:"schedule"`
 	Requeue    Requeue  `json:"requeue"`
+	// Safety is the deletion guard; nil means the defaults.
+	Safety *events.Safety `json:"safety,omitempty"`
+	// Groups limits the groups synced (base DN, filter).
+	Groups events.Scope `json:"groups"`
 	// Environment is the installation the job was created in; a job found
 	// in another one is never run.
 	Environment string `json:"environment"`
@@ -38,6 +44,19 @@ type Requeue struct {
 	MaxAttempts  int      `json:"max_attempts"`
 	InitialDelay Duration `json:"initial_delay"`
 	MaxDelay     Duration `json:"max_delay"`
+}
+
+// Deletion guard defaults: hold a plan that deactivates more than 500
+// accounts or 10% of a domain's active ones, or reads 10% fewer users than
+// the last good run.
+var DefaultSafety = events.Safety{MaxDeactivations: 500, MaxDeactivationPercent: 10, MaxResultDropPercent: 10}
+
+// SafetyPolicy returns the job's deletion guard.
+func (j *Job) SafetyPolicy() events.Safety {
+	if j.Safety == nil {
+		return DefaultSafety
+	}
+	return *j.Safety
 }
 
 // Requeue defaults.
@@ -74,6 +93,28 @@ func (j *Job) Validate(maxAttempts int) error {
 	}
 	if err := j.Schedule.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	sp := j.SafetyPolicy()
+	if sp.MaxDeactivations < 0 {
+		errs = append(errs, errors.New("--max-deactivations must be 0 (off) or more"))
+	}
+	for _, p := range []struct {
+		flag string
+		v    int
+	}{{"--max-deactivation-percent", sp.MaxDeactivationPercent}, {"--max-result-drop-percent", sp.MaxResultDropPercent}} {
+		if p.v < 0 || p.v > 100 {
+			errs = append(errs, fmt.Errorf("%s %d: use 0 (off) to 100", p.flag, p.v))
+		}
+	}
+	if j.Groups.BaseDN != "" {
+		if _, err := ldap.ParseDN(j.Groups.BaseDN); err != nil {
+			errs = append(errs, fmt.Errorf("--groups-base-dn %q: %w", j.Groups.BaseDN, err))
+		}
+	}
+	if j.Groups.Filter != "" {
+		if _, err := ldap.CompileFilter(j.Groups.Filter); err != nil {
+			errs = append(errs, fmt.Errorf("--groups-filter %q: %w", j.Groups.Filter, err))
+		}
 	}
 	if j.Requeue.Enabled {
 		if j.Requeue.MaxAttempts < 2 || j.Requeue.MaxAttempts > maxAttempts {

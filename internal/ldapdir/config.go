@@ -36,10 +36,18 @@ type Config struct {
 	BaseDN            string
 	UserFilter        string // default per type
 	DisabledFilter    string // entries matching it are disabled ("directory-disabled")
-	PageSize          int    // default 1000 (AD's MaxPageSize)
-	Attributes        Attributes
-	Timeout           time.Duration    // dial and per request; default 30s
-	Now               func() time.Time // clock for accountExpires; default time.Now
+	// GroupBaseDN is where groups are read for nested membership (default:
+	// the domain root of BaseDN); GroupFilter selects them (default
+	// (objectClass=group), or groupOfNames/groupOfUniqueNames for ldap).
+	GroupBaseDN string
+	GroupFilter string
+	// LookupBaseDN is where an account found missing is looked up to tell
+	// "removed" from "out of scope" (default: the domain root of BaseDN).
+	LookupBaseDN string
+	PageSize     int // default 1000 (AD's MaxPageSize)
+	Attributes   Attributes
+	Timeout      time.Duration    // dial and per request; default 30s
+	Now          func() time.Time // clock for accountExpires; default time.Now
 }
 
 // Defaults.

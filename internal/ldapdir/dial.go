@@ -19,6 +19,7 @@ type Conn struct {
 	// groupsRange, when set (tests only), asks for the groups attribute as
 	// "<attr>;range=<groupsRange>" to exercise range retrieval.
 	groupsRange string
+	onSkipped   func(Skipped)
 }
 
 // Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS

@@ -49,7 +49,8 @@ func newMapper(cfg Config) *mapper {
 
 // entry maps e. groups holds the complete values of the groups attribute
 // (see allValues). A non-empty skip reason means the entry must not be
-// delivered. disabled forces Disabled (entry matched DisabledFilter).
+// delivered; the returned entry then carries only its ID, if it has one.
+// disabled forces Disabled (entry matched DisabledFilter).
 func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (events.DirectoryEntry, string) {
 	a := m.cfg.Attributes
 	id, reason := m.id(e)
@@ -58,7 +59,7 @@ func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (events.Di
 	}
 	username := first(e, a.Username)
 	if username == "" {
-		return events.DirectoryEntry{}, "no " + a.Username
+		return events.DirectoryEntry{ID: id}, "no " + a.Username
 	}
 	d := events.DirectoryEntry{
 		ID:          id,
@@ -81,7 +82,7 @@ func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (events.Di
 	}
 	if m.cfg.Type == ActiveDirectory && !d.Disabled {
 		if reason := m.adDisabled(e, &d); reason != "" {
-			return events.DirectoryEntry{}, reason
+			return events.DirectoryEntry{ID: id}, reason
 		}
 	}
 	return d, ""

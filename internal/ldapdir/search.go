@@ -45,6 +45,10 @@ func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryE
 	return st, c.stream(ctx, enabled, m, false, &st, fn)
 }
 
+// OnSkipped makes SearchUsers call fn for every entry it does not deliver,
+// before it delivers the page the entry was read with.
+func (c *Conn) OnSkipped(fn func(Skipped)) { c.onSkipped = fn }
+
 // stream runs one paged search with a reader goroutine one page ahead.
 func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bool, st *Stats,
 	fn func([]events.DirectoryEntry) error) error {
@@ -82,6 +86,9 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 		st.Pages++
 		for _, s := range p.skipped {
 			st.skip(s)
+			if c.onSkipped != nil {
+				c.onSkipped(s)
+			}
 		}
 		if len(p.entries) > 0 {
 			if err := fn(p.entries); err != nil {
@@ -167,7 +174,7 @@ func (c *Conn) mapPage(entries []*ldap.Entry, m *mapper, disabled bool) (page, e
 		}
 		d, reason := m.entry(e, groups, disabled)
 		if reason != "" {
-			p.skipped = append(p.skipped, Skipped{DN: e.DN, Reason: reason})
+			p.skipped = append(p.skipped, Skipped{DN: e.DN, ID: d.ID, Reason: reason})
 			continue
 		}
 		p.entries = append(p.entries, d)

@@ -9,13 +9,15 @@ type Stats struct {
 	SkippedSample []Skipped
 }
 
-// Skipped is an entry that SearchUsers did not deliver, and why.
+// Skipped is an entry that SearchUsers did not deliver, and why. ID is set
+// when the entry has one (it exists in the directory, so its account must
+// not be taken for gone).
 type Skipped struct {
-	DN, Reason string
+	DN, ID, Reason string
 }
 
 // MaxSkippedSample bounds Stats.SkippedSample.
-const MaxSkippedSample = 100
+const MaxSkippedSample = 1000
 
 func (s *Stats) skip(sk Skipped) {
 	s.Skipped++

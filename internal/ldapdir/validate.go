@@ -46,6 +46,19 @@ func (c Config) Validate() []error {
 	if _, err := ldap.CompileFilter(c.UserFilter); err != nil {
 		add("user_filter %q does not compile: %v", c.UserFilter, err)
 	}
+	for _, dn := range []struct{ key, v string }{{"group_base_dn", c.GroupBaseDN}, {"lookup_base_dn", c.LookupBaseDN}} {
+		if dn.v == "" {
+			continue
+		}
+		if _, err := ldap.ParseDN(dn.v); err != nil {
+			add("%s %q is not a valid DN: %v", dn.key, dn.v, err)
+		}
+	}
+	if c.GroupFilter != "" {
+		if _, err := ldap.CompileFilter(c.GroupFilter); err != nil {
+			add("group_filter %q does not compile: %v", c.GroupFilter, err)
+		}
+	}
 	if c.DisabledFilter != "" {
 		if _, err := ldap.CompileFilter(c.DisabledFilter); err != nil {
 			add("disabled_filter %q does not compile: %v", c.DisabledFilter, err)

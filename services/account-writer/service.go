@@ -1,12 +1,13 @@
 // Package accountwriter is the account-writer service: the single writer of
-// the SQLite account store. It applies batches of account changes once
-// each, records each domain's outcome, and publishes sync.completed when
-// every domain of a run has one.
+// the SQLite account store. It stages each domain's plan as diff publishes
+// it, applies it whole once diff says the domain is complete and not held
+// (or an administrator approves a held plan), records each domain's
+// outcome and per-account report, and publishes sync.completed when every
+// domain of a run has an outcome.
 package accountwriter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -24,7 +25,9 @@ import (
 type Config struct {
 	// DBPath is the account store.
 	DBPath string
-	Now    func() time.Time
+	// Store options: local-name rule, report bounds.
+	Store accounts.Options
+	Now   func() time.Time
 }
 
 // ConfigFromDataDir returns the default config for a data directory.
@@ -52,7 +55,8 @@ func New(ctx context.Context, cfg Config, pub Publisher) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st, err := accounts.Open(ctx, cfg.DBPath, cfg.Now)
+	cfg.Store.Now = cfg.Now
+	st, err := accounts.Open(ctx, cfg.DBPath, cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("account-writer: %w", err)
 	}
@@ -67,24 +71,98 @@ func (s *Service) Register(r *bus.Router) error {
 	return errors.Join(
 		bus.Handle(r, bus.ConsumerWriterChanges, s.HandleChanges),
 		bus.Handle(r, bus.ConsumerWriterCompleted, s.HandleChangesCompleted),
+		bus.Handle(r, bus.ConsumerWriterDecided, s.HandleDecided),
 	)
-}
-
-// AddEndpoints adds the admin endpoints to a micro service.
-func (s *Service) AddEndpoints(svc micro.Service) error {
-	return svc.AddEndpoint("accounts-list", micro.HandlerFunc(func(r micro.Request) {
-		var f api.AccountsListRequest
-		if err := json.Unmarshal(r.Data(), &f); err != nil {
-			api.Respond(r, nil, fmt.Errorf("bad request: %w", err))
-			return
-		}
-		if f.Limit <= 0 {
-			f.Limit = 1000
-		}
-		list, err := s.store.List(context.Background(), f)
-		api.Respond(r, api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit}, err)
-	}), micro.WithEndpointSubject(api.SubjectAccountsList))
 }
 
 // Close closes the store.
 func (s *Service) Close() error { return s.store.Close() }
+
+// HandleChanges stages a batch of account changes (once); the last batch a
+// finished domain waited for finishes it.
+func (s *Service) HandleChanges(ctx context.Context, b *events.AccountChanges) error {
+	done, err := s.store.Stage(ctx, b.MessageID(), b)
+	if err != nil {
+		return err
+	}
+	bus.Logger(ctx).Debug("batch staged", "batch", b.Batch, "changes", len(b.Changes))
+	if done {
+		return s.completeRun(ctx, b.RunID)
+	}
+	return nil
+}
+
+// HandleChangesCompleted records diff's word that a domain is done; the
+// domain is finished once all its batches are here, and the run when its
+// last domain is.
+func (s *Service) HandleChangesCompleted(ctx context.Context, c *events.ChangesCompleted) error {
+	done, err := s.store.Expect(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !done {
+		bus.Logger(ctx).Debug("domain waits for its last batches", "batches", c.TotalBatches)
+		return nil
+	}
+	// Also on a redelivery: the run's completion may not have been
+	// published before a crash.
+	return s.completeRun(ctx, c.RunID)
+}
+
+// HandleDecided applies or drops a held plan.
+func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) error {
+	res, err := s.store.Decide(ctx, d)
+	if errors.Is(err, accounts.ErrNotHeld) {
+		bus.Logger(ctx).Warn("decision on a plan that is not held; ignored", "decision", d.Decision, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	bus.Logger(ctx).Info("held plan decided", "decision", d.Decision, "by", d.DecidedBy, "created", res.Counts.Created,
+		"updated", res.Counts.Updated, "deactivated", res.Counts.Deactivated, "reactivated", res.Counts.Reactivated, "failed", res.Failed)
+	return s.pub.Publish(ctx, res)
+}
+
+// completeRun publishes the run's sync.completed once every domain has an
+// outcome.
+func (s *Service) completeRun(ctx context.Context, runID string) error {
+	ev, err := s.store.CompletedRun(ctx, runID)
+	if err != nil || ev == nil {
+		return err
+	}
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		return bus.RetryAfter(0, fmt.Errorf("publish sync.completed: %w", err))
+	}
+	log := bus.Logger(ctx)
+	for _, d := range ev.Domains {
+		log.Info("domain finished", "result_domain", d.Domain, "outcome", d.Outcome, "reason", d.Reason, "entries", d.Entries,
+			"created", d.Created, "updated", d.Updated, "deactivated", d.Deactivated, "reactivated", d.Reactivated, "unchanged", d.Unchanged,
+			"joined", d.Joined, "left", d.Left, "drift", d.Drift, "failed", d.Failed)
+	}
+	log.Info("run finished", "outcome", ev.Outcome, "created", ev.Totals.Created, "updated", ev.Totals.Updated,
+		"deactivated", ev.Totals.Deactivated, "reactivated", ev.Totals.Reactivated, "unchanged", ev.Totals.Unchanged)
+	return s.store.MarkRunPublished(ctx, runID)
+}
+
+// AddEndpoints adds the admin endpoints to a micro service.
+func (s *Service) AddEndpoints(svc micro.Service) error {
+	return errors.Join(
+		svc.AddEndpoint("accounts-list", api.Handler(func(ctx context.Context, f accounts.ListFilter) (api.AccountsListResponse, error) {
+			if f.Limit <= 0 {
+				f.Limit = 1000
+			}
+			list, err := s.store.List(ctx, f)
+			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit}, err
+		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
+		svc.AddEndpoint("accounts-deactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+			return s.store.DeactivateLocally(ctx, r.Ref, r.Reason)
+		}), micro.WithEndpointSubject(api.SubjectAccountsDeactivate)),
+		svc.AddEndpoint("accounts-reactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+			return s.store.ReactivateLocally(ctx, r.Ref)
+		}), micro.WithEndpointSubject(api.SubjectAccountsReactivate)),
+		svc.AddEndpoint("runs-report", api.Handler(func(ctx context.Context, r api.RunReportRequest) (*accounts.RunReport, error) {
+			return s.store.Report(ctx, r.RunID, r.After, r.Limit)
+		}), micro.WithEndpointSubject(api.SubjectRunReport)),
+	)
+}

@@ -10,7 +10,9 @@ import (
 
 // Seen is diff's record of an entry as it last saw it.
 type Seen struct {
-	Entry   events.DirectoryEntry
+	Entry events.DirectoryEntry
+	// Raw is Entry as stored (JSON).
+	Raw     []byte
 	Hash    []byte
 	Active  bool
 	Present bool
@@ -89,8 +91,41 @@ func ChangedFields(a, b events.DirectoryEntry) []string {
 	add("given_name", a.GivenName != b.GivenName)
 	add("surname", a.Surname != b.Surname)
 	add("dn", a.DN != b.DN)
-	add("groups", !slices.Equal(a.Groups, b.Groups))
+	add("groups", !slices.Equal(a.Groups, b.Groups) || !slices.Equal(groupIDs(a.GroupRefs), groupIDs(b.GroupRefs)))
 	add("active", a.Disabled != b.Disabled)
 	add("inactive_reason", a.DisabledReason != b.DisabledReason)
 	return f
+}
+
+func groupIDs(refs []events.GroupRef) []string {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Memberships counts the groups joined and left between two entries (prev
+// nil: a new account joins all of its groups).
+func Memberships(prev *events.DirectoryEntry, next events.DirectoryEntry) (joined, left int) {
+	had := map[string]bool{}
+	if prev != nil {
+		for _, g := range prev.GroupRefs {
+			had[g.ID] = true
+		}
+	}
+	has := map[string]bool{}
+	for _, g := range next.GroupRefs {
+		has[g.ID] = true
+		if !had[g.ID] {
+			joined++
+		}
+	}
+	for id := range had {
+		if !has[id] {
+			left++
+		}
+	}
+	return joined, left
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/holds"
 )
 
 const (
@@ -42,19 +44,31 @@ func (s *Service) finishIfReady(ctx context.Context, tx *Tx, k Key) error {
 	}
 }
 
-// finishCompleted deactivates the accounts that were present before but not
-// seen by this complete, error-free read.
+// finishCompleted plans the deactivation of the accounts that were present
+// before but not seen by this complete, error-free read — out of scope when
+// the directory still has them elsewhere, removed otherwise — and applies
+// the deletion guard to the domain's whole plan.
 func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progress, c *events.DirectoryCompleted) error {
 	version := c.FinishedAt.UnixNano()
 	var final Progress
 	var out []events.Event
 	err := tx.Gone(k, c.StartedAt.UnixNano(), s.cfg.BatchSize, func(gone []Seen) error {
+		ids := make([]string, len(gone))
+		for i, g := range gone {
+			ids[i] = g.Entry.ID
+		}
+		found, err := s.dir.Lookup(ctx, c.Domain, ids)
+		if err != nil {
+			return bus.RetryAfter(5*time.Second, fmt.Errorf("look up %d accounts missing from %s: %w", len(ids), c.Domain, err))
+		}
 		changes := make([]events.AccountChange, 0, len(gone))
 		for _, g := range gone {
-			changes = append(changes, events.AccountChange{
-				Op: events.OpDeactivate, ExternalID: g.Entry.ID, Reason: events.ReasonDirectoryRemoved, Version: version,
-			})
-			if err := tx.MarkGone(c.Domain, g.Entry.ID, version); err != nil {
+			reason := events.ReasonDirectoryRemoved
+			if _, ok := found[g.Entry.ID]; ok {
+				reason = events.ReasonOutOfScope
+			}
+			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: g.Entry.ID, Reason: reason, Version: version})
+			if err := tx.MarkGone(c.RunID, c.Domain, g, g.Raw, version); err != nil {
 				return err
 			}
 		}
@@ -68,13 +82,43 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	if err != nil {
 		return err
 	}
-	out = append(out, &events.ChangesCompleted{
+	totals, activeBefore, err := tx.RunTotals(c.RunID, c.Domain)
+	if err != nil {
+		return err
+	}
+	lastGood, err := tx.LastGood(c.Domain)
+	if err != nil {
+		return err
+	}
+	plan := totals.Counts.Add(final.Counts)
+	plan.Unchanged = prog.Counts.Unchanged
+	hold := check(c.Safety, plan.Deactivated, activeBefore, c.Entries, lastGood)
+	done := &events.ChangesCompleted{
 		Run: c.Run, Domain: c.Domain, Domains: c.Domains, Attempt: c.Attempt,
-		Outcome: events.OutcomeCompleted, Batches: prog.Batches + final.Batches,
-		Planned: prog.Counts.Add(final.Counts), Entries: c.Entries, Skipped: c.Skipped, Attempts: c.Attempt,
-	})
-	if err := s.pub.Publish(ctx, out...); err != nil {
+		Outcome: events.OutcomeCompleted, Batches: prog.Batches + final.Batches, TotalBatches: totals.Batches + final.Batches,
+		Planned: plan, Entries: c.Entries, Skipped: c.Skipped, SkippedDNs: c.SkippedDNs, Attempts: c.Attempt, Hold: hold,
+	}
+	switch {
+	case c.DryRun:
+		done.Outcome = events.OutcomeDryRun
+	case hold != nil:
+		done.Outcome, done.Reason = events.OutcomeHeld, "the deletion guard held the plan: "+joinReasons(hold.Reasons)
+	}
+	if err := s.pub.Publish(ctx, append(out, done)...); err != nil {
 		return bus.RetryAfter(0, fmt.Errorf("publish the end of %s: %w", c.Domain, err))
+	}
+	switch done.Outcome {
+	case events.OutcomeDryRun:
+		err = tx.Undo(c.RunID, c.Domain) // a dry run leaves no trace
+	case events.OutcomeHeld:
+		err = s.holds.Put(ctx, holds.Plan{Domain: c.Domain, RunID: c.RunID, Job: c.Job, Hold: *hold, At: s.cfg.Now().UTC()})
+	default:
+		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil {
+			err = tx.SetLastGood(c.Domain, c.RunID, c.Entries)
+		}
+	}
+	if err != nil {
+		return err
 	}
 	final.Finished = true
 	if err := tx.AddProgress(k, 0, final); err != nil {
@@ -83,18 +127,38 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	return tx.Forget(c.RunID, c.Domain)
 }
 
-// finishFailed ends a domain whose read failed: nothing is deactivated.
+// finishFailed ends a domain whose read failed: nothing of the run is
+// applied (the writer drops what it staged) and diff's record goes back to
+// what it was before the run.
 func (s *Service) finishFailed(ctx context.Context, tx *Tx, k Key, prog Progress, f *events.DirectoryFailed) error {
+	totals, _, err := tx.RunTotals(f.RunID, f.Domain)
+	if err != nil {
+		return err
+	}
 	done := &events.ChangesCompleted{
 		Run: f.Run, Domain: f.Domain, Domains: f.Domains, Attempt: f.Attempt,
-		Outcome: events.OutcomeFailed, Reason: f.Reason, Batches: prog.Batches,
-		Planned: prog.Counts, Entries: prog.Entries, Attempts: f.Attempt,
+		Outcome: events.OutcomeFailed, Reason: f.Reason, Batches: prog.Batches, TotalBatches: totals.Batches,
+		Planned: totals.Counts, Entries: prog.Entries, Attempts: f.Attempt,
 	}
 	if err := s.pub.Publish(ctx, done); err != nil {
 		return bus.RetryAfter(0, fmt.Errorf("publish failure of %s: %w", f.Domain, err))
+	}
+	if err := tx.Undo(f.RunID, f.Domain); err != nil {
+		return err
 	}
 	if err := tx.AddProgress(k, 0, Progress{Finished: true}); err != nil {
 		return err
 	}
 	return tx.Forget(f.RunID, f.Domain)
+}
+
+func joinReasons(r []string) string {
+	out := ""
+	for i, s := range r {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
 }

@@ -11,9 +11,12 @@ import (
 
 // HandlePage compares a page's entries with what diff last saw and
 // publishes their changes as one batch; the attempt's last page to arrive
-// finishes the attempt if the reader's word on it came first. The changes are published before
-// the state is committed: after a crash the page is redelivered and yields
-// the same batch with the same message id, which is applied once.
+// finishes the attempt if the reader's word on it came first.
+//
+// The changes are published before the state is committed: after a crash
+// the page is redelivered and yields the same batch with the same message
+// id, which is applied once. Every state change keeps an undo record for
+// the run, so that a plan that is not applied can be taken back.
 func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error {
 	k := Key{RunID: p.RunID, Domain: p.Domain, Attempt: p.Attempt}
 	version := p.ObservedAt.UnixNano()
@@ -24,6 +27,11 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		}
 		var changes []events.AccountChange
 		var prog Progress
+		for _, id := range p.Kept {
+			if err := tx.MarkSeen(k, id); err != nil {
+				return err
+			}
+		}
 		for _, raw := range p.Entries {
 			e := Normalize(raw)
 			hash, enc := Hash(e)
@@ -41,7 +49,7 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				prog.Counts.Unchanged++
 				continue
 			}
-			if prev != nil && string(prev.Hash) != string(hash) || prev != nil && !prev.Present {
+			if prev != nil && (string(prev.Hash) != string(hash) || !prev.Present) {
 				if err := json.Unmarshal(prevRaw, &prev.Entry); err != nil {
 					return fmt.Errorf("diff state: entry %s/%s is corrupt: %w", p.Domain, e.ID, err)
 				}
@@ -54,7 +62,15 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			c.Version = version
 			changes = append(changes, c)
 			prog.Counts = prog.Counts.Add(events.CountOp(c.Op))
-			if err := tx.Put(p.Domain, Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}, enc); err != nil {
+			var before *events.DirectoryEntry
+			if prev != nil {
+				before = &prev.Entry
+			}
+			joined, left := Memberships(before, e)
+			prog.Counts.Joined += joined
+			prog.Counts.Left += left
+			next := Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}
+			if err := tx.Put(p.RunID, p.Domain, next, enc, prev, prevRaw); err != nil {
 				return err
 			}
 		}

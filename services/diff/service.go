@@ -12,6 +12,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/holds"
 )
 
 // Config of the diff service.
@@ -41,15 +42,30 @@ type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
 }
 
+// Directory looks ids up in a domain's directory, whatever the sync's
+// scope, and returns the DN of each id found (job-server readers answer).
+type Directory interface {
+	Lookup(ctx context.Context, domain string, ids []string) (map[string]string, error)
+}
+
+// Holds records plans held by the deletion guard.
+type Holds interface {
+	Put(ctx context.Context, p holds.Plan) error
+	Get(ctx context.Context, domain string) (*holds.Plan, error)
+	Delete(ctx context.Context, domain, runID string) error
+}
+
 // Service is the diff service.
 type Service struct {
 	cfg   Config
 	state *State
 	pub   Publisher
+	dir   Directory
+	holds Holds
 }
 
 // New opens the state and returns the service.
-func New(ctx context.Context, cfg Config, pub Publisher) (*Service, error) {
+func New(ctx context.Context, cfg Config, pub Publisher, dir Directory, held Holds) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -63,7 +79,7 @@ func New(ctx context.Context, cfg Config, pub Publisher) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
-	return &Service{cfg: cfg, state: st, pub: pub}, nil
+	return &Service{cfg: cfg, state: st, pub: pub, dir: dir, holds: held}, nil
 }
 
 // Register adds the service's handlers to a router.
@@ -72,6 +88,7 @@ func (s *Service) Register(r *bus.Router) error {
 		bus.Handle(r, bus.ConsumerDiffPages, s.HandlePage),
 		bus.Handle(r, bus.ConsumerDiffCompleted, s.HandleCompleted),
 		bus.Handle(r, bus.ConsumerDiffFailed, s.HandleFailed),
+		bus.Handle(r, bus.ConsumerDiffDecided, s.HandleDecided),
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/holds"
 )
 
 // recorder is a fake bus that keeps what the service publishes.
@@ -31,10 +32,55 @@ func (r *recorder) take() []events.Event {
 	return out
 }
 
+// fakeDirectory answers lookups: ids in elsewhere are found out of scope.
+type fakeDirectory struct{ elsewhere map[string]bool }
+
+func (f fakeDirectory) Lookup(_ context.Context, _ string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range ids {
+		if f.elsewhere[id] {
+			out[id] = "CN=" + id + ",OU=Elsewhere"
+		}
+	}
+	return out, nil
+}
+
+// memHolds keeps held plans in memory.
+type memHolds struct {
+	mu sync.Mutex
+	m  map[string]holds.Plan
+}
+
+func (h *memHolds) Put(_ context.Context, p holds.Plan) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.m[p.Domain] = p
+	return nil
+}
+
+func (h *memHolds) Get(_ context.Context, d string) (*holds.Plan, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.m[d]; ok {
+		return &p, nil
+	}
+	return nil, nil
+}
+
+func (h *memHolds) Delete(_ context.Context, d, run string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m[d].RunID == run {
+		delete(h.m, d)
+	}
+	return nil
+}
+
 func newService(t *testing.T) (*Service, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	s, err := New(context.Background(), Config{DBPath: filepath.Join(t.TempDir(), "diff.db")}, rec)
+	s, err := New(context.Background(), Config{DBPath: filepath.Join(t.TempDir(), "diff.db")}, rec,
+		fakeDirectory{elsewhere: map[string]bool{"id-moved": true}}, &memHolds{m: map[string]holds.Plan{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +234,110 @@ func TestReplayedOlderPageIsIgnored(t *testing.T) {
 	must(t, s.HandlePage(ctx, old))
 	if _, ops := ended(t, rec.take()); len(ops) != 0 {
 		t.Fatalf("an older observation produced changes: %v", ops)
+	}
+}
+
+func TestDeletionGuardHoldsAndDiscardPutsTheRecordBack(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	base := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, base.page(1, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")))
+	must(t, s.HandleCompleted(ctx, base.completed(1, 10)))
+	rec.take()
+
+	// Three of ten gone at once: over a 10% limit.
+	cut := runOf{"r2", 1, t0.Add(time.Hour)}
+	c := cut.completed(1, 7)
+	c.Safety = events.Safety{MaxDeactivations: 500, MaxDeactivationPercent: 10, MaxResultDropPercent: 10}
+	must(t, s.HandlePage(ctx, cut.page(1, "a", "b", "c", "d", "e", "f", "g")))
+	must(t, s.HandleCompleted(ctx, c))
+	done, ops := ended(t, rec.take())
+	if done.Outcome != events.OutcomeHeld || done.Hold == nil || done.Hold.Deactivations != 3 || done.Hold.ActiveBefore != 10 || len(done.Hold.Reasons) != 2 {
+		t.Fatalf("held plan: %+v %+v", done, done.Hold)
+	}
+	if len(ops[events.OpDeactivate]) != 3 {
+		t.Fatalf("the held plan lists its deactivations: %v", ops)
+	}
+	if p, _ := s.holds.Get(ctx, "corp"); p == nil || p.RunID != "r2" {
+		t.Fatalf("hold not recorded: %+v", p)
+	}
+
+	// Discarded: diff's record is as before, so the next identical read
+	// plans the same deactivations again.
+	must(t, s.HandleDecided(ctx, &events.PlanDecided{Run: cut.page(1).Run, Domain: "corp", Decision: events.DecisionDiscard}))
+	if p, _ := s.holds.Get(ctx, "corp"); p != nil {
+		t.Fatal("hold not lifted")
+	}
+	again := runOf{"r3", 1, t0.Add(2 * time.Hour)}
+	c3 := again.completed(1, 7)
+	must(t, s.HandlePage(ctx, again.page(1, "a", "b", "c", "d", "e", "f", "g")))
+	must(t, s.HandleCompleted(ctx, c3))
+	done, ops = ended(t, rec.take())
+	if len(ops[events.OpDeactivate]) != 3 || done.Planned.Deactivated != 3 {
+		t.Fatalf("after discard: %v %+v", ops, done.Planned)
+	}
+}
+
+func TestFailedAndDryRunsLeaveNoTrace(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	base := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, base.page(1, "a", "b")))
+	must(t, s.HandleCompleted(ctx, base.completed(1, 2)))
+	rec.take()
+
+	broken := runOf{"r2", 1, t0.Add(time.Hour)}
+	p := broken.page(1, "a", "new")
+	p.Entries[0].Email = "changed@x"
+	must(t, s.HandlePage(ctx, p))
+	must(t, s.HandleFailed(ctx, broken.failed(1)))
+	rec.take()
+
+	dry := runOf{"r3", 1, t0.Add(2 * time.Hour)}
+	dp := dry.page(1, "a", "new")
+	dp.DryRun = true
+	dp.Entries[0].Email = "changed@x"
+	dc := dry.completed(1, 2)
+	dc.DryRun = true
+	must(t, s.HandlePage(ctx, dp))
+	must(t, s.HandleCompleted(ctx, dc))
+	done, ops := ended(t, rec.take())
+	if done.Outcome != events.OutcomeDryRun || len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
+		t.Fatalf("dry run plan: %s %v", done.Outcome, ops)
+	}
+
+	// The same changes are planned again for real: neither the failed
+	// read nor the dry run recorded them.
+	real := runOf{"r4", 1, t0.Add(3 * time.Hour)}
+	rp := real.page(1, "a", "new")
+	rp.Entries[0].Email = "changed@x"
+	must(t, s.HandlePage(ctx, rp))
+	must(t, s.HandleCompleted(ctx, real.completed(1, 2)))
+	_, ops = ended(t, rec.take())
+	if len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
+		t.Fatalf("real run after failed and dry runs: %v", ops)
+	}
+}
+
+func TestGoneAccountsAreRemovedOrOutOfScope(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	base := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, base.page(1, "a", "moved", "deleted")))
+	must(t, s.HandleCompleted(ctx, base.completed(1, 3)))
+	rec.take()
+	next := runOf{"r2", 1, t0.Add(time.Hour)}
+	must(t, s.HandlePage(ctx, next.page(1, "a")))
+	must(t, s.HandleCompleted(ctx, next.completed(1, 1)))
+	reasons := map[string]string{}
+	for _, e := range rec.take() {
+		if b, ok := e.(*events.AccountChanges); ok {
+			for _, c := range b.Changes {
+				reasons[c.ExternalID] = c.Reason
+			}
+		}
+	}
+	if reasons["id-moved"] != events.ReasonOutOfScope || reasons["id-deleted"] != events.ReasonDirectoryRemoved {
+		t.Fatalf("reasons %v", reasons)
 	}
 }

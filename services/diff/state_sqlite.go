@@ -45,6 +45,7 @@ type Tx struct {
 	get  *sql.Stmt
 	put  *sql.Stmt
 	seen *sql.Stmt
+	undo *sql.Stmt
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -66,7 +67,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.seen} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.seen, t.undo} {
 		if st != nil {
 			st.Close()
 		}
@@ -116,8 +117,13 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 	return &v, raw, nil
 }
 
-// Put records an entry as seen (raw is its JSON form, from Hash).
-func (t *Tx) Put(domain string, s Seen, raw []byte) error {
+// Put records an entry as seen (raw is its JSON form, from Hash). prev is
+// what was recorded before (nil: nothing), kept once per run so that the
+// run's changes can be undone.
+func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw []byte) error {
+	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
+		return err
+	}
 	st, err := t.prepare(&t.put, `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
@@ -163,11 +169,11 @@ func (t *Tx) Progress(k Key) (Progress, error) {
 	var p Progress
 	var kind sql.NullString
 	var expected sql.NullInt64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT pages, entries, batches, created, updated, deactivated, reactivated, unchanged, finished,
-		ending_kind, ending, expected_pages
+	err := t.tx.QueryRowContext(t.ctx, `SELECT pages, entries, batches, created, updated, deactivated, reactivated, unchanged,
+		joined, left_groups, finished, ending_kind, ending, expected_pages
 		FROM attempts WHERE run_id=? AND domain=? AND attempt=?`, k.RunID, k.Domain, k.Attempt).
 		Scan(&p.Pages, &p.Entries, &p.Batches, &p.Counts.Created, &p.Counts.Updated, &p.Counts.Deactivated, &p.Counts.Reactivated,
-			&p.Counts.Unchanged, &p.Finished, &kind, &p.Ending, &expected)
+			&p.Counts.Unchanged, &p.Counts.Joined, &p.Counts.Left, &p.Finished, &kind, &p.Ending, &expected)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Progress{}, nil
 	}
@@ -198,15 +204,18 @@ func (t *Tx) AddProgress(k Key, page int, d Progress) error {
 		}
 		d.Pages = 1
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged, finished, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged,
+			joined, left_groups, finished, started_at, active_before)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+			(SELECT count(*) FROM entries WHERE domain=?2 AND present=1 AND active=1))
 		ON CONFLICT (run_id, domain, attempt) DO UPDATE SET
 		pages=pages+excluded.pages, entries=entries+excluded.entries, batches=batches+excluded.batches,
 		created=created+excluded.created, updated=updated+excluded.updated, deactivated=deactivated+excluded.deactivated,
 		reactivated=reactivated+excluded.reactivated, unchanged=unchanged+excluded.unchanged,
+		joined=joined+excluded.joined, left_groups=left_groups+excluded.left_groups,
 		finished=max(finished, excluded.finished)`,
 		k.RunID, k.Domain, k.Attempt, d.Pages, d.Entries, d.Batches, d.Counts.Created, d.Counts.Updated, d.Counts.Deactivated,
-		d.Counts.Reactivated, d.Counts.Unchanged, d.Finished, t.now().UTC().Format(time.RFC3339Nano))
+		d.Counts.Reactivated, d.Counts.Unchanged, d.Counts.Joined, d.Counts.Left, d.Finished, t.now().UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("diff state: record progress: %w", err)
 	}
@@ -242,6 +251,7 @@ func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
 			}
 			s.Entry.ID = id
 			s.Present = true
+			s.Raw = raw
 			batch = append(batch, s)
 			after = id
 		}
@@ -263,9 +273,83 @@ func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
 
 // MarkGone records that an entry is gone from the directory (its account
 // is deactivated).
-func (t *Tx) MarkGone(domain, id string, observedAt int64) error {
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE entries SET present=0, active=0, observed_at=max(observed_at, ?) WHERE domain=? AND external_id=?`, observedAt, domain, id)
+func (t *Tx) MarkGone(runID, domain string, g Seen, raw []byte, observedAt int64) error {
+	if err := t.saveUndo(runID, domain, g.Entry.ID, &g, raw); err != nil {
+		return err
+	}
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE entries SET present=0, active=0, observed_at=max(observed_at, ?) WHERE domain=? AND external_id=?`, observedAt, domain, g.Entry.ID)
 	return err
+}
+
+func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) error {
+	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		_, err = st.ExecContext(t.ctx, runID, domain, id, 0, nil, nil, nil, nil, nil)
+	} else {
+		_, err = st.ExecContext(t.ctx, runID, domain, id, 1, prev.Hash, prevRaw, prev.Active, prev.Present, prev.ObservedAt)
+	}
+	if err != nil {
+		return fmt.Errorf("diff state: keep undo of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Undo puts back every entry a run changed in a domain, as it was before.
+func (t *Tx) Undo(runID, domain string) error {
+	stmts := []string{
+		`DELETE FROM entries WHERE domain=?2 AND external_id IN (SELECT external_id FROM undo WHERE run_id=?1 AND domain=?2 AND existed=0)`,
+		`INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
+			SELECT domain, external_id, hash, entry, active, present, observed_at FROM undo WHERE run_id=?1 AND domain=?2 AND existed=1
+			ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry, active=excluded.active,
+			present=excluded.present, observed_at=excluded.observed_at`,
+		`DELETE FROM undo WHERE run_id=?1 AND domain=?2`,
+	}
+	for _, q := range stmts {
+		if _, err := t.tx.ExecContext(t.ctx, q, runID, domain); err != nil {
+			return fmt.Errorf("diff state: undo run %s in %s: %w", runID, domain, err)
+		}
+	}
+	return nil
+}
+
+// KeepChanges drops a run's undo records: its plan was applied.
+func (t *Tx) KeepChanges(runID, domain string) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM undo WHERE run_id=? AND domain=?`, runID, domain)
+	return err
+}
+
+// LastGood returns the result count of the domain's last applied run.
+func (t *Tx) LastGood(domain string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT last_good_entries FROM domains WHERE domain=?`, domain).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// SetLastGood records the result count of an applied run.
+func (t *Tx) SetLastGood(domain, runID string, entries int) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO domains (domain, last_good_entries, last_good_run) VALUES (?, ?, ?)
+		ON CONFLICT (domain) DO UPDATE SET last_good_entries=excluded.last_good_entries, last_good_run=excluded.last_good_run`, domain, entries, runID)
+	return err
+}
+
+// RunTotals sums the progress of every attempt of a run in a domain: the
+// planned counts and batches, and the active accounts before the run.
+func (t *Tx) RunTotals(runID, domain string) (Progress, int, error) {
+	var p Progress
+	var before int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(sum(batches),0), coalesce(sum(created),0), coalesce(sum(updated),0),
+		coalesce(sum(deactivated),0), coalesce(sum(reactivated),0), coalesce(sum(joined),0), coalesce(sum(left_groups),0),
+		coalesce((SELECT active_before FROM attempts WHERE run_id=?1 AND domain=?2 ORDER BY attempt LIMIT 1), 0)
+		FROM attempts WHERE run_id=?1 AND domain=?2`, runID, domain).
+		Scan(&p.Batches, &p.Counts.Created, &p.Counts.Updated, &p.Counts.Deactivated, &p.Counts.Reactivated, &p.Counts.Joined, &p.Counts.Left, &before)
+	return p, before, err
 }
 
 // Forget drops the bookkeeping of every attempt of a run's domain.

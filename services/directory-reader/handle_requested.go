@@ -26,23 +26,43 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	}
 	defer dir.Close()
 
+	// Groups first (only groups are held in memory): each user's nested
+	// memberships are resolved from its memberOf as it streams by.
+	graph, err := dir.ReadGroups(ctx, r.Groups)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
+	}
 	seq := 0
 	var batch []events.DirectoryEntry
+	var kept []string
 	size := 0
+	dir.OnSkipped(func(sk ldapdir.Skipped) {
+		if sk.ID != "" {
+			kept = append(kept, sk.ID)
+		}
+	})
 	flush := func() error {
-		if len(batch) == 0 {
+		if len(batch) == 0 && len(kept) == 0 {
 			return nil
 		}
 		seq++
-		page := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(), Entries: batch}
+		page := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
+			Entries: batch, Kept: kept}
+		if page.Entries == nil {
+			page.Entries = []events.DirectoryEntry{}
+		}
 		if err := s.pub.Publish(ctx, page); err != nil {
 			return fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)
 		}
-		batch, size = nil, 0
+		batch, kept, size = nil, nil, 0
 		return nil
 	}
 	stats, err := dir.SearchUsers(ctx, func(page []events.DirectoryEntry) error {
 		for _, e := range page {
+			e.GroupRefs = graph.Resolve(e.Groups)
 			es := entrySize(e)
 			if len(batch) > 0 && (len(batch) >= s.cfg.MaxEntriesPerEvent || size+es > s.cfg.MaxBytesPerEvent) {
 				if err := flush(); err != nil {
@@ -51,6 +71,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			}
 			batch = append(batch, e)
 			size += es
+		}
+		if len(kept) > 0 && len(batch) == 0 {
+			return flush()
 		}
 		return nil
 	})
@@ -66,12 +89,12 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	done := &events.DirectoryCompleted{
 		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Pages: seq,
 		Entries: stats.Entries, Skipped: stats.Skipped, SkippedDNs: skipped(stats),
-		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: r.Mode,
+		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: r.Mode, Safety: r.Safety,
 	}
 	if err := s.pub.Publish(ctx, done); err != nil {
 		return err
 	}
-	log.Info("directory read", "entries", stats.Entries, "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
+	log.Info("directory read", "entries", stats.Entries, "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
 	return nil
 }
 
@@ -106,6 +129,9 @@ func (s *Service) fail(ctx context.Context, r *events.DirectoryRequested, attemp
 }
 
 func skipped(st ldapdir.Stats) []events.Skipped {
+	if len(st.SkippedSample) == 0 {
+		return nil
+	}
 	out := make([]events.Skipped, 0, len(st.SkippedSample))
 	for _, s := range st.SkippedSample {
 		out = append(out, events.Skipped{DN: s.DN, Reason: s.Reason})
@@ -118,6 +144,9 @@ func entrySize(e events.DirectoryEntry) int {
 	n := 200 + len(e.ID) + len(e.DN) + len(e.Username) + len(e.UPN) + len(e.Email) + len(e.DisplayName) + len(e.GivenName) + len(e.Surname)
 	for _, g := range e.Groups {
 		n += len(g) + 4
+	}
+	for _, g := range e.GroupRefs {
+		n += len(g.ID) + len(g.Name) + len(g.DN) + 30
 	}
 	return n
 }

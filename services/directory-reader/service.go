@@ -12,7 +12,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/micro"
+
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
 )
@@ -32,9 +35,12 @@ type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
 }
 
-// Directory reads one domain's users, page by page.
+// Directory reads one domain's groups and users, page by page.
 type Directory interface {
+	ReadGroups(ctx context.Context, scope events.Scope) (*ldapdir.GroupGraph, error)
+	OnSkipped(fn func(ldapdir.Skipped))
 	SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (ldapdir.Stats, error)
+	Lookup(ctx context.Context, ids []string) (map[string]string, error)
 	Close() error
 }
 
@@ -91,7 +97,26 @@ func (s *Service) Register(r *bus.Router) error {
 func (s *Service) HandleApproved(ctx context.Context, a *events.SyncApproved) error {
 	reqs := make([]events.Event, 0, len(a.Domains))
 	for _, d := range a.Domains {
-		reqs = append(reqs, &events.DirectoryRequested{Run: a.Run, Domain: d, Domains: a.Domains, Requeue: a.Requeue, Mode: a.Mode})
+		reqs = append(reqs, &events.DirectoryRequested{Run: a.Run, Domain: d, Domains: a.Domains, Requeue: a.Requeue, Mode: a.Mode,
+			Safety: a.Safety, Groups: a.Groups})
 	}
 	return s.pub.Publish(ctx, reqs...)
+}
+
+// AddEndpoints adds the directory lookup endpoint (used by diff to tell
+// accounts removed from the directory from those out of the sync's scope).
+func (s *Service) AddEndpoints(svc micro.Service) error {
+	return svc.AddEndpoint("directory-lookup", api.Handler(func(ctx context.Context, r api.LookupRequest) (api.LookupResponse, error) {
+		cfg, ok := s.domains[r.Domain]
+		if !ok {
+			return api.LookupResponse{}, fmt.Errorf("domain %q is not configured on this job server", r.Domain)
+		}
+		dir, err := s.dial(ctx, cfg)
+		if err != nil {
+			return api.LookupResponse{}, err
+		}
+		defer dir.Close()
+		found, err := dir.Lookup(ctx, r.IDs)
+		return api.LookupResponse{Found: found}, err
+	}), micro.WithEndpointSubject(api.SubjectDirectoryLookup))
 }

@@ -24,6 +24,7 @@ const (
 	CodeNoJobServer      = "no-job-server"
 	CodeRunInProgress    = "run-in-progress"
 	CodeUnknownDomain    = "unknown-domain"
+	CodeHeldPlan         = "held-plan"
 )
 
 type verdict struct {
@@ -71,6 +72,16 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		}
 		domains = s.domainsOf(job, &v)
 	}
+	for _, d := range domains {
+		plan, err := s.stores.Holds.Get(ctx, d)
+		if err != nil {
+			return err
+		}
+		if plan != nil {
+			v.reject(CodeHeldPlan, "domain %q has a plan held by the deletion guard (run %s: %s): approve or discard it first (adsync run approve %s | adsync run discard %s)",
+				d, plan.RunID, strings.Join(plan.Hold.Reasons, "; "), plan.RunID, plan.RunID)
+		}
+	}
 
 	alive, err := presence.JobServerAlive(ctx, s.stores.Servers, "directory-reader", s.cfg.Wall(), s.cfg.ServerTTL)
 	if err != nil {
@@ -108,6 +119,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	return s.pub.Publish(ctx, &events.SyncApproved{
 		Run: r.Run, Domains: domains, Requeue: job.Requeue.Policy(),
 		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: r.Mode,
+		Safety: job.SafetyPolicy(), Groups: job.Groups,
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/settings"
 )
@@ -41,6 +42,7 @@ type Stores struct {
 	Settings *settings.Store
 	Leases   jetstream.KeyValue
 	Servers  jetstream.KeyValue
+	Holds    *holds.Store
 }
 
 // Service is the guard service.

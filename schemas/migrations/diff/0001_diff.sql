@@ -23,6 +23,8 @@ CREATE TABLE attempts (
     deactivated INTEGER NOT NULL DEFAULT 0,
     reactivated INTEGER NOT NULL DEFAULT 0,
     unchanged   INTEGER NOT NULL DEFAULT 0,
+    joined      INTEGER NOT NULL DEFAULT 0,
+    left_groups INTEGER NOT NULL DEFAULT 0,
     finished    INTEGER NOT NULL DEFAULT 0,
     -- The attempt's end as the reader reported it (directory.completed or
     -- directory.failed, JSON), once received; the attempt is finished by
@@ -30,6 +32,8 @@ CREATE TABLE attempts (
     ending      TEXT,
     ending_kind TEXT,
     expected_pages INTEGER,
+    -- Active accounts of the domain when the attempt started.
+    active_before INTEGER NOT NULL DEFAULT 0,
     started_at  TEXT    NOT NULL,
     PRIMARY KEY (run_id, domain, attempt)
 ) WITHOUT ROWID;
@@ -51,4 +55,27 @@ CREATE TABLE seen (
     attempt     INTEGER NOT NULL,
     external_id TEXT    NOT NULL,
     PRIMARY KEY (run_id, domain, attempt, external_id)
+) WITHOUT ROWID;
+
+-- What a run changed in entries, to put it back when its plan is not
+-- applied (held and discarded, failed, or a dry run). existed=0: the entry
+-- was new.
+CREATE TABLE undo (
+    run_id      TEXT    NOT NULL,
+    domain      TEXT    NOT NULL,
+    external_id TEXT    NOT NULL,
+    existed     INTEGER NOT NULL,
+    hash        BLOB,
+    entry       BLOB,
+    active      INTEGER,
+    present     INTEGER,
+    observed_at INTEGER,
+    PRIMARY KEY (run_id, domain, external_id)
+) WITHOUT ROWID;
+
+-- Per domain: the result count of the last run whose plan was applied.
+CREATE TABLE domains (
+    domain            TEXT    PRIMARY KEY,
+    last_good_entries INTEGER NOT NULL,
+    last_good_run     TEXT    NOT NULL
 ) WITHOUT ROWID;

@@ -1,0 +1,250 @@
+package accounts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/adsync/adsync/events"
+)
+
+// Results of one account change, in the per-account report.
+const (
+	ResultApplied      = "applied"
+	ResultPlanned      = "planned"
+	ResultHeld         = "held"
+	ResultStale        = "stale"
+	ResultFailed       = "failed"
+	ResultKeptInactive = "kept-inactive"
+)
+
+// Applied is what applying a domain's plan did.
+type Applied struct {
+	events.Counts
+	Stale  int
+	Failed int
+	// KeptInactive counts accounts the directory enables that stay
+	// inactive because an administrator deactivated them locally.
+	KeptInactive int
+}
+
+// applier applies account changes inside one transaction.
+type applier struct {
+	s      *Store
+	ctx    context.Context
+	tx     *sql.Tx
+	runID  string
+	now    string
+	report *reporter
+	get    *sql.Stmt
+	upsert *sql.Stmt
+	gone   *sql.Stmt
+}
+
+func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
+	rep, err := s.newReporter(ctx, tx, runID)
+	if err != nil {
+		return nil, err
+	}
+	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep}
+	if a.get, err = tx.PrepareContext(ctx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
+		return nil, err
+	}
+	if a.upsert, err = tx.PrepareContext(ctx, `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
+			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, CASE WHEN ?11 THEN '' ELSE ?17 END, ?18)
+		ON CONFLICT (domain, external_id) DO UPDATE SET username=excluded.username, local_name=excluded.local_name, upn=excluded.upn,
+			email=excluded.email, display_name=excluded.display_name, given_name=excluded.given_name, surname=excluded.surname, dn=excluded.dn,
+			active=excluded.active, inactive_reason=excluded.inactive_reason, deactivated_by=excluded.deactivated_by,
+			directory_active=excluded.directory_active, directory_reason=excluded.directory_reason, version=excluded.version,
+			updated_at=excluded.updated_at,
+			deactivated_at=CASE WHEN excluded.active=0 AND accounts.active=1 THEN excluded.updated_at
+			                    WHEN excluded.active=1 THEN '' ELSE accounts.deactivated_at END,
+			last_run_id=excluded.last_run_id`); err != nil {
+		return nil, err
+	}
+	if a.gone, err = tx.PrepareContext(ctx, `UPDATE accounts SET directory_active=0, directory_reason=?1, version=?2, updated_at=?3, last_run_id=?4,
+			inactive_reason=CASE WHEN deactivated_by='local' THEN inactive_reason ELSE ?1 END,
+			deactivated_by=CASE WHEN deactivated_by='local' THEN 'local' ELSE 'sync' END,
+			deactivated_at=CASE WHEN active=1 THEN ?3 ELSE deactivated_at END, active=0
+		WHERE domain=?5 AND external_id=?6`); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *applier) close() {
+	for _, st := range []*sql.Stmt{a.get, a.upsert, a.gone} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+type current struct {
+	exists    bool
+	version   int64
+	active    bool
+	by        string
+	localName string
+}
+
+func (a *applier) current(domain, id string) (current, error) {
+	var c current
+	err := a.get.QueryRowContext(a.ctx, domain, id).Scan(&c.version, &c.active, &c.by, &c.localName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	c.exists = err == nil
+	return c, err
+}
+
+// apply applies one change and reports it; a change that cannot be applied
+// is recorded for retry, not lost.
+func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) error {
+	cur, err := a.current(domain, ch.ExternalID)
+	if err != nil {
+		return err
+	}
+	if cur.exists && cur.version > ch.Version {
+		res.Stale++
+		return a.report.add(domain, ch, cur.localName, ResultStale, "a newer directory state was applied already")
+	}
+	if ch.Entry == nil {
+		// Gone from the directory: deactivate, never delete.
+		if !cur.exists {
+			res.Stale++
+			return a.report.add(domain, ch, "", ResultStale, "no such account")
+		}
+		if _, err := a.gone.ExecContext(a.ctx, ch.Reason, ch.Version, a.now, a.runID, domain, ch.ExternalID); err != nil {
+			return err
+		}
+		if cur.active {
+			res.Deactivated++
+		}
+		return a.settled(domain, ch, cur.localName, ResultApplied, "")
+	}
+	e := ch.Entry
+	dirActive := !e.Disabled
+	active, reason, by := dirActive, e.DisabledReason, ""
+	if !dirActive {
+		by = BySync
+	}
+	result := ResultApplied
+	if cur.exists && cur.by == ByLocal {
+		// An administrator deactivated this account: the sync updates it
+		// but never re-enables it.
+		active, reason, by = false, events.ReasonLocal, ByLocal
+		if dirActive {
+			res.KeptInactive++
+			result = ResultKeptInactive
+		}
+	}
+	name := a.s.opt.LocalName.Name(domain, e.Username)
+	_, err = a.upsert.ExecContext(a.ctx, domain, ch.ExternalID, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
+		active, reason, by, dirActive, e.DisabledReason, ch.Version, a.now, a.runID)
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+		return a.failed(domain, ch, name, a.conflict(name, ch.ExternalID))
+	}
+	if err != nil {
+		return err
+	}
+	joined, left, err := a.setGroups(domain, ch.ExternalID, e.GroupRefs)
+	if err != nil {
+		return err
+	}
+	res.Joined += joined
+	res.Left += left
+	switch {
+	case !cur.exists:
+		res.Created++
+	case cur.active && !active:
+		res.Deactivated++
+	case !cur.active && active:
+		res.Reactivated++
+	default:
+		res.Updated++
+	}
+	return a.settled(domain, ch, name, result, "")
+}
+
+// conflict explains a local-name conflict.
+func (a *applier) conflict(name, id string) string {
+	var other string
+	var active bool
+	_ = a.tx.QueryRowContext(a.ctx, `SELECT external_id, active FROM accounts WHERE local_name=?`, name).Scan(&other, &active)
+	state := "inactive"
+	if active {
+		state = "active"
+	}
+	return fmt.Sprintf("local name %s belongs to another account (directory id %s, %s); not taking over its identity — rename or remove one of the two in the directory", name, other, state)
+}
+
+// settled reports a change and forgets an older failure of the account.
+func (a *applier) settled(domain string, ch events.AccountChange, name, result, note string) error {
+	if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM failed_changes WHERE domain=? AND external_id=?`, domain, ch.ExternalID); err != nil {
+		return err
+	}
+	return a.report.add(domain, ch, name, result, note)
+}
+
+// failed records a change that could not be applied, to retry it at the
+// domain's next run.
+func (a *applier) failed(domain string, ch events.AccountChange, name, why string) error {
+	raw, _ := json.Marshal(ch)
+	if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO failed_changes (domain, external_id, change, error, first_run, last_run) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (domain, external_id) DO UPDATE SET change=excluded.change, error=excluded.error, last_run=excluded.last_run`,
+		domain, ch.ExternalID, string(raw), why, a.runID, a.runID); err != nil {
+		return err
+	}
+	a.report.failed++
+	return a.report.add(domain, ch, name, ResultFailed, why)
+}
+
+// setGroups records the account's groups and memberships; it returns the
+// memberships gained and lost.
+func (a *applier) setGroups(domain, account string, refs []events.GroupRef) (joined, left int, err error) {
+	had := map[string]bool{}
+	rows, err := a.tx.QueryContext(a.ctx, `SELECT group_id FROM account_groups WHERE domain=? AND account_id=?`, domain, account)
+	if err != nil {
+		return 0, 0, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		had[id] = true
+	}
+	rows.Close()
+	has := map[string]bool{}
+	for _, g := range refs {
+		has[g.ID] = true
+		if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
+			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`, domain, g.ID, g.Name, g.DN, a.now); err != nil {
+			return 0, 0, err
+		}
+		if !had[g.ID] {
+			joined++
+			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO account_groups (domain, account_id, group_id) VALUES (?, ?, ?)`, domain, account, g.ID); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	for id := range had {
+		if !has[id] {
+			left++
+			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM account_groups WHERE domain=? AND account_id=? AND group_id=?`, domain, account, id); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return joined, left, nil
+}

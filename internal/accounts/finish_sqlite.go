@@ -1,0 +1,300 @@
+package accounts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/adsync/adsync/events"
+)
+
+// Domain outcomes kept by the writer besides those of events.
+const (
+	OutcomeDiscarded = "discarded"
+)
+
+// finishDomain acts on diff's word on a domain, all of its batches being
+// staged: apply the plan (completed), report it (dry run), keep it (held)
+// or drop it (failed).
+func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesCompleted) error {
+	r := events.DomainResult{Domain: c.Domain, Outcome: c.Outcome, Reason: c.Reason, Attempts: c.Attempts, Entries: c.Entries, Skipped: c.Skipped}
+	switch c.Outcome {
+	case events.OutcomeCompleted:
+		res, err := s.applyStaged(ctx, tx, c.Run, c.Domain)
+		if err != nil {
+			return err
+		}
+		r.Counts, r.Failed = res.Counts, res.Failed
+	case events.OutcomeDryRun:
+		if err := s.reportStaged(ctx, tx, c.Run, c.Domain, ResultPlanned); err != nil {
+			return err
+		}
+		r.Counts = c.Planned
+		r.Hold = c.Hold // what the deletion guard would have said
+	case events.OutcomeHeld:
+		if err := s.reportStaged(ctx, tx, c.Run, c.Domain, ResultHeld); err != nil {
+			return err
+		}
+		hold := *c.Hold
+		r.Hold = &hold
+	default: // failed: nothing of the run is applied
+		if err := s.dropStaged(ctx, tx, c.RunID, c.Domain); err != nil {
+			return err
+		}
+	}
+	r.Counts.Unchanged = c.Planned.Unchanged
+	drift, err := s.drift(ctx, tx, c.Domain)
+	if err != nil {
+		return err
+	}
+	r.Drift = drift
+	return s.recordResult(ctx, tx, c.RunID, c.Job, r, c.SkippedDNs)
+}
+
+// applyStaged applies every staged batch of a run's domain in order
+// (attempts, then pages before removals), then retries the domain's
+// earlier failures, all in the caller's transaction.
+func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, domain string) (Applied, error) {
+	var res Applied
+	ap, err := s.newApplier(ctx, tx, run.RunID)
+	if err != nil {
+		return res, err
+	}
+	defer ap.close()
+	defer ap.report.close()
+	err = s.eachStaged(ctx, tx, run.RunID, domain, func(id string, b *events.AccountChanges) error {
+		var br Applied
+		for _, ch := range b.Changes {
+			if err := ap.apply(domain, ch, &br); err != nil {
+				return fmt.Errorf("accounts: apply %s of %s/%s: %w", ch.Op, domain, ch.ExternalID, err)
+			}
+		}
+		br.Failed = ap.report.failed
+		ap.report.failed = 0
+		res = res.add(br)
+		return s.markApplied(ctx, tx, id, b, br)
+	})
+	if err != nil {
+		return res, err
+	}
+	retried, err := s.retryFailures(ctx, tx, ap, domain, run.RunID)
+	if err != nil {
+		return res, err
+	}
+	return res.add(retried), nil
+}
+
+func (a Applied) add(b Applied) Applied {
+	return Applied{Counts: a.Counts.Add(b.Counts), Stale: a.Stale + b.Stale, Failed: a.Failed + b.Failed, KeptInactive: a.KeptInactive + b.KeptInactive}
+}
+
+func (s *Store) markApplied(ctx context.Context, tx *sql.Tx, id string, b *events.AccountChanges, r Applied) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staged WHERE message_id=?`, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO applied_batches (message_id, run_id, domain, attempt, created, updated, deactivated, reactivated,
+		joined, left_groups, stale, failed, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, b.RunID, b.Domain, b.Attempt, r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Joined, r.Left, r.Stale, r.Failed, s.stamp())
+	return err
+}
+
+// retryFailures applies again the domain's changes that failed in earlier
+// runs and were not superseded in this one.
+func (s *Store) retryFailures(ctx context.Context, tx *sql.Tx, ap *applier, domain, runID string) (Applied, error) {
+	var res Applied
+	rows, err := tx.QueryContext(ctx, `SELECT change FROM failed_changes WHERE domain=? AND last_run<>? ORDER BY external_id`, domain, runID)
+	if err != nil {
+		return res, err
+	}
+	var changes []events.AccountChange
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			rows.Close()
+			return res, err
+		}
+		var ch events.AccountChange
+		if json.Unmarshal([]byte(raw), &ch) == nil {
+			changes = append(changes, ch)
+		}
+	}
+	rows.Close()
+	for _, ch := range changes {
+		if err := ap.apply(domain, ch, &res); err != nil {
+			return res, err
+		}
+	}
+	res.Failed = ap.report.failed
+	ap.report.failed = 0
+	return res, nil
+}
+
+// eachStaged calls fn with each staged batch of a run's domain in order,
+// reading a few at a time (never the whole plan in memory).
+func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string, fn func(id string, b *events.AccountChanges) error) error {
+	type key struct {
+		attempt, seq int
+		kind         string
+	}
+	after := key{-1, 0, ""}
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload FROM staged WHERE run_id=? AND domain=?
+			AND (attempt, kind, seq) > (?, ?, ?) ORDER BY attempt, kind, seq LIMIT 16`, runID, domain, after.attempt, after.kind, after.seq)
+		if err != nil {
+			return err
+		}
+		type item struct {
+			id string
+			b  events.AccountChanges
+		}
+		var items []item
+		for rows.Next() {
+			var it item
+			var raw []byte
+			if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal(raw, &it.b); err != nil {
+				rows.Close()
+				return fmt.Errorf("accounts: staged batch %s is unreadable: %w", it.id, err)
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range items {
+			if err := fn(items[i].id, &items[i].b); err != nil {
+				return err
+			}
+		}
+		if len(items) < 16 {
+			return nil
+		}
+	}
+}
+
+// reportStaged writes the per-account report of a plan that is not
+// applied (dry run, held) without touching any account.
+func (s *Store) reportStaged(ctx context.Context, tx *sql.Tx, run events.Run, domain, result string) error {
+	rep, err := s.newReporter(ctx, tx, run.RunID)
+	if err != nil {
+		return err
+	}
+	defer rep.close()
+	err = s.eachStaged(ctx, tx, run.RunID, domain, func(_ string, b *events.AccountChanges) error {
+		for _, ch := range b.Changes {
+			name := ""
+			if ch.Entry != nil {
+				name = s.opt.LocalName.Name(domain, ch.Entry.Username)
+			} else {
+				_ = tx.QueryRowContext(ctx, `SELECT local_name FROM accounts WHERE domain=? AND external_id=?`, domain, ch.ExternalID).Scan(&name)
+			}
+			if err := rep.add(domain, ch, name, result, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || result == ResultHeld {
+		return err // a held plan stays staged for approval
+	}
+	return s.dropStaged(ctx, tx, run.RunID, domain)
+}
+
+// dropStaged forgets a run's staged batches for a domain, remembering
+// them as handled (a redelivery is not staged again).
+func (s *Store) dropStaged(ctx context.Context, tx *sql.Tx, runID, domain string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO applied_batches (message_id, run_id, domain, attempt, created, updated, deactivated,
+		reactivated, joined, left_groups, stale, failed, applied_at)
+		SELECT message_id, run_id, domain, attempt, 0, 0, 0, 0, 0, 0, 0, 0, ? FROM staged WHERE run_id=? AND domain=?`, s.stamp(), runID, domain); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM staged WHERE run_id=? AND domain=?`, runID, domain)
+	return err
+}
+
+func (s *Store) drift(ctx context.Context, tx *sql.Tx, domain string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE domain=? AND deactivated_by='local' AND directory_active=1`, domain).Scan(&n)
+	return n, err
+}
+
+func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, runID, job string, r events.DomainResult, skipped []events.Skipped) error {
+	hold := ""
+	if r.Hold != nil {
+		raw, _ := json.Marshal(r.Hold)
+		hold = string(raw)
+	}
+	if skipped == nil {
+		skipped = []events.Skipped{}
+	}
+	sk, _ := json.Marshal(skipped)
+	_, err := tx.ExecContext(ctx, `INSERT INTO run_domains (run_id, domain, job, outcome, reason, attempts, entries, skipped,
+		created, updated, deactivated, reactivated, unchanged, joined, left_groups, drift, failed, hold, skipped_sample, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, domain) DO UPDATE SET outcome=excluded.outcome, reason=excluded.reason, created=excluded.created,
+		updated=excluded.updated, deactivated=excluded.deactivated, reactivated=excluded.reactivated, joined=excluded.joined,
+		left_groups=excluded.left_groups, drift=excluded.drift, failed=excluded.failed, finished_at=excluded.finished_at`,
+		runID, r.Domain, job, r.Outcome, r.Reason, r.Attempts, r.Entries, r.Skipped,
+		r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Unchanged, r.Joined, r.Left, r.Drift, r.Failed, hold, string(sk), s.stamp())
+	if err != nil {
+		return fmt.Errorf("accounts: record outcome of %s in %s: %w", r.Domain, runID, err)
+	}
+	return nil
+}
+
+// ErrNotHeld is returned when deciding on a plan that is not held.
+var ErrNotHeld = errors.New("no held plan")
+
+// Decide applies (approve) or drops (discard) a domain's held plan —
+// exactly the plan that was held, not a new read.
+func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.PlanApplied, error) {
+	out := &events.PlanApplied{Run: d.Run, Domain: d.Domain, Decision: d.Decision, At: s.opt.Now().UTC()}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var outcome, job string
+		var unchanged int
+		err := tx.QueryRowContext(ctx, `SELECT outcome, job, unchanged FROM run_domains WHERE run_id=? AND domain=?`, d.RunID, d.Domain).Scan(&outcome, &job, &unchanged)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && outcome != events.OutcomeHeld {
+			return fmt.Errorf("run %s, domain %s: %w", d.RunID, d.Domain, ErrNotHeld)
+		}
+		if err != nil {
+			return err
+		}
+		r := events.DomainResult{Domain: d.Domain}
+		if d.Decision == events.DecisionApprove {
+			// The held rows of the report give way to the applied ones.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM run_changes WHERE run_id=? AND domain=? AND result=?`, d.RunID, d.Domain, ResultHeld); err != nil {
+				return err
+			}
+			res, err := s.applyStaged(ctx, tx, d.Run, d.Domain)
+			if err != nil {
+				return err
+			}
+			r.Outcome = events.OutcomeCompleted
+			r.Reason = fmt.Sprintf("held plan approved by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
+			r.Counts, r.Failed = res.Counts, res.Failed
+		} else {
+			if err := s.dropStaged(ctx, tx, d.RunID, d.Domain); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE run_changes SET result='discarded' WHERE run_id=? AND domain=? AND result=?`, d.RunID, d.Domain, ResultHeld); err != nil {
+				return err
+			}
+			r.Outcome = OutcomeDiscarded
+			r.Reason = fmt.Sprintf("held plan discarded by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
+		}
+		r.Unchanged = unchanged
+		if r.Drift, err = s.drift(ctx, tx, d.Domain); err != nil {
+			return err
+		}
+		out.Counts, out.Failed = r.Counts, r.Failed
+		return s.recordResult(ctx, tx, d.RunID, job, r, nil)
+	})
+	return out, err
+}

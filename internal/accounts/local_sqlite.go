@@ -1,0 +1,58 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/adsync/adsync/events"
+)
+
+// DeactivateLocally deactivates an account by an administrator's decision:
+// it stays inactive whatever the directory says until ReactivateLocally.
+func (s *Store) DeactivateLocally(ctx context.Context, ref, note string) (Account, error) {
+	a, err := s.Find(ctx, ref)
+	if err != nil {
+		return a, err
+	}
+	if note == "" {
+		return a, errors.New("say why: --reason is required")
+	}
+	now := s.stamp()
+	_, err = s.db.ExecContext(ctx, `UPDATE accounts SET active=0, inactive_reason=?, deactivated_by='local', local_note=?, updated_at=?,
+		deactivated_at=CASE WHEN active=1 THEN ? ELSE deactivated_at END WHERE domain=? AND external_id=?`,
+		events.ReasonLocal, note, now, now, a.Domain, a.ExternalID)
+	if err != nil {
+		return a, fmt.Errorf("accounts: deactivate %s: %w", a.LocalName, err)
+	}
+	return s.Find(ctx, a.LocalName)
+}
+
+// ReactivateLocally lifts an administrator's hold: the account takes the
+// directory's state again (active, or inactive for the directory's reason).
+func (s *Store) ReactivateLocally(ctx context.Context, ref string) (Account, error) {
+	a, err := s.Find(ctx, ref)
+	if err != nil {
+		return a, err
+	}
+	if a.DeactivatedBy != ByLocal {
+		return a, fmt.Errorf("account %s has no local hold (it is %s)", a.LocalName, stateText(a))
+	}
+	now := s.stamp()
+	_, err = s.db.ExecContext(ctx, `UPDATE accounts SET active=directory_active, local_note='', updated_at=?,
+		inactive_reason=CASE WHEN directory_active=1 THEN '' ELSE directory_reason END,
+		deactivated_by=CASE WHEN directory_active=1 THEN '' ELSE 'sync' END,
+		deactivated_at=CASE WHEN directory_active=1 THEN '' ELSE deactivated_at END
+		WHERE domain=? AND external_id=?`, now, a.Domain, a.ExternalID)
+	if err != nil {
+		return a, fmt.Errorf("accounts: reactivate %s: %w", a.LocalName, err)
+	}
+	return s.Find(ctx, a.LocalName)
+}
+
+func stateText(a Account) string {
+	if a.Active {
+		return "active"
+	}
+	return "inactive: " + a.InactiveReason
+}

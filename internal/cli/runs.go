@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/bus"
+)
+
+// runSubcommands inspect a run, and approve or discard a plan held by the
+// deletion guard (`adsync run show|held|approve|discard`).
+func (c *cli) runSubcommands() []*cobra.Command {
+	return []*cobra.Command{c.runShowCmd(), c.runHeldCmd(), c.runDecideCmd(events.DecisionApprove), c.runDecideCmd(events.DecisionDiscard)}
+}
+
+// fetchReport reads a run's whole report, page by page.
+func (c *cli) fetchReport(ctx context.Context, s *session, runID string) (*accounts.RunReport, error) {
+	var all *accounts.RunReport
+	req := api.RunReportRequest{RunID: runID, Limit: 2000}
+	for {
+		rep, err := api.Request[*accounts.RunReport](ctx, s.bus.NC, api.SubjectRunReport, "account-writer", req)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = rep
+		} else {
+			all.Changes = append(all.Changes, rep.Changes...)
+		}
+		if rep.Next == 0 {
+			return all, nil
+		}
+		req.After = rep.Next
+	}
+}
+
+func (c *cli) fetchChanges(ctx context.Context, s *session, runID string) ([]accounts.Change, error) {
+	rep, err := c.fetchReport(ctx, s, runID)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Changes, nil
+}
+
+func (c *cli) runShowCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Every account a run changed (or planned, or held), with the change, the reason and the result; failures listed one by one",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := c.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			rep, err := c.fetchReport(cmd.Context(), s, args[0])
+			if err != nil {
+				return err
+			}
+			if len(rep.Domains) == 0 {
+				return fmt.Errorf("run %s: account-writer has no report of it (unknown, still going, rejected, or older than accounts.report_retention)", args[0])
+			}
+			if asJSON {
+				return json.NewEncoder(c.env.Stdout).Encode(rep)
+			}
+			sum := RunSummary{RunID: args[0], Domains: rep.Domains}
+			if rep.Run != nil {
+				sum.Job, sum.Trigger = rep.Run.Job, rep.Run.Trigger
+			}
+			for _, d := range rep.Domains {
+				sum.Totals = sum.Totals.Add(d.Counts)
+			}
+			sum.Outcome = "report"
+			sum.print(c.env.Stdout)
+			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "\nDOMAIN\tACCOUNT\tCHANGE\tFIELDS\tREASON\tRESULT\tERROR")
+			for _, ch := range rep.Changes {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ch.Domain, orDefault(ch.LocalName, ch.ExternalID), ch.Op,
+					orDash(strings.Join(ch.Fields, ",")), orDash(ch.Reason), ch.Result, orDash(ch.Error))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for d, sk := range rep.Skipped {
+				for _, e := range sk {
+					fmt.Fprintf(c.env.Stdout, "%s: not synced: %s — %s\n", d, e.DN, e.Reason)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func (c *cli) runHeldCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "held",
+		Short: "List the plans held by the deletion guard",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := c.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			list, err := s.stores.Holds.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				c.out("no held plans\n")
+			}
+			for _, p := range list {
+				c.out("run %s (job %s), domain %s, held %s: %s\n", p.RunID, p.Job, p.Domain, p.At.Format(time.RFC3339), strings.Join(p.Hold.Reasons, "; "))
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) runDecideCmd(decision string) *cobra.Command {
+	var domain string
+	verb := map[string]string{events.DecisionApprove: "Apply", events.DecisionDiscard: "Drop"}[decision]
+	cmd := &cobra.Command{
+		Use:   decision + " RUN",
+		Short: verb + " a run's held plan (exactly the plan that was held, not a new read)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := c.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			list, err := s.stores.Holds.List(ctx)
+			if err != nil {
+				return err
+			}
+			var decisions []*events.PlanDecided
+			now := c.env.Now().UTC()
+			for _, p := range list {
+				if p.RunID != args[0] || domain != "" && p.Domain != domain {
+					continue
+				}
+				run := events.Run{RunID: p.RunID, Job: p.Job, Trigger: events.TriggerManual, RequestedAt: now}
+				decisions = append(decisions, &events.PlanDecided{Run: run, Domain: p.Domain, Decision: decision, DecidedBy: whoAmI(), DecidedAt: now})
+			}
+			if len(decisions) == 0 {
+				return fmt.Errorf("run %s has no held plan%s (adsync run held lists them)", args[0], forDomain(domain))
+			}
+			msgs, err := c.followSubject(ctx, s, (events.PlanApplied{}).EventName())
+			if err != nil {
+				return err
+			}
+			defer msgs.Stop()
+			for _, d := range decisions {
+				if err := s.bus.Publish(ctx, d); err != nil {
+					return err
+				}
+			}
+			waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			defer cancel()
+			stop := context.AfterFunc(waitCtx, msgs.Stop)
+			defer stop()
+			for pending := len(decisions); pending > 0; {
+				m, err := msgs.Next()
+				if err != nil {
+					return fmt.Errorf("waiting for account-writer: %w", err)
+				}
+				var a events.PlanApplied
+				if json.Unmarshal(m.Data(), &a) != nil || a.RunID != args[0] {
+					continue
+				}
+				pending--
+				if a.Decision == events.DecisionApprove {
+					c.out("domain %s: held plan applied — %s; %d failed\n", a.Domain, countsText(a.Counts), a.Failed)
+				} else {
+					c.out("domain %s: held plan discarded; nothing was changed\n", a.Domain)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&domain, "domain", "", "only this domain's plan")
+	return cmd
+}
+
+// followSubject follows new events of one kind on the control stream.
+func (c *cli) followSubject(ctx context.Context, s *session, name string) (jetstream.MessagesContext, error) {
+	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamControl, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectOf(name)}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cons.Messages()
+}
+
+func forDomain(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " for domain " + d
+}
+
+// whoAmI names the administrator for the record.
+func whoAmI() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
