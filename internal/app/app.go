@@ -192,7 +192,7 @@ func Run(ctx context.Context, o Options) error {
 			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
 			wcfg.Now = o.Now
 			wcfg.Store = cfg.AccountsOptions()
-			w, err := accountwriter.New(ctx, wcfg, b)
+			w, err := accountwriter.New(ctx, wcfg, b, st.Leases)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"
 )
 
@@ -16,7 +17,7 @@ type Stores struct {
 	Jobs     *jobs.Store
 	Settings *settings.Store
 	JobsKV   jetstream.KeyValue
-	Leases   jetstream.KeyValue
+	Leases   *leases.Store
 	Servers  jetstream.KeyValue
 	Ticks    jetstream.KeyValue
 	Holds    *holds.Store
@@ -34,9 +35,11 @@ func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Leases, err = open(bus.BucketLeases); err != nil {
+	leasesKV, err := open(bus.BucketLeases)
+	if err != nil {
 		return nil, err
 	}
+	st.Leases = &leases.Store{KV: leasesKV}
 	if st.Servers, err = open(bus.BucketServers); err != nil {
 		return nil, err
 	}

@@ -192,6 +192,24 @@ func (c *cli) runDecideCmd(decision string) *cobra.Command {
 					c.out("domain %s: held plan discarded; nothing was changed\n", a.Domain)
 				}
 			}
+			// diff lifts the hold once its record matches the decision;
+			// then the domain's next run may start.
+			for _, d := range decisions {
+				for {
+					p, err := s.stores.Holds.Get(waitCtx, d.Domain)
+					if err != nil {
+						return err
+					}
+					if p == nil || p.RunID != d.RunID {
+						break
+					}
+					select {
+					case <-waitCtx.Done():
+						return fmt.Errorf("domain %s: the hold was not lifted: is diff running?", d.Domain)
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}
 			return nil
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/adsync/adsync/internal/testenv"
 )
@@ -76,6 +77,7 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 		{CN: "Gone Soon", SAM: "gone" + tag, DisplayName: "Gone Soon"},
 		{CN: "Mover", SAM: "mover" + tag, DisplayName: "Mover"},
 		{CN: "Turned Off", SAM: "turnedoff" + tag, DisplayName: "Turned Off"},
+		{CN: "Ex Pired", SAM: "expired" + tag, DisplayName: "Ex Pired", AccountExpires: time.Now().Add(-48 * time.Hour)},
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	dn := map[string]string{}
@@ -102,6 +104,7 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 		{"zangstrom", "Zoë Ångström", "Zoë", "Ångström", "zoe@corp.example.com", "zangstrom" + tag + "@corp.example.com", true, ""},
 		{"lmuller", "Łukasz Müller", "Łukasz", "Müller", "lukasz@corp.example.com", "", true, ""},
 		{"ddisabled", "Dora Disabled", "", "", "", "", false, "directory-disabled"},
+		{"expired", "Ex Pired", "", "", "", "", false, "expired"},
 	}
 	for _, c := range cases {
 		t.Run("first sync/"+c.sam, func(t *testing.T) {
@@ -134,8 +137,15 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 
 	sum = sys.MustComplete("corp-sync")
 	created, updated, deactivated, reactivated, unchanged := Counts(t, sum, "corp")
-	if created != 0 || updated != 0 || deactivated != 3 || reactivated != 1 || unchanged != 3 {
-		t.Fatalf("after changes: created %d updated %d deactivated %d reactivated %d unchanged %d; want 0 0 3 1 3", created, updated, deactivated, reactivated, unchanged)
+	if created != 0 || updated != 0 || deactivated != 3 || reactivated != 1 || unchanged != 4 {
+		t.Fatalf("after changes: created %d updated %d deactivated %d reactivated %d unchanged %d; want 0 0 3 1 4", created, updated, deactivated, reactivated, unchanged)
+	}
+	// Every change says why, account by account.
+	report := sys.MustCLI("run", "show", sum.RunID)
+	for _, w := range []string{"gone" + tag + "@corp", "directory-removed", "mover" + tag + "@corp", "out-of-scope", "turnedoff" + tag + "@corp", "directory-disabled", "ddisabled" + tag + "@corp", "directory-enabled"} {
+		if !strings.Contains(report, w) {
+			t.Errorf("run show lacks %q:\n%s", w, report)
+		}
 	}
 	acc = byBaseName(t, sys.Accounts("corp"), tag)
 	if len(acc) != len(users) {

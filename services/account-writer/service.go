@@ -40,15 +40,21 @@ type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
 }
 
+// Leases releases a job's lease when its run ends.
+type Leases interface {
+	Release(ctx context.Context, job, runID string) error
+}
+
 // Service is the account-writer service.
 type Service struct {
-	cfg   Config
-	store *accounts.Store
-	pub   Publisher
+	cfg    Config
+	store  *accounts.Store
+	pub    Publisher
+	leases Leases
 }
 
 // New opens the account store and returns the service.
-func New(ctx context.Context, cfg Config, pub Publisher) (*Service, error) {
+func New(ctx context.Context, cfg Config, pub Publisher, leases Leases) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("account-writer: db path is required")
 	}
@@ -60,7 +66,7 @@ func New(ctx context.Context, cfg Config, pub Publisher) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account-writer: %w", err)
 	}
-	return &Service{cfg: cfg, store: st, pub: pub}, nil
+	return &Service{cfg: cfg, store: st, pub: pub, leases: leases}, nil
 }
 
 // Store returns the account store.
@@ -129,6 +135,10 @@ func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) erro
 func (s *Service) completeRun(ctx context.Context, runID string) error {
 	ev, err := s.store.CompletedRun(ctx, runID)
 	if err != nil || ev == nil {
+		return err
+	}
+	// Whoever sees sync.completed may start the job's next run at once.
+	if err := s.leases.Release(ctx, ev.Job, ev.RunID); err != nil {
 		return err
 	}
 	if err := s.pub.Publish(ctx, ev); err != nil {

@@ -3,20 +3,12 @@ package guard
 import (
 	"context"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/adsync/adsync/events"
 )
 
-// HandleCompleted releases the job's lease when its run finished.
+// HandleCompleted releases the job's lease when its run finished (the
+// writer releases it before it publishes sync.completed; this covers a
+// writer that could not).
 func (s *Service) HandleCompleted(ctx context.Context, c *events.SyncCompleted) error {
-	lease, rev, err := currentLease(ctx, s.stores.Leases, c.Job)
-	if err != nil || lease == nil || lease.RunID != c.RunID {
-		return err
-	}
-	err = s.stores.Leases.Delete(ctx, leaseKey(c.Job), jetstream.LastRevision(rev))
-	if isWrongSequence(err) {
-		return nil // taken over meanwhile by a newer run
-	}
-	return err
+	return s.stores.Leases.Release(ctx, c.Job, c.RunID)
 }

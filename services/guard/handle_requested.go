@@ -11,6 +11,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/presence"
 	"github.com/adsync/adsync/internal/settings"
 )
@@ -91,7 +92,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		v.reject(CodeNoJobServer, "no job server is available: set job_server: true on at least one server")
 	}
 
-	lease, rev, err := currentLease(ctx, s.stores.Leases, r.Job)
+	lease, rev, err := s.stores.Leases.Current(ctx, r.Job)
 	if err != nil {
 		return err
 	}
@@ -106,11 +107,11 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		return s.pub.Publish(ctx, &events.SyncRejected{Run: r.Run, Reasons: v.reasons, Codes: v.codes})
 	}
 
-	l := Lease{RunID: r.RunID, Acquired: now.UTC(), ExpiresAt: now.Add(s.cfg.RunLease).UTC()}
+	l := leases.Lease{RunID: r.RunID, Acquired: now.UTC(), ExpiresAt: now.Add(s.cfg.RunLease).UTC()}
 	if lease != nil && lease.RunID == r.RunID {
 		l = *lease // redelivered request: keep the lease it took
-	} else if err := takeLease(ctx, s.stores.Leases, r.Job, l, rev); err != nil {
-		if errors.Is(err, errLeaseRace) {
+	} else if err := s.stores.Leases.Take(ctx, r.Job, l, rev); err != nil {
+		if errors.Is(err, leases.ErrRace) {
 			return bus.RetryAfter(100*time.Millisecond, fmt.Errorf("lease of job %q: %w", r.Job, err))
 		}
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"
 )
 
@@ -40,7 +41,7 @@ type Publisher interface {
 type Stores struct {
 	Jobs     *jobs.Store
 	Settings *settings.Store
-	Leases   jetstream.KeyValue
+	Leases   *leases.Store
 	Servers  jetstream.KeyValue
 	Holds    *holds.Store
 }

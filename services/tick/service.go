@@ -89,6 +89,9 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		case e, ok := <-jw.Updates():
 			if !ok {
+				if ctx.Err() != nil {
+					return nil // shutting down
+				}
 				return errors.New("tick: jobs watch ended")
 			}
 			if e != nil {
@@ -97,6 +100,9 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		case e, ok := <-tw.Updates():
 			if !ok {
+				if ctx.Err() != nil {
+					return nil // shutting down
+				}
 				return errors.New("tick: slots watch ended")
 			}
 			if e != nil {
