@@ -24,11 +24,12 @@ func (c *cli) runCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(c.runSubcommands()...)
+	profileFlags(cmd)
 	return cmd
 }
 
 func (c *cli) serveCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:       "serve SERVICE",
 		Short:     "Run one service alone: " + strings.Join(app.AllServices, ", "),
 		Args:      cobra.ExactArgs(1),
@@ -41,11 +42,18 @@ func (c *cli) serveCmd() *cobra.Command {
 			return c.serve(cmd, cfg, args, false)
 		},
 	}
+	profileFlags(cmd)
+	return cmd
 }
 
 func (c *cli) serve(cmd *cobra.Command, cfg *config.File, services []string, embed bool) error {
 	log := newLogger(c.env.Stderr, cfg.Log)
-	err := app.Run(cmd.Context(), app.Options{
+	stopProfiles, err := startProfiles(cmd)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles(log)
+	err = app.Run(cmd.Context(), app.Options{
 		Config: cfg, Env: c.env.LookupEnv, Services: services, Embed: embed, Log: log,
 		Version: Version, Now: c.env.Now, Ready: c.env.Ready,
 	})
