@@ -39,6 +39,9 @@ type ChangesCompleted struct {
 	Hold *Hold `json:"hold,omitempty"`
 	// SkippedDNs lists directory entries that could not be synced.
 	SkippedDNs []Skipped `json:"skipped_sample,omitempty"`
+	// Mode is the read's actual mode; Watermark is saved once applied.
+	Mode      Mode       `json:"mode,omitempty"`
+	Watermark *Watermark `json:"watermark,omitempty"`
 }
 
 // Hold is the deletion guard's finding: the numbers and every limit the

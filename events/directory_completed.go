@@ -21,6 +21,11 @@ type DirectoryCompleted struct {
 	FinishedAt time.Time `json:"finished_at"`
 	Mode       Mode      `json:"mode,omitempty"`
 	Safety     Safety    `json:"safety"`
+	// Watermark is where the next delta read may start once this run's
+	// changes are applied; FullReason says why a full read was done when
+	// the job allowed a delta read.
+	Watermark  *Watermark `json:"watermark,omitempty"`
+	FullReason string     `json:"full_reason,omitempty"`
 }
 
 // Skipped is a directory entry that could not be synced, with why.

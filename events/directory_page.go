@@ -20,6 +20,9 @@ type DirectoryPage struct {
 	// synced (see directory.completed's skipped sample): they exist, so
 	// their accounts are kept as they are, never taken for gone.
 	Kept []string `json:"kept,omitempty"`
+	// Gone lists the ids the directory reports deleted (Active Directory
+	// tombstones, read by delta reads).
+	Gone []string `json:"gone,omitempty"`
 }
 
 func (DirectoryPage) EventName() string { return "directory.page.v1" }

@@ -45,6 +45,9 @@ type Mode string
 const (
 	ModeFull  Mode = "full"
 	ModeDelta Mode = "delta"
+	// ModeAuto reads changes only when a valid watermark exists and no full
+	// read is due.
+	ModeAuto Mode = "auto"
 )
 
 // Run identifies a run and travels, unchanged, with every event of it.

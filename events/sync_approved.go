@@ -68,3 +68,26 @@ func (p RequeuePolicy) Delay(attempt int) time.Duration {
 	}
 	return min(d, maxDelay)
 }
+
+// Watermark kinds.
+const (
+	WatermarkUSN       = "usn"
+	WatermarkTimestamp = "timestamp"
+)
+
+// Watermark is where a domain's next delta read starts: Active Directory's
+// highestCommittedUSN with the DC's invocationId, or, for generic LDAP, a
+// modifyTimestamp. FullAt and DeltasSinceFull say when the last full read
+// (which finds deletions) was.
+type Watermark struct {
+	Kind            string    `json:"kind"`
+	USN             int64     `json:"usn,omitempty"`
+	InvocationID    string    `json:"invocation_id,omitempty"`
+	Timestamp       time.Time `json:"timestamp,omitempty"`
+	FullAt          time.Time `json:"full_at"`
+	DeltasSinceFull int       `json:"deltas_since_full"`
+	// Settings fingerprints what the read selected and how (base DN,
+	// filters, attributes, group scope): when they change, only a full
+	// read gives the right accounts.
+	Settings string `json:"settings,omitempty"`
+}

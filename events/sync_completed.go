@@ -33,6 +33,8 @@ type DomainResult struct {
 	// `adsync run show`).
 	Failed int   `json:"failed"`
 	Hold   *Hold `json:"hold,omitempty"`
+	// Mode is the read's mode: full or delta.
+	Mode Mode `json:"mode,omitempty"`
 }
 
 func (SyncCompleted) EventName() string   { return "sync.completed.v1" }

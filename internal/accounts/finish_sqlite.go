@@ -20,7 +20,7 @@ const (
 // staged: apply the plan (completed), report it (dry run), keep it (held)
 // or drop it (failed).
 func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesCompleted) error {
-	r := events.DomainResult{Domain: c.Domain, Outcome: c.Outcome, Reason: c.Reason, Attempts: c.Attempts, Entries: c.Entries, Skipped: c.Skipped}
+	r := events.DomainResult{Domain: c.Domain, Outcome: c.Outcome, Reason: c.Reason, Attempts: c.Attempts, Entries: c.Entries, Skipped: c.Skipped, Mode: c.Mode}
 	switch c.Outcome {
 	case events.OutcomeCompleted:
 		res, err := s.applyStaged(ctx, tx, c.Run, c.Domain)
@@ -51,7 +51,49 @@ func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesC
 		return err
 	}
 	r.Drift = drift
-	return s.recordResult(ctx, tx, c.RunID, c.Job, r, c.SkippedDNs)
+	if err := s.recordResult(ctx, tx, c.RunID, c.Job, r, c.SkippedDNs); err != nil {
+		return err
+	}
+	if c.Watermark != nil && c.Outcome != events.OutcomeDryRun && c.Outcome != events.OutcomeFailed {
+		raw, _ := json.Marshal(c.Watermark)
+		_, err = tx.ExecContext(ctx, `UPDATE run_domains SET watermark=? WHERE run_id=? AND domain=?`, string(raw), c.RunID, c.Domain)
+	}
+	return err
+}
+
+// Watermark is a domain's next delta start, to save once its plan applied.
+type Watermark struct {
+	Domain string
+	Mark   events.Watermark
+}
+
+// UnsavedWatermarks returns the watermarks of a run's applied domains that
+// were not saved yet.
+func (s *Store) UnsavedWatermarks(ctx context.Context, runID string) ([]Watermark, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT domain, watermark FROM run_domains WHERE run_id=? AND outcome=? AND watermark<>'' AND watermark_saved=0`,
+		runID, events.OutcomeCompleted)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Watermark
+	for rows.Next() {
+		var w Watermark
+		var raw string
+		if err := rows.Scan(&w.Domain, &raw); err != nil {
+			return nil, err
+		}
+		if json.Unmarshal([]byte(raw), &w.Mark) == nil {
+			out = append(out, w)
+		}
+	}
+	return out, rows.Err()
+}
+
+// MarkWatermarkSaved records that a domain's watermark was saved.
+func (s *Store) MarkWatermarkSaved(ctx context.Context, runID, domain string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE run_domains SET watermark_saved=1 WHERE run_id=? AND domain=?`, runID, domain)
+	return err
 }
 
 // applyStaged applies every staged batch of a run's domain in order
@@ -236,13 +278,13 @@ func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, runID, job string,
 	}
 	sk, _ := json.Marshal(skipped)
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_domains (run_id, domain, job, outcome, reason, attempts, entries, skipped,
-		created, updated, deactivated, reactivated, unchanged, joined, left_groups, drift, failed, hold, skipped_sample, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		created, updated, deactivated, reactivated, unchanged, joined, left_groups, drift, failed, hold, skipped_sample, mode, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, domain) DO UPDATE SET outcome=excluded.outcome, reason=excluded.reason, created=excluded.created,
 		updated=excluded.updated, deactivated=excluded.deactivated, reactivated=excluded.reactivated, joined=excluded.joined,
 		left_groups=excluded.left_groups, drift=excluded.drift, failed=excluded.failed, finished_at=excluded.finished_at`,
 		runID, r.Domain, job, r.Outcome, r.Reason, r.Attempts, r.Entries, r.Skipped,
-		r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Unchanged, r.Joined, r.Left, r.Drift, r.Failed, hold, string(sk), s.stamp())
+		r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Unchanged, r.Joined, r.Left, r.Drift, r.Failed, hold, string(sk), string(r.Mode), s.stamp())
 	if err != nil {
 		return fmt.Errorf("accounts: record outcome of %s in %s: %w", r.Domain, runID, err)
 	}

@@ -72,7 +72,7 @@ func (s *Store) CompletedRun(ctx context.Context, runID string) (*events.SyncCom
 // DomainResults returns the recorded outcomes of a run's domains.
 func (s *Store) DomainResults(ctx context.Context, runID string) ([]events.DomainResult, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT domain, outcome, reason, attempts, entries, skipped, created, updated, deactivated, reactivated,
-		unchanged, joined, left_groups, drift, failed, hold FROM run_domains WHERE run_id=? ORDER BY domain`, runID)
+		unchanged, joined, left_groups, drift, failed, hold, mode FROM run_domains WHERE run_id=? ORDER BY domain`, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Store) DomainResults(ctx context.Context, runID string) ([]events.Domai
 		var r events.DomainResult
 		var hold string
 		if err := rows.Scan(&r.Domain, &r.Outcome, &r.Reason, &r.Attempts, &r.Entries, &r.Skipped, &r.Created, &r.Updated, &r.Deactivated,
-			&r.Reactivated, &r.Unchanged, &r.Joined, &r.Left, &r.Drift, &r.Failed, &hold); err != nil {
+			&r.Reactivated, &r.Unchanged, &r.Joined, &r.Left, &r.Drift, &r.Failed, &hold, &r.Mode); err != nil {
 			return nil, err
 		}
 		if hold != "" {

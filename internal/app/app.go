@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 				log.Info("directory-reader idle: this process is not a job server (job_server: false)")
 				continue
 			}
-			r, err := directoryreader.New(readerCfg, b, nil)
+			r, err := directoryreader.New(readerCfg, b, nil, st.Marks)
 			if err != nil {
 				return err
 			}
@@ -192,7 +192,7 @@ func Run(ctx context.Context, o Options) error {
 			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
 			wcfg.Now = o.Now
 			wcfg.Store = cfg.AccountsOptions()
-			w, err := accountwriter.New(ctx, wcfg, b, st.Leases)
+			w, err := accountwriter.New(ctx, wcfg, b, st.Leases, st.Marks)
 			if err != nil {
 				return err
 			}
@@ -211,6 +211,9 @@ func Run(ctx context.Context, o Options) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(background)+2)
 	hb := presence.Heartbeat{ID: heartbeatID(), Host: hostname(), PID: os.Getpid(), Services: o.Services, JobServer: jobServer, Version: versionOr(o.Version)}
+	if err := presence.Put(ctx, st.Servers, hb, time.Now()); err != nil {
+		return err
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

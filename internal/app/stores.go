@@ -10,6 +10,7 @@ import (
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"
+	"github.com/adsync/adsync/internal/watermarks"
 )
 
 // Stores are the key-value buckets shared by every adsync process.
@@ -21,6 +22,7 @@ type Stores struct {
 	Servers  jetstream.KeyValue
 	Ticks    jetstream.KeyValue
 	Holds    *holds.Store
+	Marks    *watermarks.Store
 }
 
 // OpenStores opens the buckets (they must be provisioned).
@@ -51,6 +53,11 @@ func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
 		return nil, err
 	}
 	st.Holds = &holds.Store{KV: holdsKV}
+	marksKV, err := open(bus.BucketMarks)
+	if err != nil {
+		return nil, err
+	}
+	st.Marks = &watermarks.Store{KV: marksKV}
 	st.Jobs = &jobs.Store{KV: st.JobsKV}
 	st.Settings = &settings.Store{KV: settingsKV}
 	return &st, nil

@@ -31,6 +31,7 @@ const (
 	BucketServers  = "adsync_servers"
 	BucketTicks    = "adsync_ticks"
 	BucketHolds    = "adsync_holds"
+	BucketMarks    = "adsync_watermarks"
 )
 
 // TopologyOptions size the streams; zero values take defaults.
@@ -228,6 +229,7 @@ func (o TopologyOptions) buckets() []jetstream.KeyValueConfig {
 		{Bucket: BucketLeases, Description: "runs in progress, one per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketServers, Description: "live adsync processes (heartbeats)", History: 1, TTL: o.ServerTTL, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketTicks, Description: "last scheduled slot started per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketMarks, Description: "where each domain's next delta read starts", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketHolds, Description: "plans held by the deletion guard, per domain", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 	}
 }

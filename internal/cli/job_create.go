@@ -27,6 +27,7 @@ type jobFlags struct {
 	retryDelay, retryMaxDel time.Duration
 	safety                  events.Safety
 	groupsBase, groupsFilt  string
+	mode                    string
 }
 
 func (f *jobFlags) register(fs *pflag.FlagSet, update bool) {
@@ -44,6 +45,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet, update bool) {
 	fs.IntVar(&f.safety.MaxDeactivations, "max-deactivations", jobs.DefaultSafety.MaxDeactivations, "deletion guard: hold a domain's plan that deactivates more accounts than this (0: off)")
 	fs.IntVar(&f.safety.MaxDeactivationPercent, "max-deactivation-percent", jobs.DefaultSafety.MaxDeactivationPercent, "deletion guard: hold a plan that deactivates more than this percentage of a domain's active accounts (0: off)")
 	fs.IntVar(&f.safety.MaxResultDropPercent, "max-result-drop-percent", jobs.DefaultSafety.MaxResultDropPercent, "deletion guard: hold a plan whose read returned this percentage fewer users than the last good run (0: off)")
+	fs.StringVar(&f.mode, "mode", string(events.ModeAuto), "auto (delta reads when a valid watermark exists, a full read periodically), full, or delta")
 	fs.StringVar(&f.groupsBase, "groups-base-dn", "", "sync only groups under this DN")
 	fs.StringVar(&f.groupsFilt, "groups-filter", "", "sync only groups matching this LDAP filter")
 	if update {
@@ -107,6 +109,9 @@ func (f *jobFlags) apply(j *jobs.Job, changed func(string) bool, now time.Time) 
 		sp.MaxResultDropPercent = f.safety.MaxResultDropPercent
 	}
 	j.Safety = &sp
+	if changed("mode") {
+		j.Mode = events.Mode(f.mode)
+	}
 	if changed("groups-base-dn") {
 		j.Groups.BaseDN = f.groupsBase
 	}

@@ -20,6 +20,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 	var (
 		wait, asJSON, dryRun bool
 		timeout              time.Duration
+		mode                 string
 	)
 	cmd := &cobra.Command{
 		Use:   "run NAME",
@@ -38,7 +39,12 @@ func (c *cli) jobRunCmd() *cobra.Command {
 			now := c.env.Now().UTC()
 			req := &events.SyncRequested{Run: events.Run{
 				RunID: manualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now, DryRun: dryRun,
-			}}
+			}, Mode: events.Mode(mode)}
+			switch req.Mode {
+			case "", events.ModeAuto, events.ModeFull, events.ModeDelta:
+			default:
+				return fmt.Errorf("--mode %q: use auto, full or delta", mode)
+			}
 			var results jetstream.MessagesContext
 			if wait {
 				// Subscribe before publishing, so that no outcome is missed.
@@ -87,6 +93,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 	f.BoolVar(&wait, "wait", false, "wait for the run to finish and print its summary")
 	f.DurationVar(&timeout, "timeout", time.Hour, "with --wait: give up waiting after this long (the run goes on)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	f.StringVar(&mode, "mode", "", "this run only: auto, full or delta (default: the job's mode)")
 	f.BoolVar(&dryRun, "dry-run", false, "compute the full plan through the same pipeline and write nothing (with --wait: print it)")
 	return cmd
 }

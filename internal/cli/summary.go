@@ -78,6 +78,9 @@ func (s RunSummary) print(w io.Writer) {
 	}
 	for _, d := range s.Domains {
 		fmt.Fprintf(w, "  domain %s: %s", d.Domain, d.Outcome)
+		if d.Mode != "" {
+			fmt.Fprintf(w, " (%s read)", d.Mode)
+		}
 		if d.Attempts > 1 {
 			fmt.Fprintf(w, " after %d attempts", d.Attempts)
 		}

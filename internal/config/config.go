@@ -101,6 +101,9 @@ type Domain struct {
 	GroupBaseDN       string     `yaml:"group_base_dn"`
 	GroupFilter       string     `yaml:"group_filter"`
 	LookupBaseDN      string     `yaml:"lookup_base_dn"`
+	FullSyncEvery     Duration   `yaml:"full_sync_every"`
+	FullSyncAfter     int        `yaml:"full_sync_after_deltas"`
+	DeltaOverlap      Duration   `yaml:"delta_overlap"`
 	UserFilter        string     `yaml:"user_filter"`
 	DisabledFilter    string     `yaml:"disabled_filter"`
 	PageSize          int        `yaml:"page_size"`

@@ -12,7 +12,8 @@ func (d Domain) Directory(password string) ldapdir.Config {
 		Name: d.Name, Type: ldapdir.Type(d.Type), URL: d.URL, CAFile: d.CAFile, TLSServerName: d.TLSServerName,
 		InsecurePlaintext: d.InsecurePlaintext, BindDN: d.BindDN, BindPassword: password, BaseDN: d.BaseDN,
 		UserFilter: d.UserFilter, DisabledFilter: d.DisabledFilter,
-		GroupBaseDN: d.GroupBaseDN, GroupFilter: d.GroupFilter, LookupBaseDN: d.LookupBaseDN, PageSize: d.PageSize, Timeout: d.Timeout.D(),
+		GroupBaseDN: d.GroupBaseDN, GroupFilter: d.GroupFilter, LookupBaseDN: d.LookupBaseDN,
+		FullEvery: d.FullSyncEvery.D(), FullAfterDeltas: d.FullSyncAfter, DeltaOverlap: d.DeltaOverlap.D(), PageSize: d.PageSize, Timeout: d.Timeout.D(),
 		Attributes: ldapdir.Attributes{
 			ID: d.Attributes.ID, Username: d.Attributes.Username, UPN: d.Attributes.UPN, Email: d.Attributes.Email,
 			DisplayName: d.Attributes.DisplayName, GivenName: d.Attributes.GivenName, Surname: d.Attributes.Surname,

@@ -36,7 +36,7 @@ func TestDeletionGuardHoldsThenApprovalAppliesTheHeldPlan(t *testing.T) {
 	t.Parallel()
 	slapd := testenv.Slapd(t, testenv.WithUsers(20))
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
-	sys.MustCLI("job", "create", "lab-sync", "--all-domains") // default limits: 500 and 10%
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full") // default limits: 500 and 10%
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 
@@ -106,7 +106,7 @@ func TestFilterTypoMatchingNothingIsHeldAndCanBeDiscarded(t *testing.T) {
 	good := LDAPDomain("lab", slapd)
 	sys := Start(t, []Domain{good})
 	// Even with every limit off, an empty result is held.
-	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0", "--mode", "full")
 	sys.MustComplete("lab-sync")
 
 	typo := good

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"os"
 	"strings"
 	"testing"
 
@@ -35,4 +36,9 @@ func byBaseName(t *testing.T, list []accounts.Account, tag string) map[string]ac
 		m[k] = a
 	}
 	return m
+}
+
+func readFile(p string) (string, error) {
+	raw, err := os.ReadFile(p)
+	return string(raw), err
 }

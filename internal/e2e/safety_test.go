@@ -92,7 +92,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
 	slapd := testenv.Slapd(t, testenv.WithUsers(4))
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
-	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
+	// Full reads: OpenLDAP keeps no tombstones, deletions show in full reads.
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0", "--mode", "full")
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 

@@ -19,7 +19,7 @@ func TestFirstSyncAcrossPagesThenNoChangeWritesNothing(t *testing.T) {
 	prefix := "b" + newTag(t)
 	dc.BulkAddUsers(t, ou, n, prefix)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
-	sys.MustCLI("job", "create", "nightly", "--all-domains")
+	sys.MustCLI("job", "create", "nightly", "--all-domains", "--mode", "full", "--groups-base-dn", ou)
 
 	sum := sys.MustComplete("nightly")
 	created, updated, deactivated, reactivated, _ := Counts(t, sum, "corp")
@@ -50,6 +50,14 @@ func TestFirstSyncAcrossPagesThenNoChangeWritesNothing(t *testing.T) {
 	created, updated, deactivated, reactivated, unchanged := Counts(t, again, "corp")
 	if created+updated+deactivated+reactivated != 0 || unchanged != n {
 		t.Fatalf("second run without change: created %d updated %d deactivated %d reactivated %d unchanged %d", created, updated, deactivated, reactivated, unchanged)
+	}
+	// And a delta read (the default mode) reads nothing and writes nothing.
+	delta, err := sys.RunJob("nightly", "--mode", "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := domainResult(t, delta, "corp"); d.Mode != "delta" || d.Entries != 0 || d.Created+d.Updated+d.Deactivated+d.Reactivated != 0 {
+		t.Fatalf("delta run without change: %+v", d)
 	}
 	for _, a := range sys.Accounts("corp") {
 		b := byName[a.Username]
@@ -88,7 +96,7 @@ func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 	// A small test domain: the percentage limits of the deletion guard are
 	// off (they are tested on their own).
 	sys.MustCLI("job", "create", "corp-sync", "--domain", "corp", "--every", "12h", "--run-when", "scheduled",
-		"--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
+		"--max-deactivation-percent", "0", "--max-result-drop-percent", "0", "--mode", "full")
 
 	sum := sys.MustComplete("corp-sync")
 	if c, _, _, _, _ := Counts(t, sum, "corp"); c != len(users) {

@@ -27,6 +27,9 @@ type Job struct {
 	Safety *events.Safety `json:"safety,omitempty"`
 	// Groups limits the groups synced (base DN, filter).
 	Groups events.Scope `json:"groups"`
+	// Mode is auto (delta reads when a valid watermark exists, full reads
+	// periodically), full or delta.
+	Mode events.Mode `json:"mode,omitempty"`
 	// Environment is the installation the job was created in; a job found
 	// in another one is never run.
 	Environment string `json:"environment"`
@@ -93,6 +96,11 @@ func (j *Job) Validate(maxAttempts int) error {
 	}
 	if err := j.Schedule.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	switch j.Mode {
+	case "", events.ModeAuto, events.ModeFull, events.ModeDelta:
+	default:
+		errs = append(errs, fmt.Errorf("--mode %q: use auto, full or delta", j.Mode))
 	}
 	sp := j.SafetyPolicy()
 	if sp.MaxDeactivations < 0 {

@@ -44,10 +44,17 @@ type Config struct {
 	// LookupBaseDN is where an account found missing is looked up to tell
 	// "removed" from "out of scope" (default: the domain root of BaseDN).
 	LookupBaseDN string
-	PageSize     int // default 1000 (AD's MaxPageSize)
-	Attributes   Attributes
-	Timeout      time.Duration    // dial and per request; default 30s
-	Now          func() time.Time // clock for accountExpires; default time.Now
+	// Delta reads (see delta.go): a full read is done at least every
+	// FullEvery (default 24h) and after FullAfterDeltas delta reads
+	// (default 50); DeltaOverlap (default 5m) is re-read for clock skew
+	// (generic LDAP).
+	FullEvery       time.Duration
+	FullAfterDeltas int
+	DeltaOverlap    time.Duration
+	PageSize        int // default 1000 (AD's MaxPageSize)
+	Attributes      Attributes
+	Timeout         time.Duration    // dial and per request; default 30s
+	Now             func() time.Time // clock for accountExpires; default time.Now
 }
 
 // Defaults.
@@ -86,6 +93,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.FullEvery == 0 {
+		c.FullEvery = 24 * time.Hour
+	}
+	if c.FullAfterDeltas == 0 {
+		c.FullAfterDeltas = 50
+	}
+	if c.DeltaOverlap == 0 {
+		c.DeltaOverlap = 5 * time.Minute
 	}
 	def, filter := defaultADAttributes, defaultADFilter
 	if c.Type == GenericLDAP {

@@ -20,6 +20,7 @@ type Conn struct {
 	// "<attr>;range=<groupsRange>" to exercise range retrieval.
 	groupsRange string
 	onSkipped   func(Skipped)
+	changed     string // delta reads: an extra filter clause (see ChangedSince)
 }
 
 // Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS

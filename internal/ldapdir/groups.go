@@ -43,7 +43,7 @@ func (c *Conn) ReadGroups(ctx context.Context, scope events.Scope) (*GroupGraph,
 	base, filter := c.groupBase(), c.groupFilter()
 	a := c.cfg.Attributes
 	attrs := []string{a.ID, "cn", a.Groups}
-	err := c.pagedSearch(ctx, base, filter, attrs, func(entries []*ldap.Entry) error {
+	err := c.pagedSearch(ctx, base, filter, attrs, nil, func(entries []*ldap.Entry) error {
 		m := newMapper(c.cfg)
 		for _, e := range entries {
 			id, reason := m.id(e)
@@ -78,7 +78,7 @@ func (c *Conn) ReadGroups(ctx context.Context, scope events.Scope) (*GroupGraph,
 	if scope.Filter != "" {
 		scopeFilter = andFilter(filter, scope.Filter)
 	}
-	err = c.pagedSearch(ctx, scopeBase, scopeFilter, []string{"1.1"}, func(entries []*ldap.Entry) error {
+	err = c.pagedSearch(ctx, scopeBase, scopeFilter, []string{"1.1"}, nil, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
 			if n, ok := g.groups[strings.ToLower(e.DN)]; ok {
 				n.inScope = true
@@ -129,6 +129,31 @@ func (g *GroupGraph) Resolve(memberOf []string) []events.GroupRef {
 	return out
 }
 
+// Relevant reports whether a group's members matter to the sync: the group
+// is within scope, or nested (at any depth) in a group that is. A change of
+// any other group changes no synced membership.
+func (g *GroupGraph) Relevant(dn string) bool {
+	seen := map[string]bool{}
+	queue := []string{strings.ToLower(dn)}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		n, ok := g.groups[d]
+		if !ok {
+			continue
+		}
+		if n.inScope {
+			return true
+		}
+		queue = append(queue, n.parents...)
+	}
+	return false
+}
+
 func (c *Conn) groupBase() string {
 	if c.cfg.GroupBaseDN != "" {
 		return c.cfg.GroupBaseDN
@@ -173,12 +198,12 @@ func domainRoot(dn string) string {
 
 // pagedSearch runs a paged search and calls fn once per page; any error,
 // including a missing paging control, ends it.
-func (c *Conn) pagedSearch(ctx context.Context, base, filter string, attrs []string, fn func([]*ldap.Entry) error) error {
+func (c *Conn) pagedSearch(ctx context.Context, base, filter string, attrs []string, extra []ldap.Control, fn func([]*ldap.Entry) error) error {
 	stop := context.AfterFunc(ctx, func() { c.l.Close() })
 	defer stop()
 	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
 	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		0, int(c.cfg.Timeout.Seconds()), false, filter, attrs, []ldap.Control{ctl})
+		0, int(c.cfg.Timeout.Seconds()), false, filter, attrs, append([]ldap.Control{ctl}, extra...))
 	for {
 		res, err := c.l.Search(req)
 		if err != nil {

@@ -38,7 +38,7 @@ func (c *Conn) Lookup(ctx context.Context, ids []string) (map[string]string, err
 			}
 		}
 		sb.WriteString(")")
-		err := c.pagedSearch(ctx, base, sb.String(), []string{attr}, func(entries []*ldap.Entry) error {
+		err := c.pagedSearch(ctx, base, sb.String(), []string{attr}, nil, func(entries []*ldap.Entry) error {
 			for _, e := range entries {
 				if id, reason := m.id(e); reason == "" {
 					found[id] = e.DN

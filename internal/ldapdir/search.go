@@ -34,14 +34,18 @@ type page struct {
 func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (Stats, error) {
 	var st Stats
 	m := newMapper(c.cfg)
-	if c.cfg.DisabledFilter == "" {
-		return st, c.stream(ctx, c.cfg.UserFilter, m, false, &st, fn)
+	users := c.cfg.UserFilter
+	if c.changed != "" {
+		users = andFilter(users, c.changed)
 	}
-	disabled := andFilter(c.cfg.UserFilter, c.cfg.DisabledFilter)
+	if c.cfg.DisabledFilter == "" {
+		return st, c.stream(ctx, users, m, false, &st, fn)
+	}
+	disabled := andFilter(users, c.cfg.DisabledFilter)
 	if err := c.stream(ctx, disabled, m, true, &st, fn); err != nil {
 		return st, err
 	}
-	enabled := andFilter(c.cfg.UserFilter, notFilter(c.cfg.DisabledFilter))
+	enabled := andFilter(users, notFilter(c.cfg.DisabledFilter))
 	return st, c.stream(ctx, enabled, m, false, &st, fn)
 }
 

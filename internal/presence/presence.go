@@ -25,18 +25,26 @@ type Heartbeat struct {
 	At        time.Time `json:"at"`
 }
 
-// Beat writes hb every interval until ctx ends, then removes it.
+// Put writes one heartbeat.
+func Put(ctx context.Context, kv jetstream.KeyValue, hb Heartbeat, now time.Time) error {
+	hb.At = now.UTC()
+	raw, _ := json.Marshal(hb)
+	if _, err := kv.Put(ctx, hb.ID, raw); err != nil {
+		return fmt.Errorf("record heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Beat writes hb every interval until ctx ends, then removes it. Write the
+// first heartbeat with Put before starting to serve.
 func Beat(ctx context.Context, kv jetstream.KeyValue, hb Heartbeat, interval time.Duration, now func() time.Time, log *slog.Logger) {
 	put := func() {
-		hb.At = now().UTC()
-		raw, _ := json.Marshal(hb)
 		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, err := kv.Put(pctx, hb.ID, raw); err != nil {
+		if err := Put(pctx, kv, hb, now()); err != nil {
 			log.Warn("heartbeat not recorded", "err", err)
 		}
 	}
-	put()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -45,16 +45,22 @@ type Leases interface {
 	Release(ctx context.Context, job, runID string) error
 }
 
+// Watermarks saves where each domain's next delta read starts.
+type Watermarks interface {
+	Put(ctx context.Context, domain string, w events.Watermark) error
+}
+
 // Service is the account-writer service.
 type Service struct {
 	cfg    Config
 	store  *accounts.Store
 	pub    Publisher
 	leases Leases
+	marks  Watermarks
 }
 
 // New opens the account store and returns the service.
-func New(ctx context.Context, cfg Config, pub Publisher, leases Leases) (*Service, error) {
+func New(ctx context.Context, cfg Config, pub Publisher, leases Leases, marks Watermarks) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("account-writer: db path is required")
 	}
@@ -66,7 +72,7 @@ func New(ctx context.Context, cfg Config, pub Publisher, leases Leases) (*Servic
 	if err != nil {
 		return nil, fmt.Errorf("account-writer: %w", err)
 	}
-	return &Service{cfg: cfg, store: st, pub: pub, leases: leases}, nil
+	return &Service{cfg: cfg, store: st, pub: pub, leases: leases, marks: marks}, nil
 }
 
 // Store returns the account store.
@@ -125,6 +131,9 @@ func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) erro
 	if err != nil {
 		return err
 	}
+	if err := s.saveWatermarks(ctx, d.RunID); err != nil {
+		return err
+	}
 	bus.Logger(ctx).Info("held plan decided", "decision", d.Decision, "by", d.DecidedBy, "created", res.Counts.Created,
 		"updated", res.Counts.Updated, "deactivated", res.Counts.Deactivated, "reactivated", res.Counts.Reactivated, "failed", res.Failed)
 	return s.pub.Publish(ctx, res)
@@ -133,6 +142,9 @@ func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) erro
 // completeRun publishes the run's sync.completed once every domain has an
 // outcome.
 func (s *Service) completeRun(ctx context.Context, runID string) error {
+	if err := s.saveWatermarks(ctx, runID); err != nil {
+		return err
+	}
 	ev, err := s.store.CompletedRun(ctx, runID)
 	if err != nil || ev == nil {
 		return err
@@ -153,6 +165,24 @@ func (s *Service) completeRun(ctx context.Context, runID string) error {
 	log.Info("run finished", "outcome", ev.Outcome, "created", ev.Totals.Created, "updated", ev.Totals.Updated,
 		"deactivated", ev.Totals.Deactivated, "reactivated", ev.Totals.Reactivated, "unchanged", ev.Totals.Unchanged)
 	return s.store.MarkRunPublished(ctx, runID)
+}
+
+// saveWatermarks advances the watermarks of the run's applied domains: the
+// next delta read starts where this run's read started.
+func (s *Service) saveWatermarks(ctx context.Context, runID string) error {
+	marks, err := s.store.UnsavedWatermarks(ctx, runID)
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		if err := s.marks.Put(ctx, m.Domain, m.Mark); err != nil {
+			return err
+		}
+		if err := s.store.MarkWatermarkSaved(ctx, runID, m.Domain); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AddEndpoints adds the admin endpoints to a micro service.

@@ -52,7 +52,15 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	version := c.FinishedAt.UnixNano()
 	var final Progress
 	var out []events.Event
-	err := tx.Gone(k, c.StartedAt.UnixNano(), s.cfg.BatchSize, func(gone []Seen) error {
+	delta := c.Mode == events.ModeDelta
+	gone := tx.Gone
+	if delta {
+		// A delta read returns what changed: an absent user is not gone.
+		// Deletions come as tombstones (pages' Gone) and from the periodic
+		// full reads.
+		gone = func(Key, int64, int, func([]Seen) error) error { return nil }
+	}
+	err := gone(k, c.StartedAt.UnixNano(), s.cfg.BatchSize, func(gone []Seen) error {
 		ids := make([]string, len(gone))
 		for i, g := range gone {
 			ids[i] = g.Entry.ID
@@ -92,11 +100,15 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	}
 	plan := totals.Counts.Add(final.Counts)
 	plan.Unchanged = prog.Counts.Unchanged
-	hold := check(c.Safety, plan.Deactivated, activeBefore, c.Entries, lastGood)
+	hold := check(c.Safety, delta, plan.Deactivated, activeBefore, c.Entries, lastGood)
 	done := &events.ChangesCompleted{
 		Run: c.Run, Domain: c.Domain, Domains: c.Domains, Attempt: c.Attempt,
 		Outcome: events.OutcomeCompleted, Batches: prog.Batches + final.Batches, TotalBatches: totals.Batches + final.Batches,
 		Planned: plan, Entries: c.Entries, Skipped: c.Skipped, SkippedDNs: c.SkippedDNs, Attempts: c.Attempt, Hold: hold,
+		Mode: c.Mode, Watermark: c.Watermark,
+	}
+	if done.Mode == "" {
+		done.Mode = events.ModeFull
 	}
 	switch {
 	case c.DryRun:
@@ -113,7 +125,7 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	case events.OutcomeHeld:
 		err = s.holds.Put(ctx, holds.Plan{Domain: c.Domain, RunID: c.RunID, Job: c.Job, Hold: *hold, At: s.cfg.Now().UTC()})
 	default:
-		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil {
+		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil && !delta {
 			err = tx.SetLastGood(c.Domain, c.RunID, c.Entries)
 		}
 	}

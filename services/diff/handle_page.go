@@ -32,6 +32,22 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				return err
 			}
 		}
+		// Tombstones: users the directory deleted (delta reads).
+		for _, id := range p.Gone {
+			prev, prevRaw, err := tx.Lookup(p.Domain, id)
+			if err != nil {
+				return err
+			}
+			if prev == nil || !prev.Present || prev.ObservedAt > version {
+				continue
+			}
+			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: id, Reason: events.ReasonDirectoryRemoved, Version: version})
+			prog.Counts.Deactivated++
+			prev.Entry.ID = id
+			if err := tx.MarkGone(p.RunID, p.Domain, *prev, prevRaw, version); err != nil {
+				return err
+			}
+		}
 		for _, raw := range p.Entries {
 			e := Normalize(raw)
 			hash, enc := Hash(e)

@@ -8,10 +8,14 @@ import (
 
 // check applies the deletion guard to a domain's plan: it returns the
 // hold (every limit the plan goes over), or nil when the plan may be
-// applied.
-func check(p events.Safety, deactivations, activeBefore, entries, lastGood int) *events.Hold {
+// applied. A delta read returns what changed: its result count says
+// nothing about the directory's size.
+func check(p events.Safety, delta bool, deactivations, activeBefore, entries, lastGood int) *events.Hold {
 	h := &events.Hold{Deactivations: deactivations, ActiveBefore: activeBefore, Entries: entries, LastGoodEntries: lastGood}
-	if entries == 0 && activeBefore > 0 {
+	if delta {
+		p.MaxResultDropPercent = 0
+	}
+	if entries == 0 && activeBefore > 0 && !delta {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("the read returned no users, but the domain had %d active accounts: an empty result is always held", activeBefore))
 	}
 	if p.MaxDeactivations > 0 && deactivations > p.MaxDeactivations {

@@ -2,6 +2,8 @@ package directoryreader
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -26,7 +28,16 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	}
 	defer dir.Close()
 
-	// Groups first (only groups are held in memory): each user's nested
+	// The watermark first: whatever changes from now on is seen by the
+	// next delta read.
+	mark, err := dir.Mark(ctx, cfg.DeltaOverlap)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
+	}
+	// Groups next (only groups are held in memory): each user's nested
 	// memberships are resolved from its memberOf as it streams by.
 	graph, err := dir.ReadGroups(ctx, r.Groups)
 	if err != nil {
@@ -35,10 +46,28 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
+	mode, mark, fullReason, gone, err := s.plan(ctx, dir, cfg, r, graph, mark)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
+	}
+	if fullReason != "" {
+		log.Info("full read", "why", fullReason)
+	}
 	seq := 0
 	var batch []events.DirectoryEntry
 	var kept []string
 	size := 0
+	if len(gone) > 0 {
+		seq++
+		tombs := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
+			Entries: []events.DirectoryEntry{}, Gone: gone}
+		if err := s.pub.Publish(ctx, tombs); err != nil {
+			return err
+		}
+	}
 	dir.OnSkipped(func(sk ldapdir.Skipped) {
 		if sk.ID != "" {
 			kept = append(kept, sk.ID)
@@ -89,12 +118,13 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	done := &events.DirectoryCompleted{
 		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Pages: seq,
 		Entries: stats.Entries, Skipped: stats.Skipped, SkippedDNs: skipped(stats),
-		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: r.Mode, Safety: r.Safety,
+		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: mode, Safety: r.Safety,
+		Watermark: &mark, FullReason: fullReason,
 	}
 	if err := s.pub.Publish(ctx, done); err != nil {
 		return err
 	}
-	log.Info("directory read", "entries", stats.Entries, "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
+	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
 	return nil
 }
 
@@ -149,4 +179,57 @@ func entrySize(e events.DirectoryEntry) int {
 		n += len(g.ID) + len(g.Name) + len(g.DN) + 30
 	}
 	return n
+}
+
+// plan decides between a full and a delta read, completes the watermark the
+// next delta read will start from (taken before anything was read), and
+// for a delta read sets the filter and returns the users deleted since the
+// last one.
+func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, graph *ldapdir.GroupGraph, mark events.Watermark) (events.Mode, events.Watermark, string, []string, error) {
+	mark.Settings = fingerprint(cfg, r.Groups)
+	now := s.cfg.Now().UTC()
+	full := func(why string) (events.Mode, events.Watermark, string, []string, error) {
+		mark.FullAt, mark.DeltasSinceFull = now, 0
+		return events.ModeFull, mark, why, nil, nil
+	}
+	if r.Mode == events.ModeFull {
+		return full("")
+	}
+	prev, err := s.marks.Get(ctx, r.Domain)
+	if err != nil {
+		return "", mark, "", nil, err
+	}
+	if ok, why := ldapdir.Usable(prev, mark); !ok {
+		return full(why)
+	}
+	if prev.Settings != mark.Settings {
+		return full("the domain's settings or the job's group scope changed since the last read")
+	}
+	if now.Sub(prev.FullAt) >= cfg.FullEvery || prev.DeltasSinceFull >= cfg.FullAfterDeltas {
+		return full(fmt.Sprintf("a full read is due (one every %s or %d delta reads finds deletions and scope changes)", cfg.FullEvery, cfg.FullAfterDeltas))
+	}
+	changed, err := dir.GroupsChangedSince(ctx, *prev)
+	if err != nil {
+		return "", mark, "", nil, err
+	}
+	for _, dn := range changed {
+		if graph.Relevant(dn) {
+			return full(fmt.Sprintf("group %s changed since the last read: its members' memberships need a full read (scope the job's groups with --groups-base-dn to make this rarer)", dn))
+		}
+	}
+	gone, err := dir.Deleted(ctx, *prev)
+	if err != nil {
+		return "", mark, "", nil, err
+	}
+	dir.ChangedSince(*prev)
+	mark.FullAt, mark.DeltasSinceFull = prev.FullAt, prev.DeltasSinceFull+1
+	return events.ModeDelta, mark, "", gone, nil
+}
+
+// fingerprint sums up what a read selects and how it maps entries.
+func fingerprint(cfg ldapdir.Config, scope events.Scope) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q %+v %q %q %q %q", cfg.BaseDN, cfg.UserFilter, cfg.DisabledFilter, cfg.Type, cfg.Attributes,
+		cfg.GroupBaseDN, cfg.GroupFilter, scope.BaseDN, scope.Filter)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -37,6 +37,10 @@ type Publisher interface {
 
 // Directory reads one domain's groups and users, page by page.
 type Directory interface {
+	Mark(ctx context.Context, overlap time.Duration) (events.Watermark, error)
+	ChangedSince(w events.Watermark)
+	GroupsChangedSince(ctx context.Context, w events.Watermark) ([]string, error)
+	Deleted(ctx context.Context, w events.Watermark) ([]string, error)
 	ReadGroups(ctx context.Context, scope events.Scope) (*ldapdir.GroupGraph, error)
 	OnSkipped(fn func(ldapdir.Skipped))
 	SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (ldapdir.Stats, error)
@@ -52,16 +56,22 @@ func DialLDAP(ctx context.Context, cfg ldapdir.Config) (Directory, error) {
 	return ldapdir.Dial(ctx, cfg)
 }
 
+// Watermarks say where each domain's next delta read starts.
+type Watermarks interface {
+	Get(ctx context.Context, domain string) (*events.Watermark, error)
+}
+
 // Service is the directory-reader service.
 type Service struct {
 	cfg     Config
 	domains map[string]ldapdir.Config
 	pub     Publisher
 	dial    Dialer
+	marks   Watermarks
 }
 
 // New returns the service.
-func New(cfg Config, pub Publisher, dial Dialer) (*Service, error) {
+func New(cfg Config, pub Publisher, dial Dialer, marks Watermarks) (*Service, error) {
 	if cfg.MaxEntriesPerEvent <= 0 {
 		cfg.MaxEntriesPerEvent = 1000
 	}
@@ -74,8 +84,9 @@ func New(cfg Config, pub Publisher, dial Dialer) (*Service, error) {
 	if dial == nil {
 		dial = DialLDAP
 	}
-	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial}
+	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial, marks: marks}
 	for _, d := range cfg.Domains {
+		d = d.WithDefaults()
 		if _, dup := s.domains[d.Name]; dup {
 			return nil, fmt.Errorf("directory-reader: domain %q configured twice", d.Name)
 		}

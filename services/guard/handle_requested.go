@@ -116,10 +116,17 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		}
 		return err
 	}
-	log.Info("run approved", "domains", strings.Join(domains, ","))
+	mode := r.Mode
+	if mode == "" {
+		mode = job.Mode
+	}
+	if mode == "" {
+		mode = events.ModeAuto
+	}
+	log.Info("run approved", "domains", strings.Join(domains, ","), "mode", mode)
 	return s.pub.Publish(ctx, &events.SyncApproved{
 		Run: r.Run, Domains: domains, Requeue: job.Requeue.Policy(),
-		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: r.Mode,
+		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: mode,
 		Safety: job.SafetyPolicy(), Groups: job.Groups,
 	})
 }

@@ -121,6 +121,9 @@ CREATE TABLE run_domains (
     failed      INTEGER NOT NULL,
     hold        TEXT    NOT NULL DEFAULT '', -- events.Hold (JSON) of a held plan
     skipped_sample TEXT NOT NULL DEFAULT '[]',
+    mode        TEXT    NOT NULL DEFAULT '',
+    watermark   TEXT    NOT NULL DEFAULT '', -- where the next delta read starts, saved once the plan is applied
+    watermark_saved INTEGER NOT NULL DEFAULT 0,
     finished_at TEXT    NOT NULL,
     PRIMARY KEY (run_id, domain)
 ) WITHOUT ROWID;
