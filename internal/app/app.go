@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
@@ -20,6 +21,7 @@ import (
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
 	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
 	accountwriter "github.com/adsync/adsync/services/account-writer"
 	"github.com/adsync/adsync/services/diff"
@@ -54,6 +56,8 @@ type Options struct {
 	Now func() time.Time
 	// Ready, if set, is called once every handler is subscribed.
 	Ready func()
+	// MetricsListen serves metrics and health (overrides the config).
+	MetricsListen string
 }
 
 // Run runs the services until ctx ends, then drains and returns nil.
@@ -129,12 +133,27 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	addMicro := func(service string) (micro.Service, error) {
+		var consumers []string
+		for _, c := range bus.Consumers() {
+			if c.Service == service {
+				consumers = append(consumers, c.Durable)
+			}
+		}
+		status := func() any {
+			return map[string]any{"service": service, "job_server": jobServer, "consumers": bus.Stats(consumers)}
+		}
 		m, err := micro.AddService(b.NC, micro.Config{
 			Name: "adsync-" + service, Version: versionOr(o.Version), Description: "adsync " + service,
-			Metadata: map[string]string{"job_server": fmt.Sprint(jobServer), "host": hostname()},
+			Metadata:     map[string]string{"job_server": fmt.Sprint(jobServer), "host": hostname()},
+			StatsHandler: func(*micro.Endpoint) any { return status() },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("register %s with the NATS service framework: %w", service, err)
+		}
+		// Every instance answers its status (its consumers' counters).
+		if err := m.AddEndpoint("status", micro.HandlerFunc(func(r micro.Request) { _ = r.RespondJSON(status()) }),
+			micro.WithEndpointSubject("adsync.api.status."+service)); err != nil {
+			return nil, err
 		}
 		microServices = append(microServices, m)
 		return m, nil
@@ -208,6 +227,31 @@ func Run(ctx context.Context, o Options) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	var mine []bus.ConsumerSpec
+	for _, c := range bus.Consumers() {
+		if has(c.Service) {
+			mine = append(mine, c)
+		}
+	}
+	background = append(background,
+		func(ctx context.Context) error { return b.WatchMaxDeliveries(ctx, log) },
+		func(ctx context.Context) error { b.WatchLag(ctx, mine, 10*time.Second); return nil },
+	)
+	var running atomic.Bool
+	if addr := orDefault(o.MetricsListen, cfg.Metrics.Listen); addr != "" {
+		background = append(background, func(ctx context.Context) error {
+			return metrics.Serve(ctx, addr, func() error {
+				if !b.NC.IsConnected() {
+					return errors.New("not connected to NATS")
+				}
+				if !running.Load() {
+					return errors.New("handlers not running yet")
+				}
+				return nil
+			})
+		})
+		log.Info("serving metrics and health", "addr", addr)
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(background)+2)
 	hb := presence.Heartbeat{ID: heartbeatID(), Host: hostname(), PID: os.Getpid(), Services: o.Services, JobServer: jobServer, Version: versionOr(o.Version)}
@@ -240,6 +284,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() {
 		select {
 		case <-router.Running():
+			running.Store(true)
 			log.Info("adsync is running", "services", strings.Join(o.Services, ","), "job_server", jobServer)
 			if o.Ready != nil {
 				o.Ready()
@@ -257,6 +302,13 @@ func Run(ctx context.Context, o Options) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 func versionOr(v string) string {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/internal/metrics"
 )
 
 // Subscriber is a watermill message.Subscriber over one durable, explicit-ack
@@ -144,6 +146,12 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, jm jetstream.Msg
 		_ = jm.Nak()
 		return
 	}
+	if d.Attempt > 1 {
+		metrics.Redeliveries.WithLabelValues(s.spec.Durable).Inc()
+		countersOf(s.spec.Durable).redelivered.Add(1)
+	}
+	start := time.Now()
+	defer func() { metrics.HandlerSeconds.WithLabelValues(s.spec.Durable).Observe(time.Since(start).Seconds()) }()
 
 	// While the handler works, tell the server it is in progress so that
 	// the message is not redelivered elsewhere.
@@ -152,6 +160,8 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, jm jetstream.Msg
 	for {
 		select {
 		case <-wm.Acked():
+			metrics.Handled.WithLabelValues(s.spec.Durable, "ack").Inc()
+			countersOf(s.spec.Durable).acked.Add(1)
 			if err := jm.Ack(); err != nil {
 				s.log.Warn("ack failed; the message will be redelivered and applied once", "subject", jm.Subject(), "err", err)
 			}
@@ -186,10 +196,15 @@ func (s *Subscriber) settleFailure(jm jetstream.Msg, wm *message.Message, d Deli
 			return
 		}
 		log.Error("message dead-lettered", "reason", reason)
+		metrics.Handled.WithLabelValues(s.spec.Durable, "dead-letter").Inc()
+		metrics.DeadLetters.WithLabelValues(s.spec.Durable).Inc()
+		countersOf(s.spec.Durable).dead.Add(1)
 		_ = jm.TermWithReason(truncate(reason, 200))
 		return
 	}
 	delay := s.delay(d, wm)
+	metrics.Handled.WithLabelValues(s.spec.Durable, "retry").Inc()
+	countersOf(s.spec.Durable).retried.Add(1)
 	log.Warn("handler failed; redelivering later", "retry_in", delay.String(), "err", reason)
 	_ = jm.NakWithDelay(delay)
 }

@@ -13,6 +13,7 @@ import (
 func profileFlags(cmd *cobra.Command) {
 	cmd.Flags().String("cpuprofile", "", "write a CPU profile (pprof) to this file until the process stops")
 	cmd.Flags().String("memprofile", "", "write a heap profile (pprof) to this file when the process stops")
+	cmd.Flags().String("metrics", "", "serve /metrics, /healthz and /readyz on this address (overrides metrics.listen)")
 }
 
 // startProfiles starts the profiles asked for on the command line and

@@ -53,9 +53,10 @@ func (c *cli) serve(cmd *cobra.Command, cfg *config.File, services []string, emb
 		return err
 	}
 	defer stopProfiles(log)
+	metricsAddr, _ := cmd.Flags().GetString("metrics")
 	err = app.Run(cmd.Context(), app.Options{
 		Config: cfg, Env: c.env.LookupEnv, Services: services, Embed: embed, Log: log,
-		Version: Version, Now: c.env.Now, Ready: c.env.Ready,
+		Version: Version, Now: c.env.Now, Ready: c.env.Ready, MetricsListen: metricsAddr,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ type File struct {
 	Guard     Guard    `yaml:"guard"`
 	Log       Log      `yaml:"log"`
 	Accounts  Accounts `yaml:"accounts"`
+	Metrics   Metrics  `yaml:"metrics"`
 	Domains   []Domain `yaml:"domains"`
 
 	// path is where the file was read from; relative paths in it are
@@ -66,6 +67,13 @@ type NATS struct {
 type Guard struct {
 	// RunLease is how long a run that never finishes blocks its job.
 	RunLease Duration `yaml:"run_lease"`
+}
+
+// Metrics settings.
+type Metrics struct {
+	// Listen serves /metrics, /healthz and /readyz (e.g. 127.0.0.1:9464);
+	// empty: off. `--metrics ADDR` overrides it per process.
+	Listen string `yaml:"listen"`
 }
 
 // Accounts settings.

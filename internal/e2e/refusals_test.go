@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/cli"
 
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/testenv"
@@ -154,21 +161,38 @@ func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 
 	sys.MustComplete("lab-sync")
 
-	js, _ := nc.JetStream()
-	var dead []*nats.RawStreamMsg
+	var dead []cli.DeadLetter
 	waitFor(t, "two dead letters", 30*time.Second, func() bool {
-		dead = dead[:0]
-		for seq := uint64(1); seq <= 10; seq++ {
-			m, err := js.GetMsg(bus.StreamDeadLetter, seq)
-			if err == nil {
-				dead = append(dead, m)
-			}
-		}
+		dead = nil
+		_ = json.Unmarshal([]byte(sys.MustCLI("deadletter", "list", "--json")), &dead)
 		return len(dead) == 2
 	})
-	for _, m := range dead {
-		if m.Header.Get(bus.HeaderDeadConsumer) != bus.ConsumerGuardRequested || !strings.Contains(m.Header.Get(bus.HeaderDeadReason), "malformed sync.requested.v1") {
-			t.Errorf("dead letter headers %v", m.Header)
+	for _, d := range dead {
+		if d.Consumer != bus.ConsumerGuardRequested || d.Subject != "adsync.sync.requested.v1" || !strings.Contains(d.Reason, "malformed sync.requested.v1") {
+			t.Errorf("dead letter %+v", d)
 		}
 	}
+	var one cli.DeadLetter
+	if err := json.Unmarshal([]byte(sys.MustCLI("deadletter", "show", fmt.Sprint(dead[1].Seq))), &one); err != nil || one.Raw != "not json at all" {
+		t.Fatalf("deadletter show: %v %+v", err, one)
+	}
+	sys.MustCLI("deadletter", "purge", "--all")
+	if out := sys.MustCLI("deadletter", "list"); !strings.Contains(out, "no dead letters") {
+		t.Fatalf("after purge: %s", out)
+	}
+
+	// Replay: a request that was dead-lettered (here put there by hand) is
+	// published again on its subject and processed.
+	js, _ := jetstream.New(nc)
+	req := events.SyncRequested{Run: events.Run{RunID: "lab-sync-replayed", Job: "lab-sync", Trigger: events.TriggerManual, RequestedAt: time.Now().UTC()}}
+	body, _ := json.Marshal(req)
+	h := nats.Header{}
+	h.Set(bus.HeaderDeadSubject, "adsync.sync.requested.v1")
+	h.Set(bus.HeaderDeadConsumer, bus.ConsumerGuardRequested)
+	h.Set(bus.HeaderDeadReason, "test")
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: bus.DeadLetterSubjectPrefix + bus.ConsumerGuardRequested, Data: body, Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	sys.MustCLI("deadletter", "replay", "--all")
+	waitFor(t, "the replayed run", 30*time.Second, func() bool { return outcomeOf(sys, "lab-sync", "lab-sync-replayed") == "completed" })
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/metrics"
 )
 
 // Config of the account-writer service.
@@ -93,7 +94,11 @@ func (s *Service) Close() error { return s.store.Close() }
 // HandleChanges stages a batch of account changes (once); the last batch a
 // finished domain waited for finishes it.
 func (s *Service) HandleChanges(ctx context.Context, b *events.AccountChanges) error {
+	start := time.Now()
 	done, err := s.store.Stage(ctx, b.MessageID(), b)
+	if done {
+		metrics.PhaseSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		return err
 	}
@@ -108,7 +113,11 @@ func (s *Service) HandleChanges(ctx context.Context, b *events.AccountChanges) e
 // domain is finished once all its batches are here, and the run when its
 // last domain is.
 func (s *Service) HandleChangesCompleted(ctx context.Context, c *events.ChangesCompleted) error {
+	start := time.Now()
 	done, err := s.store.Expect(ctx, c)
+	if done {
+		metrics.PhaseSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		return err
 	}
@@ -157,7 +166,11 @@ func (s *Service) completeRun(ctx context.Context, runID string) error {
 		return bus.RetryAfter(0, fmt.Errorf("publish sync.completed: %w", err))
 	}
 	log := bus.Logger(ctx)
+	metrics.Runs.WithLabelValues(ev.Outcome).Inc()
 	for _, d := range ev.Domains {
+		for op, n := range map[string]int{events.OpCreate: d.Created, events.OpUpdate: d.Updated, events.OpDeactivate: d.Deactivated, events.OpReactivate: d.Reactivated} {
+			metrics.ChangesApplied.WithLabelValues(d.Domain, op).Add(float64(n))
+		}
 		log.Info("domain finished", "result_domain", d.Domain, "outcome", d.Outcome, "reason", d.Reason, "entries", d.Entries,
 			"created", d.Created, "updated", d.Updated, "deactivated", d.Deactivated, "reactivated", d.Reactivated, "unchanged", d.Unchanged,
 			"joined", d.Joined, "left", d.Left, "drift", d.Drift, "failed", d.Failed)

@@ -10,6 +10,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
+	"github.com/adsync/adsync/internal/metrics"
 )
 
 // HandleRequested reads one domain for one attempt of a run.
@@ -124,6 +125,8 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	if err := s.pub.Publish(ctx, done); err != nil {
 		return err
 	}
+	metrics.EntriesRead.WithLabelValues(r.Domain, string(mode)).Add(float64(stats.Entries))
+	metrics.PhaseSeconds.WithLabelValues("read").Observe(time.Since(started).Seconds())
 	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
 	return nil
 }

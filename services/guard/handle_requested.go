@@ -12,6 +12,7 @@ import (
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
+	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
 	"github.com/adsync/adsync/internal/settings"
 )
@@ -104,6 +105,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	log := bus.Logger(ctx)
 	if len(v.reasons) > 0 {
 		log.Warn("run rejected", "reasons", strings.Join(v.reasons, "; "))
+		metrics.Runs.WithLabelValues(events.OutcomeRejected).Inc()
 		return s.pub.Publish(ctx, &events.SyncRejected{Run: r.Run, Reasons: v.reasons, Codes: v.codes})
 	}
 
