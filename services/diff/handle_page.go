@@ -25,6 +25,11 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err != nil || done {
 			return err
 		}
+		// Make sure the attempt is recorded (with the domain's active
+		// accounts) before this page changes anything.
+		if err := tx.AddProgress(k, 0, Progress{}); err != nil {
+			return err
+		}
 		var changes []events.AccountChange
 		var prog Progress
 		for _, id := range p.Kept {

@@ -204,18 +204,24 @@ func (t *Tx) AddProgress(k Key, page int, d Progress) error {
 		}
 		d.Pages = 1
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged,
-			joined, left_groups, finished, started_at, active_before)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-			(SELECT count(*) FROM entries WHERE domain=?2 AND present=1 AND active=1))
-		ON CONFLICT (run_id, domain, attempt) DO UPDATE SET
-		pages=pages+excluded.pages, entries=entries+excluded.entries, batches=batches+excluded.batches,
-		created=created+excluded.created, updated=updated+excluded.updated, deactivated=deactivated+excluded.deactivated,
-		reactivated=reactivated+excluded.reactivated, unchanged=unchanged+excluded.unchanged,
-		joined=joined+excluded.joined, left_groups=left_groups+excluded.left_groups,
-		finished=max(finished, excluded.finished)`,
+	// The attempt's row is created once, with the domain's active accounts
+	// counted then (one count per attempt, not per page).
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE attempts SET
+		pages=pages+?4, entries=entries+?5, batches=batches+?6, created=created+?7, updated=updated+?8, deactivated=deactivated+?9,
+		reactivated=reactivated+?10, unchanged=unchanged+?11, joined=joined+?12, left_groups=left_groups+?13, finished=max(finished, ?14)
+		WHERE run_id=?1 AND domain=?2 AND attempt=?3`,
 		k.RunID, k.Domain, k.Attempt, d.Pages, d.Entries, d.Batches, d.Counts.Created, d.Counts.Updated, d.Counts.Deactivated,
-		d.Counts.Reactivated, d.Counts.Unchanged, d.Counts.Joined, d.Counts.Left, d.Finished, t.now().UTC().Format(time.RFC3339Nano))
+		d.Counts.Reactivated, d.Counts.Unchanged, d.Counts.Joined, d.Counts.Left, d.Finished)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged,
+				joined, left_groups, finished, started_at, active_before)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+				(SELECT count(*) FROM entries WHERE domain=?2 AND present=1 AND active=1))`,
+				k.RunID, k.Domain, k.Attempt, d.Pages, d.Entries, d.Batches, d.Counts.Created, d.Counts.Updated, d.Counts.Deactivated,
+				d.Counts.Reactivated, d.Counts.Unchanged, d.Counts.Joined, d.Counts.Left, d.Finished, t.now().UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("diff state: record progress: %w", err)
 	}

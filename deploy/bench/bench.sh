@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the bench runner (internal/bench) and runs it against bin/adsync.
+# Used by `make bench`; settings come from the environment:
+#   BENCH_N=10000,100000   sizes to measure (default 10000,100000)
+#   BENCH_LARGE=1          also 1,000,000 users
+#   BENCH_DELTA=1          Samba AD fixture for the delta figures (minutes on first use)
+#   BENCH_PROFILE=DIR      --cpuprofile/--memprofile for each `adsync serve`, if it has them
+#   BENCH_FLAGS="..."      more flags of the runner (see bin/adsync-bench -h), e.g. -keep -out FILE
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+GO=${GO:-go}
+if [ ! -x bin/adsync ]; then
+  "$GO" build -o bin/adsync .
+fi
+"$GO" build -o bin/adsync-bench ./internal/bench
+# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+exec bin/adsync-bench -adsync bin/adsync ${BENCH_FLAGS:-} "$@"

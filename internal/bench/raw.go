@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// rawResult is the raw directory read: a paged ldapsearch of the same base,
+// filter and attributes as adsync, written to /dev/null.
+type rawResult struct {
+	Runs      []time.Duration
+	Median    time.Duration
+	ClientCPU time.Duration // ldapsearch user+sys of the median run
+	ServerCPU time.Duration // directory server CPU during the median run
+	Counted   int           // entries seen by the untimed warm-up run
+	Command   string
+}
+
+func (d *directory) ldapsearchArgs() []string {
+	args := []string{"ldapsearch", "-H", d.URL, "-x", "-D", d.BindDN, "-y", d.RawPassFile,
+		"-b", d.BaseDN, "-s", "sub", "-E", "pr=1000/noprompt", d.Filter}
+	return append(args, d.Attrs...)
+}
+
+func (d *directory) ldapsearchEnv() []string {
+	// ldaps://127.0.0.1 verifies: testenv's certificates carry IP 127.0.0.1.
+	return append(os.Environ(), "LDAPTLS_CACERT="+d.CAFile, "LDAPTLS_REQCERT=demand")
+}
+
+// rawRead counts the entries once (untimed warm-up, which also warms the
+// server's caches for both contenders), then times runs reads to /dev/null
+// and takes the median.
+func rawRead(ctx context.Context, d *directory, runs int) (rawResult, error) {
+	res := rawResult{Command: strings.Join(d.ldapsearchArgs(), " ")}
+	n, err := countWithLdapsearch(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	res.Counted = n
+	if n != d.N {
+		return res, fmt.Errorf("ldapsearch returned %d entries, want %d (command: %s)", n, d.N, res.Command)
+	}
+	type one struct{ wall, client, server time.Duration }
+	var all []one
+	for i := 0; i < runs; i++ {
+		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return res, err
+		}
+		args := d.ldapsearchArgs()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = d.ldapsearchEnv()
+		cmd.Stdout = devnull
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		spid := d.serverPID()
+		s0 := treeCPU(spid)
+		t0 := time.Now()
+		err = runCmd(ctx, cmd)
+		wall := time.Since(t0)
+		devnull.Close()
+		if err != nil {
+			return res, fmt.Errorf("ldapsearch: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		o := one{wall: wall, server: treeCPU(spid) - s0}
+		if ps := cmd.ProcessState; ps != nil {
+			o.client = ps.UserTime() + ps.SystemTime()
+		}
+		all = append(all, o)
+		res.Runs = append(res.Runs, wall)
+	}
+	slices.SortFunc(all, func(a, b one) int { return int(a.wall - b.wall) })
+	m := all[len(all)/2]
+	res.Median, res.ClientCPU, res.ServerCPU = m.wall, m.client, m.server
+	return res, nil
+}
+
+// countWithLdapsearch runs the search once and counts the entries.
+func countWithLdapsearch(ctx context.Context, d *directory) (int, error) {
+	args := d.ldapsearchArgs()
+	args = append(args[:1], append([]string{"-LLL"}, args[1:]...)...)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = d.ldapsearchEnv()
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	counted := make(chan int, 1)
+	go func() {
+		n := 0
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "dn: ") || strings.HasPrefix(line, "dn:: ") {
+				n++
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+		counted <- n
+	}()
+	err := runCmd(ctx, cmd)
+	pw.Close()
+	n := <-counted
+	if err != nil {
+		return n, fmt.Errorf("ldapsearch (count): %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return n, nil
+}
