@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -43,6 +44,9 @@ type applier struct {
 	get    *sql.Stmt
 	upsert *sql.Stmt
 	gone   *sql.Stmt
+	// failing holds the accounts with an unresolved failure (by domain/id):
+	// only those have a failure record to forget.
+	failing map[string]bool
 }
 
 func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
@@ -50,7 +54,20 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep}
+	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}}
+	rows, err := tx.QueryContext(ctx, `SELECT domain, external_id FROM failed_changes`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var d, id string
+		if err := rows.Scan(&d, &id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.failing[d+"/"+id] = true
+	}
+	rows.Close()
 	if a.get, err = tx.PrepareContext(ctx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
 		return nil, err
 	}
@@ -154,9 +171,13 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 	if err != nil {
 		return err
 	}
-	joined, left, err := a.setGroups(domain, ch.ExternalID, e.GroupRefs)
-	if err != nil {
-		return err
+	// Memberships change only with the "groups" field; a new account
+	// has none yet.
+	var joined, left int
+	if !cur.exists && len(e.GroupRefs) > 0 || cur.exists && slices.Contains(ch.Fields, "groups") {
+		if joined, left, err = a.setGroups(domain, ch.ExternalID, e.GroupRefs, cur.exists); err != nil {
+			return err
+		}
 	}
 	res.Joined += joined
 	res.Left += left
@@ -187,8 +208,11 @@ func (a *applier) conflict(name, id string) string {
 
 // settled reports a change and forgets an older failure of the account.
 func (a *applier) settled(domain string, ch events.AccountChange, name, result, note string) error {
-	if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM failed_changes WHERE domain=? AND external_id=?`, domain, ch.ExternalID); err != nil {
-		return err
+	if a.failing[domain+"/"+ch.ExternalID] {
+		if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM failed_changes WHERE domain=? AND external_id=?`, domain, ch.ExternalID); err != nil {
+			return err
+		}
+		delete(a.failing, domain+"/"+ch.ExternalID)
 	}
 	return a.report.add(domain, ch, name, result, note)
 }
@@ -202,27 +226,30 @@ func (a *applier) failed(domain string, ch events.AccountChange, name, why strin
 		domain, ch.ExternalID, string(raw), why, a.runID, a.runID); err != nil {
 		return err
 	}
+	a.failing[domain+"/"+ch.ExternalID] = true
 	a.report.failed++
 	return a.report.add(domain, ch, name, ResultFailed, why)
 }
 
 // setGroups records the account's groups and memberships; it returns the
 // memberships gained and lost.
-func (a *applier) setGroups(domain, account string, refs []events.GroupRef) (joined, left int, err error) {
+func (a *applier) setGroups(domain, account string, refs []events.GroupRef, existed bool) (joined, left int, err error) {
 	had := map[string]bool{}
-	rows, err := a.tx.QueryContext(a.ctx, `SELECT group_id FROM account_groups WHERE domain=? AND account_id=?`, domain, account)
-	if err != nil {
-		return 0, 0, err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	if existed {
+		rows, err := a.tx.QueryContext(a.ctx, `SELECT group_id FROM account_groups WHERE domain=? AND account_id=?`, domain, account)
+		if err != nil {
 			return 0, 0, err
 		}
-		had[id] = true
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+			had[id] = true
+		}
+		rows.Close()
 	}
-	rows.Close()
 	has := map[string]bool{}
 	for _, g := range refs {
 		has[g.ID] = true

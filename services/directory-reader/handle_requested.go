@@ -57,6 +57,8 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	if fullReason != "" {
 		log.Info("full read", "why", fullReason)
 	}
+	// Pages are published while the next ones are read: up to 8 in flight.
+	out := s.pub.NewStream(8)
 	seq := 0
 	var batch []events.DirectoryEntry
 	var kept []string
@@ -65,7 +67,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		seq++
 		tombs := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
 			Entries: []events.DirectoryEntry{}, Gone: gone}
-		if err := s.pub.Publish(ctx, tombs); err != nil {
+		if err := out.Publish(ctx, tombs); err != nil {
 			return err
 		}
 	}
@@ -84,7 +86,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		if page.Entries == nil {
 			page.Entries = []events.DirectoryEntry{}
 		}
-		if err := s.pub.Publish(ctx, page); err != nil {
+		if err := out.Publish(ctx, page); err != nil {
 			return fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)
 		}
 		batch, kept, size = nil, nil, 0
@@ -109,6 +111,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err == nil {
+		err = out.Flush(ctx) // every page stored before the word that the read is complete
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -30,9 +30,11 @@ type Config struct {
 	Now                func() time.Time
 }
 
-// Publisher publishes events (the bus).
+// Publisher publishes events (the bus); NewStream publishes pages without
+// waiting for each acknowledgement.
 type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
+	NewStream(window int) *bus.Stream
 }
 
 // Directory reads one domain's groups and users, page by page.

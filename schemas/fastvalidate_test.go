@@ -1,0 +1,102 @@
+package schemas_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/schemas"
+)
+
+// The bulk events are validated on receipt by their Validate methods, not
+// by their schemas: both must give the same verdict.
+func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
+	mutate := func(name string, base events.Event, edit func(map[string]any)) (string, []byte) {
+		raw, _ := json.Marshal(base)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		edit(m)
+		out, _ := json.Marshal(m)
+		return name, out
+	}
+	var page, changes events.Event
+	for _, e := range samples() {
+		switch e.(type) {
+		case *events.DirectoryPage:
+			page = e
+		case *events.AccountChanges:
+			changes = e
+		}
+	}
+	entry := func(m map[string]any) map[string]any { return m["entries"].([]any)[0].(map[string]any) }
+	change := func(m map[string]any, i int) map[string]any { return m["changes"].([]any)[i].(map[string]any) }
+	cases := []struct {
+		event string
+		name  string
+		raw   []byte
+	}{}
+	add := func(event string, name string, raw []byte) {
+		cases = append(cases, struct {
+			event string
+			name  string
+			raw   []byte
+		}{event, name, raw})
+	}
+	for _, c := range []struct {
+		name string
+		edit func(map[string]any)
+	}{
+		{"valid", func(map[string]any) {}},
+		{"no run id", func(m map[string]any) { delete(m, "run_id") }},
+		{"bad run id", func(m map[string]any) { m["run_id"] = "a b" }},
+		{"bad trigger", func(m map[string]any) { m["trigger"] = "whenever" }},
+		{"no job", func(m map[string]any) { delete(m, "job") }},
+		{"bad domain", func(m map[string]any) { m["domain"] = "corp.example" }},
+		{"attempt 0", func(m map[string]any) { m["attempt"] = 0 }},
+		{"seq 0", func(m map[string]any) { m["seq"] = 0 }},
+		{"no entries", func(m map[string]any) { delete(m, "entries") }},
+		{"entry without id", func(m map[string]any) { delete(entry(m), "id") }},
+		{"entry without username", func(m map[string]any) { entry(m)["username"] = "" }},
+		{"bad disabled reason", func(m map[string]any) { entry(m)["disabled_reason"] = "tired" }},
+		{"group without id", func(m map[string]any) { entry(m)["group_refs"] = []any{map[string]any{"id": "", "name": "x", "dn": "y"}} }},
+		{"empty kept id", func(m map[string]any) { m["kept"] = []any{""} }},
+		{"number as string", func(m map[string]any) { m["seq"] = "1" }},
+	} {
+		n, raw := mutate(c.name, page, c.edit)
+		add("directory.page.v1", n, raw)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(map[string]any)
+	}{
+		{"valid", func(map[string]any) {}},
+		{"bad batch", func(m map[string]any) { m["batch"] = "P1" }},
+		{"no changes", func(m map[string]any) { delete(m, "changes") }},
+		{"bad op", func(m map[string]any) { change(m, 0)["op"] = "delete" }},
+		{"create without entry", func(m map[string]any) { delete(change(m, 0), "entry") }},
+		{"no external id", func(m map[string]any) { change(m, 1)["external_id"] = "" }},
+		{"entry without username", func(m map[string]any) { delete(change(m, 0)["entry"].(map[string]any), "username") }},
+		{"bad domain", func(m map[string]any) { m["domain"] = "" }},
+	} {
+		n, raw := mutate(c.name, changes, c.edit)
+		add("account.changes.v1", n, raw)
+	}
+	for _, c := range cases {
+		t.Run(c.event+"/"+c.name, func(t *testing.T) {
+			schemaOK := schemas.ValidateEvent(c.event, c.raw) == nil
+			var v interface{ Validate() error }
+			if c.event == "directory.page.v1" {
+				v = &events.DirectoryPage{}
+			} else {
+				v = &events.AccountChanges{}
+			}
+			fastOK := json.Unmarshal(c.raw, v) == nil && v.Validate() == nil
+			if schemaOK != fastOK {
+				t.Fatalf("schema says valid=%v, Validate says valid=%v: %s", schemaOK, fastOK, c.raw)
+			}
+			if (c.name == "valid") != schemaOK {
+				t.Fatalf("case %q: schema verdict %v", c.name, schemaOK)
+			}
+		})
+	}
+}
