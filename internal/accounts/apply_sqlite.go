@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -47,6 +48,8 @@ type applier struct {
 	// failing holds the accounts with an unresolved failure (by domain/id):
 	// only those have a failure record to forget.
 	failing map[string]bool
+	// known caches the current state of a batch's accounts (preload).
+	known map[string]current
 }
 
 func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
@@ -110,7 +113,54 @@ type current struct {
 	localName string
 }
 
+// preload reads the current state of a batch's accounts in a few queries.
+func (a *applier) preload(domain string, changes []events.AccountChange) error {
+	a.known = make(map[string]current, len(changes))
+	const chunk = 500
+	for start := 0; start < len(changes); start += chunk {
+		part := changes[start:min(start+chunk, len(changes))]
+		q := strings.Builder{}
+		q.WriteString(`SELECT external_id, version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id IN (`)
+		args := []any{domain}
+		for i, ch := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+			args = append(args, ch.ExternalID)
+		}
+		q.WriteByte(')')
+		rows, err := a.tx.QueryContext(a.ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			c := current{exists: true}
+			if err := rows.Scan(&id, &c.version, &c.active, &c.by, &c.localName); err != nil {
+				rows.Close()
+				return err
+			}
+			a.known[id] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, ch := range changes {
+		if _, ok := a.known[ch.ExternalID]; !ok {
+			a.known[ch.ExternalID] = current{}
+		}
+	}
+	return nil
+}
+
 func (a *applier) current(domain, id string) (current, error) {
+	if c, ok := a.known[id]; ok {
+		delete(a.known, id) // applied once; a later change reads again
+		return c, nil
+	}
 	var c current
 	err := a.get.QueryRowContext(a.ctx, domain, id).Scan(&c.version, &c.active, &c.by, &c.localName)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -109,6 +109,9 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 	defer ap.report.close()
 	err = s.eachStaged(ctx, tx, run.RunID, domain, func(id string, b *events.AccountChanges) error {
 		var br Applied
+		if err := ap.preload(domain, b.Changes); err != nil {
+			return err
+		}
 		for _, ch := range b.Changes {
 			if err := ap.apply(domain, ch, &br); err != nil {
 				return fmt.Errorf("accounts: apply %s of %s/%s: %w", ch.Op, domain, ch.ExternalID, err)

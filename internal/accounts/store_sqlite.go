@@ -70,6 +70,9 @@ func (s *Store) stamp() string { return s.opt.Now().UTC().Format(time.RFC3339Nan
 
 // inTx runs fn in one transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	// Statements run without cancellation (the SQLite driver starts a
+	// goroutine per statement for a cancellable context).
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("accounts: begin: %w", err)

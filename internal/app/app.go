@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +68,10 @@ func Run(ctx context.Context, o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// The services keep little live data (a page, a batch): collect less
+	// often, within a bounded heap.
+	debug.SetGCPercent(200)
+	debug.SetMemoryLimit(256 << 20)
 	for _, s := range o.Services {
 		if !slices.Contains(AllServices, s) {
 			return fmt.Errorf("unknown service %q: use one of %s", s, strings.Join(AllServices, ", "))

@@ -32,10 +32,16 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		}
 		var changes []events.AccountChange
 		var prog Progress
-		for _, id := range p.Kept {
-			if err := tx.MarkSeen(k, id); err != nil {
-				return err
-			}
+		ids := make([]string, 0, len(p.Entries)+len(p.Kept))
+		for _, e := range p.Entries {
+			ids = append(ids, e.ID)
+		}
+		known, knownRaw, err := tx.LookupMany(p.Domain, ids)
+		if err != nil {
+			return err
+		}
+		if err := tx.MarkSeenMany(k, append(ids, p.Kept...)); err != nil {
+			return err
 		}
 		// Tombstones: users the directory deleted (delta reads).
 		for _, id := range p.Gone {
@@ -56,13 +62,7 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		for _, raw := range p.Entries {
 			e := Normalize(raw)
 			hash, enc := Hash(e)
-			prev, prevRaw, err := tx.Lookup(p.Domain, e.ID)
-			if err != nil {
-				return err
-			}
-			if err := tx.MarkSeen(k, e.ID); err != nil {
-				return err
-			}
+			prev, prevRaw := known[e.ID], knownRaw[e.ID]
 			prog.Entries++
 			if prev != nil && prev.ObservedAt > version {
 				// A newer read already recorded this entry: a replayed or

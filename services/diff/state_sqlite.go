@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adsync/adsync/events"
@@ -54,7 +55,10 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("diff state: begin: %w", err)
 	}
-	t := &Tx{tx: tx, ctx: ctx, now: s.now}
+	// Statements run without cancellation: with a cancellable context the
+	// SQLite driver starts a goroutine per statement, the transaction as a
+	// whole still ends with the handler.
+	t := &Tx{tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
 	defer t.close()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
@@ -115,6 +119,72 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 		return nil, nil, fmt.Errorf("diff state: get %s/%s: %w", domain, id, err)
 	}
 	return &v, raw, nil
+}
+
+// LookupMany returns what was last seen of the given entries (by id; an
+// entry never seen is absent), with each stored entry still encoded: one
+// query for a whole page instead of one per entry.
+func (t *Tx) LookupMany(domain string, ids []string) (map[string]*Seen, map[string][]byte, error) {
+	seen := make(map[string]*Seen, len(ids))
+	raws := make(map[string][]byte, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, domain)
+		q := strings.Builder{}
+		q.WriteString(`SELECT external_id, hash, entry, active, present, observed_at FROM entries WHERE domain=? AND external_id IN (`)
+		for i, id := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+			args = append(args, id)
+		}
+		q.WriteByte(')')
+		rows, err := t.tx.QueryContext(t.ctx, q.String(), args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("diff state: look up a page: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var v Seen
+			var raw []byte
+			if err := rows.Scan(&id, &v.Hash, &raw, &v.Active, &v.Present, &v.ObservedAt); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			seen[id], raws[id] = &v, raw
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return seen, raws, nil
+}
+
+// MarkSeenMany notes that an attempt saw these entries (one statement per
+// few hundred).
+func (t *Tx) MarkSeenMany(k Key, ids []string) error {
+	const chunk = 200
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		q := strings.Builder{}
+		q.WriteString(`INSERT OR IGNORE INTO seen (run_id, domain, attempt, external_id) VALUES `)
+		args := make([]any, 0, 4*len(part))
+		for i, id := range part {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?,?)")
+			args = append(args, k.RunID, k.Domain, k.Attempt, id)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("diff state: mark a page seen: %w", err)
+		}
+	}
+	return nil
 }
 
 // Put records an entry as seen (raw is its JSON form, from Hash). prev is

@@ -1,0 +1,115 @@
+package clustertest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/testenv"
+)
+
+// dirUser is what the test compares of a directory user and its account.
+type dirUser struct {
+	Username, Email string
+}
+
+// directoryUsers reads every inetOrgPerson of the slapd over LDAPS, keyed
+// by entryUUID (what adsync uses as external_id).
+func directoryUsers(t *testing.T, s *testenv.SlapdServer) map[string]dirUser {
+	t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}),
+		ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: s.ServerName, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatalf("dial slapd: %v", err)
+	}
+	defer conn.Close()
+	if err := conn.Bind(s.BindDN, s.Password); err != nil {
+		t.Fatalf("bind slapd: %v", err)
+	}
+	res, err := conn.SearchWithPaging(ldap.NewSearchRequest(s.UsersDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=inetOrgPerson)", []string{"entryUUID", "uid", "mail"}, nil), 500)
+	if err != nil {
+		t.Fatalf("search slapd: %v", err)
+	}
+	users := make(map[string]dirUser, len(res.Entries))
+	for _, e := range res.Entries {
+		users[e.GetAttributeValue("entryUUID")] = dirUser{Username: e.GetAttributeValue("uid"), Email: e.GetAttributeValue("mail")}
+	}
+	return users
+}
+
+// assertAccountsEqualDirectory checks that the accounts are exactly the
+// directory's users, active, with their current username and email.
+func assertAccountsEqualDirectory(t *testing.T, list []accounts.Account, dir map[string]dirUser) {
+	t.Helper()
+	if len(list) != len(dir) {
+		t.Errorf("%d accounts, %d directory users", len(list), len(dir))
+	}
+	var wrong []string
+	seen := map[string]bool{}
+	for _, a := range list {
+		seen[a.ExternalID] = true
+		u, ok := dir[a.ExternalID]
+		switch {
+		case !ok:
+			wrong = append(wrong, fmt.Sprintf("account %s (%s) is no directory entryUUID", a.ExternalID, a.Username))
+		case !a.Active || a.Domain != "lab" || a.Username != u.Username || a.Email != u.Email:
+			wrong = append(wrong, fmt.Sprintf("account %s: domain %s active %t %s <%s>, directory %s <%s>",
+				a.ExternalID, a.Domain, a.Active, a.Username, a.Email, u.Username, u.Email))
+		}
+	}
+	for id, u := range dir {
+		if !seen[id] {
+			wrong = append(wrong, fmt.Sprintf("directory user %s (%s) has no account", id, u.Username))
+		}
+	}
+	sort.Strings(wrong)
+	for i, w := range wrong {
+		if i == 10 {
+			t.Errorf("... and %d more", len(wrong)-10)
+			break
+		}
+		t.Error(w)
+	}
+	if len(wrong) > 0 {
+		t.FailNow()
+	}
+}
+
+// changeMails gives users from..to-1 (1-based numbers of the preloaded
+// users) a new mail address tagged with tag.
+func changeMails(t *testing.T, s *testenv.SlapdServer, from, to int, tag string) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		uid := fmt.Sprintf("user%07d", i)
+		s.Modify(t, "uid="+uid+","+s.UsersDN, "mail", fmt.Sprintf("%s.%s@changed.example.org", uid, tag))
+	}
+}
+
+// staleAccounts counts the accounts whose username or email differs from
+// the directory: what the next run must update (an earlier run that did not
+// complete leaves its changes to the next one).
+func staleAccounts(t *testing.T, list []accounts.Account, dir map[string]dirUser) int {
+	t.Helper()
+	n := 0
+	for _, a := range list {
+		if u, ok := dir[a.ExternalID]; ok && (u.Username != a.Username || u.Email != a.Email) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,131 @@
+package clustertest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Service is one `adsync serve SERVICE` process.
+type Service struct {
+	Name    string
+	LogFile string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error // the process's exit, once done is closed
+}
+
+// startService starts `adsync serve name -c config` with its own log file
+// in dir and waits until it logs that it is running. It is stopped with
+// SIGTERM when the test ends, and must exit 0 then.
+func startService(t *testing.T, dir, config, name string) *Service {
+	t.Helper()
+	s := launchService(t, dir, config, name)
+	s.waitRunning(t)
+	return s
+}
+
+// launchService starts the process without waiting for it.
+func launchService(t *testing.T, dir, config, name string) *Service {
+	t.Helper()
+	logFile, err := os.CreateTemp(dir, name+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(adsyncBin, "serve", name, "-c", config)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start adsync serve %s: %v", name, err)
+	}
+	s := &Service{Name: name, LogFile: logFile.Name(), cmd: cmd, done: make(chan struct{})}
+	go func() { s.err = cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// waitRunning waits until the service logs "adsync is running".
+func (s *Service) waitRunning(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.Log(), "adsync is running") {
+		select {
+		case <-s.done:
+			t.Fatalf("adsync serve %s exited at start (%v):\n%s", s.Name, s.err, tailLines(s.Log(), 20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("adsync serve %s not running after 60s:\n%s", s.Name, tailLines(s.Log(), 20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Log returns what the service logged so far.
+func (s *Service) Log() string {
+	raw, _ := os.ReadFile(s.LogFile)
+	return string(raw)
+}
+
+// Kill kills the service with SIGKILL (no drain) and waits for it.
+func (s *Service) Kill(t *testing.T) {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("adsync serve %s did not die", s.Name)
+	}
+}
+
+// stop sends SIGTERM and checks that the service drains and exits 0.
+func (s *Service) stop(t *testing.T) {
+	select {
+	case <-s.done:
+		return // killed by the test
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+		if s.err != nil {
+			t.Errorf("adsync serve %s did not stop cleanly: %v\n%s", s.Name, s.err, tailLines(s.Log(), 20))
+		}
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Errorf("adsync serve %s did not stop within 60s of SIGTERM", s.Name)
+	}
+	if t.Failed() {
+		t.Logf("last lines of %s:\n%s", filepath.Base(s.LogFile), tailLines(s.Log(), 40))
+	}
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// pollFor polls cond every 50ms until it holds or timeout passes.
+func pollFor(t *testing.T, what string, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, fmt.Errorf("last error: %w", err))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
