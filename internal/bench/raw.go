@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/ldapdir"
 )
 
 // rawResult is the raw directory read: a paged ldapsearch of the same base,
@@ -21,6 +24,8 @@ type rawResult struct {
 	ServerCPU time.Duration // directory server CPU during the median run
 	Counted   int           // entries seen by the untimed warm-up run
 	Command   string
+	// GoLDAP is the median read through adsync's ldapdir (go-ldap).
+	GoLDAP time.Duration
 }
 
 func (d *directory) ldapsearchArgs() []string {
@@ -112,4 +117,31 @@ func countWithLdapsearch(ctx context.Context, d *directory) (int, error) {
 		return n, fmt.Errorf("ldapsearch (count): %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return n, nil
+}
+
+// goLDAPRead times the same read through adsync's own LDAP code
+// (internal/ldapdir on go-ldap: TLS, paging, mapping), doing nothing with
+// the entries: the floor for adsync in Go, beside ldapsearch's in C.
+func goLDAPRead(ctx context.Context, d *directory, runs int) (time.Duration, error) {
+	cfg := ldapdir.Config{Name: "bench", Type: ldapdir.Type(d.Type), URL: d.URL, CAFile: d.CAFile, TLSServerName: d.ServerName,
+		InsecurePlaintext: d.Plaintext, BindDN: d.BindDN, BindPassword: d.Password, BaseDN: d.BaseDN, PageSize: 1000}
+	var all []time.Duration
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		conn, err := ldapdir.Dial(ctx, cfg)
+		if err != nil {
+			return 0, err
+		}
+		st, err := conn.SearchUsers(ctx, func([]events.DirectoryEntry) error { return nil })
+		conn.Close()
+		if err != nil {
+			return 0, err
+		}
+		if st.Entries != d.N {
+			return 0, fmt.Errorf("go-ldap read %d entries, want %d", st.Entries, d.N)
+		}
+		all = append(all, time.Since(t0))
+	}
+	slices.Sort(all)
+	return all[len(all)/2], nil
 }

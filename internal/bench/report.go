@@ -84,20 +84,21 @@ func (r *report) render() string {
 	}
 	w("- Transport: %s; page size 1000.\n", transport)
 	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
+	w("- go-ldap read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir on go-ldap, TLS, paging, mapping), entries thrown away: the floor for any sync written with go-ldap.\n", r.o.rawRuns)
 	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again.\n")
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets: first sync ≤ %.1f× raw (stretch %.1f×), no change ≤ %.1f× raw, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirst, targetFirstStrech, targetNoChange, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
 
-	w("| directory | N | run | raw read s | adsync s | ratio | entries/s | tick MB | guard MB | directory-reader MB | diff MB | account-writer MB | summary |\n")
-	w("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	w("| directory | N | run | raw read s | go-ldap read s | adsync s | ratio | ratio to go-ldap | entries/s | tick MB | guard MB | directory-reader MB | diff MB | account-writer MB | summary |\n")
+	w("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range r.cases {
 		if len(c.Runs) == 0 {
 			raw := "—"
 			if c.Raw.Median > 0 {
 				raw = secs(c.Raw.Median)
 			}
-			w("| %s | %s | — | %s | failed | | | | | | | | %s |\n", c.Label, thousands(c.N), raw, oneLine(errText(c.Err)))
+			w("| %s | %s | — | %s | | failed | | | | | | | | | %s |\n", c.Label, thousands(c.N), raw, oneLine(errText(c.Err)))
 			continue
 		}
 		for _, run := range c.Runs {
@@ -108,8 +109,12 @@ func (r *report) render() string {
 				r.noisy = append(r.noisy, fmt.Sprintf("%s %s %s: other processes used %.0f%% of the machine's CPU during the run (%s CPU-s in %s s): its figures are not reliable; run the bench on a quiet machine",
 					c.Label, thousands(c.N), run.Label, share*100, secs(run.OtherCPU), secs(run.Wall)))
 			}
-			w("| %s | %s | %s | %s | %s | %s | %s |", c.Label, thousands(c.N), run.Label, secs(c.Raw.Median), wall,
-				r.ratioCell(c, run, rt), thousands(int(float64(run.Entries)/run.Wall.Seconds())))
+			goRatio := "—"
+			if c.Raw.GoLDAP > 0 {
+				goRatio = fmt.Sprintf("%.2f×", ratio(run.Wall, c.Raw.GoLDAP))
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", c.Label, thousands(c.N), run.Label, secs(c.Raw.Median), secs(c.Raw.GoLDAP), wall,
+				r.ratioCell(c, run, rt), goRatio, thousands(int(float64(run.Entries)/run.Wall.Seconds())))
 			for _, svc := range services {
 				w(" %s |", r.rssCell(c, run, svc))
 			}
