@@ -125,6 +125,7 @@ type summary struct {
 		Attempts int    `json:"attempts"`
 		Entries  int    `json:"entries"`
 		Skipped  int    `json:"skipped"`
+		Mode     string `json:"mode"`
 		counts
 	} `json:"domains"`
 	Totals counts `json:"totals"`

@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
+		"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -110,25 +109,51 @@ func runSambaCase(ctx context.Context, o *options) (c *caseResult) {
 		if err != nil {
 			return err
 		}
-		// ---- DELTA RUN: measure it here once adsync has a delta mode ----
-		// Change another k users, run the job in delta mode (e.g. a
-		// `--delta` flag of `job run`, uSNChanged/DirSync based), time it
-		// with sys.run, and check counts{Updated: k, Unchanged: 0} or
-		// whatever the delta summary reports. Compare with the full run
-		// above: delta s / full s.
-		c.Delta = measureDelta(ctx, sys, d, k)
+		var deltaRun *runResult
+		c.Delta, deltaRun = measureDelta(ctx, o, sys, d, k, r)
+		if deltaRun != nil {
+			c.Runs = append(c.Runs, deltaRun)
+		}
 		logf("%s", c.Delta)
 		return nil
 	})
 	return c
 }
 
-var errDeltaNotImplemented = errors.New("delta: not implemented")
-
-// measureDelta is the place of the delta run (see runSambaCase).
-func measureDelta(ctx context.Context, sys *system, d *directory, k int) string {
-	_, _, _, _ = ctx, sys, d, k
-	return errDeltaNotImplemented.Error()
+// measureDelta changes another k users, times a delta run (the
+// bench-delta job: uSNChanged since the watermark the full runs left), and
+// checks that a full run afterwards finds nothing more to do (the delta run
+// ends in the same accounts). full is the full run after the first change.
+func measureDelta(ctx context.Context, o *options, sys *system, d *directory, k int, full *runResult) (string, *runResult) {
+	n := d.N
+	changed, err := changeUsers(d, k, "delta-"+time.Now().UTC().Format("20060102T150405Z"))
+	if err != nil {
+		return "delta: " + err.Error(), nil
+	}
+	r, err := sys.run(ctx, "delta run", "bench-delta", d, o.timeoutFor(n))
+	if err != nil {
+		return "delta: " + err.Error(), nil
+	}
+	if len(r.Summary.Domains) != 1 {
+		return fmt.Sprintf("delta: unexpected summary %+v", r.Summary), r
+	}
+	dd := r.Summary.Domains[0]
+	if dd.Mode != "delta" || dd.Entries != changed || dd.Updated != changed {
+		return fmt.Sprintf("delta: the run was not a delta read of the %d changed users: mode %s, %d entries read, %d updated (%s)", changed, dd.Mode, dd.Entries, dd.Updated, dd.Reason), r
+	}
+	check, err := sys.run(ctx, "full run after the delta run", "bench", d, o.timeoutFor(n))
+	if err != nil {
+		return "delta: " + err.Error(), r
+	}
+	t := check.Summary.Totals
+	same := t.Created+t.Updated+t.Deactivated+t.Reactivated == 0
+	verdict := "✓"
+	if ratio(r.Wall, full.Wall) > 0.10 {
+		verdict = "✗ (target ≤ 10%)"
+	}
+	return fmt.Sprintf("delta: %d of %d users changed: delta run %s s (read %d entries) vs full run %s s = %.1f%% %s; a full run afterwards changed %d accounts (%s)",
+		changed, n, secs(r.Wall), dd.Entries, secs(full.Wall), 100*ratio(r.Wall, full.Wall), verdict,
+		t.Created+t.Updated+t.Deactivated+t.Reactivated, map[bool]string{true: "same accounts as a full run ✓", false: "✗ not the same accounts"}[same]), r
 }
 
 // measureAdsync does the raw read and the two standard runs of one
@@ -163,7 +188,14 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	}
 	c.StartUp = time.Since(t0)
 	logf("N=%d: nats-server and five services up in %s", n, since(t0))
-	if _, err := sys.cli(ctx, "job", "create", "bench", "--all-domains"); err != nil {
+	// Full reads for the comparison with the raw read; the delta job (same
+	// group scope: the watermark remembers it) reads what changed.
+	scope := []string{"--groups-base-dn", d.BaseDN}
+	if _, err := sys.cli(ctx, append([]string{"job", "create", "bench", "--all-domains", "--mode", "full"}, scope...)...); err != nil {
+		c.Err = err
+		return
+	}
+	if _, err := sys.cli(ctx, append([]string{"job", "create", "bench-delta", "--all-domains", "--mode", "auto"}, scope...)...); err != nil {
 		c.Err = err
 		return
 	}
