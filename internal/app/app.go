@@ -95,12 +95,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	if o.Embed {
-		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen})
+		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
+			User: natsOpts.User, Password: natsOpts.Password, Token: natsOpts.Token,
+			CertFile: cfg.NATS.ServerCertFile, KeyFile: cfg.NATS.ServerKeyFile})
 		if err != nil {
 			return err
 		}
 		defer srv.Shutdown()
-		natsOpts.URL = srv.ClientURL()
+		if cfg.NATS.ServerCertFile == "" {
+			natsOpts.URL = srv.ClientURL()
+		}
 		log.Info("embedded NATS server started", "url", natsOpts.URL, "store_dir", filepath.Join(cfg.DataDir, "nats"))
 	}
 	natsOpts.Name = "adsync " + strings.Join(o.Services, ",")

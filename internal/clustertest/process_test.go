@@ -23,11 +23,24 @@ type Service struct {
 // startService starts `adsync serve name -c config` with its own log file
 // in dir and waits until it logs that it is running. It is stopped with
 // SIGTERM when the test ends, and must exit 0 then.
+//
+// A process that exits at start is started again, at most twice, as its
+// supervisor would (systemd Restart=on-failure, Kubernetes): adsync sends
+// each JetStream request of its start-up (provisioning) once, and on a
+// cluster an answer is sometimes lost (README.md in this folder).
 func startService(t *testing.T, dir, config, name string) *Service {
 	t.Helper()
-	s := launchService(t, dir, config, name)
-	s.waitRunning(t)
-	return s
+	for attempt := 1; ; attempt++ {
+		s := launchService(t, dir, config, name)
+		err := s.waitRunning()
+		if err == nil {
+			return s
+		}
+		if attempt == 3 || !s.exited() {
+			t.Fatal(err)
+		}
+		t.Logf("restarting like a supervisor would (start %d of 3): %v", attempt+1, err)
+	}
 }
 
 // launchService starts the process without waiting for it.
@@ -51,19 +64,27 @@ func launchService(t *testing.T, dir, config, name string) *Service {
 }
 
 // waitRunning waits until the service logs "adsync is running".
-func (s *Service) waitRunning(t *testing.T) {
-	t.Helper()
+func (s *Service) waitRunning() error {
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(s.Log(), "adsync is running") {
-		select {
-		case <-s.done:
-			t.Fatalf("adsync serve %s exited at start (%v):\n%s", s.Name, s.err, tailLines(s.Log(), 20))
-		default:
+		if s.exited() {
+			return fmt.Errorf("adsync serve %s exited at start (%v):\n%s", s.Name, s.err, tailLines(s.Log(), 20))
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("adsync serve %s not running after 60s:\n%s", s.Name, tailLines(s.Log(), 20))
+			return fmt.Errorf("adsync serve %s not running after 60s:\n%s", s.Name, tailLines(s.Log(), 20))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// exited reports whether the process has exited.
+func (s *Service) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -103,6 +124,7 @@ func (s *Service) stop(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("last lines of %s:\n%s", filepath.Base(s.LogFile), tailLines(s.Log(), 40))
+		keepLogs(t, s.LogFile)
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 // gives the same result; then the first ones die (SIGKILL) and the second
 // ones carry the next run.
 func (s *system) testScaled(t *testing.T) {
+	second := map[string]*Service{}
 	for _, name := range []string{app.Guard, app.DirectoryReader} {
-		startService(t, s.dir, s.config, name)
+		second[name] = startService(t, s.dir, s.config, name)
 	}
 	waitForInstances(t, s.cluster, map[string]int{app.Guard: 2, app.DirectoryReader: 2})
 	changeMails(t, s.slapd, 101, 151, "scaled")
@@ -29,8 +30,10 @@ func (s *system) testScaled(t *testing.T) {
 	assertTotals(t, sum, 0, stale)
 	assertAccountsEqualDirectory(t, listAccounts(t, s.config), directoryUsers(t, s.slapd))
 
-	s.services[app.Guard].Kill(t)
-	s.services[app.DirectoryReader].Kill(t)
+	for _, name := range []string{app.Guard, app.DirectoryReader} {
+		s.services[name].Kill(t)
+		s.services[name] = second[name]
+	}
 	changeMails(t, s.slapd, 151, 201, "survivors")
 	stale = staleAccounts(t, listAccounts(t, s.config), directoryUsers(t, s.slapd))
 	start := time.Now()

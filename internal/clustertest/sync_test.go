@@ -33,6 +33,10 @@ func TestClusterSync(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
 	s := &system{cluster: testenv.NATSCluster(t)}
+	t.Cleanup(func() {
+		nodes, _ := filepath.Glob(filepath.Join(s.cluster.Dir, "*", "nats.log"))
+		keepLogs(t, nodes...)
+	})
 	t.Logf("timing: NATS cluster up in %v", time.Since(began).Round(time.Millisecond))
 	s.slapd = testenv.Slapd(t, testenv.WithUsers(users))
 	s.dir = t.TempDir()
@@ -48,7 +52,7 @@ func TestClusterSync(t *testing.T) {
 	t.Logf("timing: five services running in %v", time.Since(started).Round(time.Millisecond))
 	// One job per step: a step that fails leaves its job's lease behind,
 	// and the later steps still say what they have to say.
-	for _, job := range []string{"first", "failover", "scaled", "survivors"} {
+	for _, job := range []string{"first", "scaled", "survivors", "failover", "after"} {
 		mustCLI(t, s.config, "job", "create", job, "--all-domains")
 	}
 
@@ -59,8 +63,8 @@ func TestClusterSync(t *testing.T) {
 		assertTotals(t, sum, users, 0)
 		assertAccountsEqualDirectory(t, listAccounts(t, s.config), directoryUsers(t, s.slapd))
 	})
-	t.Run("a run survives the death of the node leading ADSYNC_PAGES", s.testLeaderKill)
 	t.Run("a second guard and directory-reader", s.testScaled)
+	t.Run("a run survives the death of the node leading ADSYNC_PAGES", s.testLeaderKill)
 	t.Logf("timing: whole test %v", time.Since(began).Round(time.Millisecond))
 }
 

@@ -12,6 +12,9 @@ func (f *File) BusOptions(env Env) (bus.Options, error) {
 	}
 	if o.URL == "" {
 		o.URL = "nats://" + f.NATS.Listen
+		if f.NATS.ServerCertFile != "" {
+			o.URL = "tls://" + f.NATS.Listen
+		}
 	}
 	var err error
 	if o.Password, err = Secret(f.NATS.PasswordFile, f.NATS.PasswordEnv, env); err != nil {

@@ -61,6 +61,11 @@ type NATS struct {
 	CAFile       string `yaml:"ca_file"`
 	CertFile     string `yaml:"cert_file"`
 	KeyFile      string `yaml:"key_file"`
+	// The embedded server's own TLS certificate: clients must then use TLS
+	// (and verify it with ca_file). With user/password or a token set, the
+	// embedded server requires them too.
+	ServerCertFile string `yaml:"server_cert_file"`
+	ServerKeyFile  string `yaml:"server_key_file"`
 }
 
 // Guard settings.
@@ -220,7 +225,8 @@ func (f *File) applyDefaults() {
 		d.CAFile = f.resolve(d.CAFile)
 		d.BindPasswordFile = f.resolve(d.BindPasswordFile)
 	}
-	for _, p := range []*string{&f.NATS.PasswordFile, &f.NATS.TokenFile, &f.NATS.CredsFile, &f.NATS.NKeyFile, &f.NATS.CAFile, &f.NATS.CertFile, &f.NATS.KeyFile} {
+	for _, p := range []*string{&f.NATS.PasswordFile, &f.NATS.TokenFile, &f.NATS.CredsFile, &f.NATS.NKeyFile, &f.NATS.CAFile, &f.NATS.CertFile, &f.NATS.KeyFile,
+		&f.NATS.ServerCertFile, &f.NATS.ServerKeyFile} {
 		*p = f.resolve(*p)
 	}
 }

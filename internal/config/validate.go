@@ -34,6 +34,12 @@ func (f *File) validate() []string {
 	if (f.NATS.PasswordFile != "" || f.NATS.PasswordEnv != "") && f.NATS.User == "" {
 		add("nats: a password needs nats.user")
 	}
+	if (f.NATS.ServerCertFile == "") != (f.NATS.ServerKeyFile == "") {
+		add("nats: server_cert_file and server_key_file go together")
+	}
+	if f.NATS.ServerCertFile != "" && f.NATS.URL != "" {
+		add("nats: server_cert_file is for the embedded server; with nats.url set, configure TLS on that server")
+	}
 	if (f.NATS.CertFile == "") != (f.NATS.KeyFile == "") {
 		add("nats: cert_file and key_file go together")
 	}

@@ -86,6 +86,17 @@ type System struct {
 	// overrides adds YAML lines to a domain's entry, by domain name.
 	overrides map[string]string
 	natsExtra string
+	// captureURL and captureOpts reach a bus that requires TLS or credentials.
+	captureURL  string
+	captureOpts []nats.Option
+}
+
+// WithListen fixes the embedded server's address.
+func WithListen(addr string) Option { return func(s *System) { s.listen = addr } }
+
+// WithCapture sets how the schema check of published events connects.
+func WithCapture(url string, opts ...nats.Option) Option {
+	return func(s *System) { s.captureURL, s.captureOpts = url, opts }
 }
 
 // Clock is the wall clock plus an offset that a test can advance.
@@ -176,7 +187,11 @@ func (s *System) start() {
 	if s.captured == nil {
 		s.captured = &capture{}
 	}
-	s.captured.attach(s.t, s.NATSURL)
+	url := s.NATSURL
+	if s.captureURL != "" {
+		url = s.captureURL
+	}
+	s.captured.attach(s.t, url, s.captureOpts...)
 }
 
 // Stop stops `adsync run` as SIGTERM would and checks it exits cleanly.
@@ -380,8 +395,8 @@ type capture struct {
 	msgs []*nats.Msg
 }
 
-func (c *capture) attach(t *testing.T, url string) {
-	nc, err := nats.Connect(url)
+func (c *capture) attach(t *testing.T, url string, opts ...nats.Option) {
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatalf("capture: %v", err)
 	}
