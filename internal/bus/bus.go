@@ -89,7 +89,9 @@ func Connect(ctx context.Context, o Options, topo TopologyOptions, log *slog.Log
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(timeout))
+	// An asynchronous publication that is never acknowledged (a stream
+	// leader lost with it) fails after a while instead of waiting forever.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(timeout), jetstream.WithPublishAsyncTimeout(3*timeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)

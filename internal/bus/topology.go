@@ -258,23 +258,44 @@ func (o TopologyOptions) ConsumerConfig(c ConsumerSpec) jetstream.ConsumerConfig
 
 // Provision creates or updates every stream, bucket and durable consumer.
 // Every service calls it at start; it is idempotent.
+//
+// On a cluster an answer to a JetStream request is sometimes lost (a
+// leader election, say): each step is tried a few times.
 func Provision(ctx context.Context, js jetstream.JetStream, o TopologyOptions) error {
 	for _, sc := range o.streams() {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if err := retry(ctx, func() error { _, err := js.CreateOrUpdateStream(ctx, sc); return err }); err != nil {
 			return fmt.Errorf("provision stream %s: %w", sc.Name, err)
 		}
 	}
 	for _, kc := range o.buckets() {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+		if err := retry(ctx, func() error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err }); err != nil {
 			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
 		}
 	}
 	for _, c := range Consumers() {
-		if _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, o.ConsumerConfig(c)); err != nil {
+		if err := retry(ctx, func() error { _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, o.ConsumerConfig(c)); return err }); err != nil {
 			return fmt.Errorf("provision consumer %s on %s: %w", c.Durable, c.Stream, err)
 		}
 	}
 	return nil
+}
+
+// retry runs fn up to five times, a growing pause apart, while ctx lasts.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	pause := 250 * time.Millisecond
+	for i := 0; i < 5; i++ {
+		if err = fn(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+	return err
 }
 
 // ErrNotProvisioned is returned when the bus lacks adsync's streams.

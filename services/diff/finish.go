@@ -99,7 +99,10 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 		return err
 	}
 	plan := totals.Counts.Add(final.Counts)
-	plan.Unchanged = prog.Counts.Unchanged
+	// Accounts an earlier attempt of the run changed are unchanged for
+	// this one: count them once, as changed.
+	earlier := changed(totals.Counts) - changed(prog.Counts)
+	plan.Unchanged = max(0, prog.Counts.Unchanged-earlier)
 	hold := check(c.Safety, delta, plan.Deactivated, activeBefore, c.Entries, lastGood)
 	done := &events.ChangesCompleted{
 		Run: c.Run, Domain: c.Domain, Domains: c.Domains, Attempt: c.Attempt,
@@ -174,3 +177,5 @@ func joinReasons(r []string) string {
 	}
 	return out
 }
+
+func changed(c events.Counts) int { return c.Created + c.Updated + c.Deactivated + c.Reactivated }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,7 +69,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		tombs := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
 			Entries: []events.DirectoryEntry{}, Gone: gone}
 		if err := out.Publish(ctx, tombs); err != nil {
-			return err
+			return busError(err)
 		}
 	}
 	dir.OnSkipped(func(sk ldapdir.Skipped) {
@@ -87,7 +88,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			page.Entries = []events.DirectoryEntry{}
 		}
 		if err := out.Publish(ctx, page); err != nil {
-			return fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)
+			return &publishError{fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)}
 		}
 		batch, kept, size = nil, nil, 0
 		return nil
@@ -113,11 +114,19 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		err = flush()
 	}
 	if err == nil {
-		err = out.Flush(ctx) // every page stored before the word that the read is complete
+		if err = out.Flush(ctx); err != nil { // every page stored before the word that the read is complete
+			err = &publishError{err}
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: redelivered to another reader
+		}
+		var pe *publishError
+		if errors.As(err, &pe) {
+			// The bus, not the directory, failed (a stream leader lost
+			// with a publication): read again on redelivery.
+			return busError(err)
 		}
 		return s.fail(ctx, r, attempt, seq, err, ldapdir.IsTransient(err))
 	}
@@ -240,4 +249,16 @@ func fingerprint(cfg ldapdir.Config, scope events.Scope) string {
 	fmt.Fprintf(h, "%q %q %q %q %+v %q %q %q %q", cfg.BaseDN, cfg.UserFilter, cfg.DisabledFilter, cfg.Type, cfg.Attributes,
 		cfg.GroupBaseDN, cfg.GroupFilter, scope.BaseDN, scope.Filter)
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// publishError marks a failure to publish, as opposed to a failure of the
+// directory.
+type publishError struct{ err error }
+
+func (e *publishError) Error() string { return e.err.Error() }
+func (e *publishError) Unwrap() error { return e.err }
+
+// busError asks for the request to be delivered again a little later.
+func busError(err error) error {
+	return bus.RetryAfter(2*time.Second, fmt.Errorf("the bus failed during the read; it will be read again: %w", err))
 }
