@@ -109,6 +109,25 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload); err != nil {
 			return fmt.Errorf("accounts: stage batch %s: %w", b.Batch, err)
 		}
+		// A batch of a domain whose plan was applied already (a replay
+		// after the de-duplication window) is applied on its own, under
+		// the version guard: an older state never wins.
+		var outcome string
+		err := tx.QueryRowContext(ctx, `SELECT outcome FROM run_domains WHERE run_id=? AND domain=?`, b.RunID, b.Domain).Scan(&outcome)
+		if err == nil {
+			switch outcome {
+			case events.OutcomeCompleted:
+				_, err = s.applyStaged(ctx, tx, b.Run, b.Domain)
+			case events.OutcomeHeld:
+				err = nil // part of the held plan, awaiting a decision
+			default: // failed, dry run, discarded: nothing of it is applied
+				err = s.dropStaged(ctx, tx, b.RunID, b.Domain)
+			}
+			return err
+		}
+		if err != sql.ErrNoRows {
+			return err
+		}
 		done, err = s.finishIfReady(ctx, tx, b.RunID, b.Domain)
 		return err
 	})
@@ -130,6 +149,16 @@ func batchOrder(batch string) (string, int) {
 // domain is finished.
 func (s *Store) Expect(ctx context.Context, c *events.ChangesCompleted) (done bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Finished before (a redelivery, or a replay after the
+		// de-duplication window): nothing to do again.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_domains WHERE run_id=? AND domain=?`, c.RunID, c.Domain).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			done = true
+			return nil
+		}
 		run, _ := json.Marshal(c.Run)
 		domains, _ := json.Marshal(c.Domains)
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO runs (run_id, run, domains, created_at) VALUES (?, ?, ?, ?)`,
@@ -142,13 +171,6 @@ func (s *Store) Expect(ctx context.Context, c *events.ChangesCompleted) (done bo
 			return err
 		}
 		done, err = s.finishIfReady(ctx, tx, c.RunID, c.Domain)
-		if err != nil || done {
-			return err
-		}
-		// Finished before (a redelivery)?
-		var n int
-		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM run_domains WHERE run_id=? AND domain=?`, c.RunID, c.Domain).Scan(&n)
-		done = n > 0
 		return err
 	})
 	return done, err

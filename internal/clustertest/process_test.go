@@ -30,8 +30,15 @@ type Service struct {
 // cluster an answer is sometimes lost (README.md in this folder).
 func startService(t *testing.T, dir, config, name string) *Service {
 	t.Helper()
+	return startServiceFor(t, t, dir, config, name)
+}
+
+// startServiceFor is startService for a process that outlives the
+// (sub)test t that starts it: owner stops it when owner ends.
+func startServiceFor(t, owner *testing.T, dir, config, name string) *Service {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		s := launchService(t, dir, config, name)
+		s := launchService(t, owner, dir, config, name)
 		err := s.waitRunning()
 		if err == nil {
 			return s
@@ -44,7 +51,7 @@ func startService(t *testing.T, dir, config, name string) *Service {
 }
 
 // launchService starts the process without waiting for it.
-func launchService(t *testing.T, dir, config, name string) *Service {
+func launchService(t, owner *testing.T, dir, config, name string) *Service {
 	t.Helper()
 	logFile, err := os.CreateTemp(dir, name+"-*.log")
 	if err != nil {
@@ -59,7 +66,7 @@ func launchService(t *testing.T, dir, config, name string) *Service {
 	}
 	s := &Service{Name: name, LogFile: logFile.Name(), cmd: cmd, done: make(chan struct{})}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() { s.stop(t) })
+	owner.Cleanup(func() { s.stop(owner) })
 	return s
 }
 

@@ -21,7 +21,7 @@ import (
 func (s *system) testScaled(t *testing.T) {
 	second := map[string]*Service{}
 	for _, name := range []string{app.Guard, app.DirectoryReader} {
-		second[name] = startService(t, s.dir, s.config, name)
+		second[name] = startServiceFor(t, s.t, s.dir, s.config, name)
 	}
 	waitForInstances(t, s.cluster, map[string]int{app.Guard: 2, app.DirectoryReader: 2})
 	changeMails(t, s.slapd, 101, 151, "scaled")

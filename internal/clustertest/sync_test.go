@@ -17,6 +17,7 @@ const users = 3000
 // system is the deployment under test: a NATS cluster, a slapd, and the
 // adsync service processes sharing one configuration file.
 type system struct {
+	t        *testing.T // the whole test: its processes live until it ends
 	cluster  *testenv.Cluster
 	slapd    *testenv.SlapdServer
 	dir      string
@@ -32,7 +33,7 @@ func TestClusterSync(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
 	began := time.Now()
-	s := &system{cluster: testenv.NATSCluster(t)}
+	s := &system{t: t, cluster: testenv.NATSCluster(t)}
 	t.Cleanup(func() {
 		nodes, _ := filepath.Glob(filepath.Join(s.cluster.Dir, "*", "nats.log"))
 		keepLogs(t, nodes...)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -42,3 +43,14 @@ func readFile(p string) (string, error) {
 	raw, err := os.ReadFile(p)
 	return string(raw), err
 }
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
