@@ -76,7 +76,11 @@ echo "==> adsync accounts list"
 "$ADSYNC" accounts list -c "$CONFIG"
 
 echo
-echo "==> adsync job run demo --wait   (a second run with no directory change changes nothing)"
+echo "==> adsync job run demo --mode full --wait   (a full read with no directory change changes nothing)"
+"$ADSYNC" job run demo -c "$CONFIG" --mode full --wait
+
+echo
+echo "==> adsync job run demo --wait   (the job's mode is auto: a delta read reads only what changed — nothing)"
 "$ADSYNC" job run demo -c "$CONFIG" --wait
 
 cat <<TXT
