@@ -48,3 +48,22 @@ clean:
 .PHONY: bench
 bench: build
 	GO="$(GO)" deploy/bench/bench.sh
+
+## test-cluster: only the cluster tests (a real 3-node NATS cluster, each service
+## its own process; also part of `make test`), verbose, with the logs of a failed
+## test kept in $(CLUSTER_LOGS)
+CLUSTER_LOGS ?= /tmp/adsync-clustertest-logs
+.PHONY: test-cluster
+test-cluster:
+	ADSYNC_CLUSTERTEST_LOGS=$(CLUSTER_LOGS) $(GO) test -count=1 -v -timeout 10m ./internal/clustertest
+	$(GO) test -count=1 -v -run 'TestNATSCluster' ./internal/testenv
+
+## fuzz: each fuzzer for FUZZTIME (default 60s); failing inputs are written to
+## testdata/fuzz next to the fuzz test and then run as seeds by `go test`
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./internal/bus
+	$(GO) test -run '^$$' -fuzz '^FuzzMapEntry$$' -fuzztime $(FUZZTIME) ./internal/ldapdir
+	$(GO) test -run '^$$' -fuzz '^FuzzGUIDString$$' -fuzztime $(FUZZTIME) ./internal/ldapdir
+	$(GO) test -run '^$$' -fuzz '^FuzzGUIDFilterValue$$' -fuzztime $(FUZZTIME) ./internal/ldapdir

@@ -59,6 +59,13 @@ func Connect(ctx context.Context, o Options, topo TopologyOptions, log *slog.Log
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("NATS error", "subject", subject, "err", err) // permission violations, slow consumers
+		}),
 	}
 	switch {
 	case o.CredsFile != "":

@@ -66,6 +66,18 @@ func (m Marshaler) Unmarshal(msg *message.Message, v any) error {
 	if err := json.Unmarshal(msg.Payload, v); err != nil {
 		return Reject(fmt.Errorf("malformed %s event: %w", name, err))
 	}
+	if !m.SkipValidation {
+		// encoding/json matches keys case-insensitively: a key such as
+		// "RUN_ID" passes the schema yet sets the field. Check what the
+		// handler will see, too.
+		seen, err := json.Marshal(v)
+		if err == nil {
+			err = schemas.ValidateEvent(name, seen)
+		}
+		if err != nil {
+			return Reject(fmt.Errorf("malformed %s event: %w", name, err))
+		}
+	}
 	return nil
 }
 

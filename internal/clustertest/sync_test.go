@@ -44,7 +44,8 @@ func TestClusterSync(t *testing.T) {
 	s.config = writeConfig(t, s.dir, s.slapd, configOptions{natsURL: s.cluster.URLs(), dataDir: filepath.Join(s.dir, "data")})
 
 	// One process after the other: each provisions the whole topology at
-	// start, and concurrent provisioning on a cluster fails (README.md).
+	// start, and concurrent provisioning on a cluster loses answers and
+	// waits for timeouts (README.md).
 	started := time.Now()
 	s.services = map[string]*Service{}
 	for _, name := range app.AllServices {

@@ -3,7 +3,6 @@ package ldapdir
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -195,9 +194,6 @@ func FuzzGUIDFilterValue(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if bug := knownGUIDBug(s); bug != "" {
-			t.Skipf("KNOWN BUG: GUIDFilterValue(%q) %s: guidBytes checks the four hyphens of a 36-character GUID but removes every hyphen, and never checks that 16 bytes remain", s, bug)
-		}
 		fv, err := GUIDFilterValue(s)
 		if err != nil {
 			return
@@ -215,25 +211,6 @@ func FuzzGUIDFilterValue(f *testing.F) {
 			t.Fatalf("GUIDFilterValue(%q) names GUID %s", s, canon)
 		}
 	})
-}
-
-// knownGUIDBug says how GUIDFilterValue misbehaves on s (it panics, or
-// yields fewer than 16 bytes) when s is a 36-character GUID with hyphens
-// beyond the four expected; "" otherwise, and once the bug is fixed.
-func knownGUIDBug(s string) (bug string) {
-	core := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "{"), "}")
-	if len(core) != 36 || strings.Count(core, "-") == 4 {
-		return ""
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			bug = fmt.Sprintf("panics (%v)", r)
-		}
-	}()
-	if fv, err := GUIDFilterValue(s); err == nil && !filterValue.MatchString(fv) {
-		return fmt.Sprintf("yields %d bytes (%q)", strings.Count(fv, `\`), fv)
-	}
-	return ""
 }
 
 func escapeBytes(raw []byte) string {

@@ -43,9 +43,11 @@ func guidBytes(guid string) ([]byte, error) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return nil, fmt.Errorf("GUID %q: want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", guid)
 	}
-	raw, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
-	if err != nil {
-		return nil, fmt.Errorf("GUID %q: %w", guid, err)
+	// The five groups of hex digits, between the four hyphens: 32 digits,
+	// 16 bytes, or an error (a hyphen elsewhere is not a hex digit).
+	raw, err := hex.DecodeString(s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36])
+	if err != nil || len(raw) != 16 {
+		return nil, fmt.Errorf("GUID %q: want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx of hex digits", guid)
 	}
 	reverse(raw[0:4])
 	reverse(raw[4:6])

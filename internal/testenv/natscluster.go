@@ -104,6 +104,7 @@ func (c *Cluster) launch() error {
 	for i := range size {
 		name := fmt.Sprintf("n%d", i+1)
 		dir := filepath.Join(c.Dir, name)
+		_ = os.RemoveAll(dir) // what a launch that lost a port race left
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("node dir: %w", err)
 		}
