@@ -113,7 +113,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer b.Close()
-	if err := b.Provision(ctx); err != nil {
+	if cfg.ShouldProvision() || o.Embed {
+		if err := b.Provision(ctx); err != nil {
+			return err
+		}
+	} else if err := b.CheckProvisioned(ctx); err != nil {
 		return err
 	}
 
@@ -243,7 +247,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	background = append(background,
-		func(ctx context.Context) error { return b.WatchMaxDeliveries(ctx, log) },
+		func(ctx context.Context) error { return b.WatchMaxDeliveries(ctx, mine, log) },
 		func(ctx context.Context) error { b.WatchLag(ctx, mine, 10*time.Second); return nil },
 	)
 	var running atomic.Bool

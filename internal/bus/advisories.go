@@ -27,8 +27,9 @@ type maxDeliveries struct {
 // delivering after MaxDeliver attempts that no handler settled — a handler
 // that crashed or timed out every time — so that none is silently left
 // behind. It returns when ctx ends.
-func (b *Bus) WatchMaxDeliveries(ctx context.Context, log *slog.Logger) error {
-	sub, err := b.NC.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ADSYNC_*.*", func(m *nats.Msg) {
+// Each process watches its own consumers only.
+func (b *Bus) WatchMaxDeliveries(ctx context.Context, consumers []ConsumerSpec, log *slog.Logger) error {
+	handle := func(m *nats.Msg) {
 		var a maxDeliveries
 		if err := json.Unmarshal(m.Data, &a); err != nil {
 			return
@@ -36,12 +37,22 @@ func (b *Bus) WatchMaxDeliveries(ctx context.Context, log *slog.Logger) error {
 		if err := b.deadLetterBySeq(ctx, a); err != nil {
 			log.Error("cannot dead-letter a message that exhausted its deliveries", "stream", a.Stream, "consumer", a.Consumer, "stream_seq", a.StreamSeq, "err", err)
 		}
-	})
-	if err != nil {
-		return fmt.Errorf("watch max-deliveries advisories: %w", err)
+	}
+	var subs []*nats.Subscription
+	defer func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	}()
+	for _, c := range consumers {
+		sub, err := b.NC.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+c.Stream+"."+c.Durable, handle)
+		if err != nil {
+			return fmt.Errorf("watch max-deliveries advisories of %s: %w", c.Durable, err)
+		}
+		subs = append(subs, sub)
 	}
 	<-ctx.Done()
-	return sub.Unsubscribe()
+	return nil
 }
 
 func (b *Bus) deadLetterBySeq(ctx context.Context, a maxDeliveries) error {

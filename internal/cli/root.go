@@ -70,7 +70,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.PersistentFlags().StringVarP(&c.configPath, "config", "c", config.DefaultPath, "configuration file")
-	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd())
+	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/app"
+	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
 )
 
@@ -73,6 +74,35 @@ func newLogger(w interface{ Write([]byte) (int, error) }, l config.Log) *slog.Lo
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (c *cli) provisionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "provision",
+		Short: "Create or update adsync's streams, buckets and consumers (as a NATS administrator), then exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.loadConfig()
+			if err != nil {
+				return err
+			}
+			opts, err := cfg.BusOptions(c.env.LookupEnv)
+			if err != nil {
+				return err
+			}
+			opts.Name = "adsync provision"
+			b, err := bus.Connect(cmd.Context(), opts, cfg.Topology(), newLogger(c.env.Stderr, cfg.Log))
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if err := b.Provision(cmd.Context()); err != nil {
+				return err
+			}
+			c.out("provisioned: streams, buckets and consumers with %d replica(s)\n", cfg.NATS.Replicas)
+			return nil
+		},
+	}
 }
 
 func (c *cli) configCmd() *cobra.Command {

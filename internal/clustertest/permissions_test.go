@@ -58,8 +58,7 @@ var refusedToEveryService = []string{
 // Each service, connected with its own user of deploy/nats, can do what
 // it does at run time on a 3-node cluster (with the admin having
 // provisioned), and the server refuses the rest with a permissions
-// violation. Today's services cannot start with these users: they
-// provision at start (see deploy/nats/permissions.md).
+// violation. TestServicesRunWithLeastPrivilege runs the real services so.
 func TestServicePermissions(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
@@ -243,13 +242,18 @@ func serve(t *testing.T, cluster *testenv.Cluster, pw passwords, tc serviceCase)
 }
 
 // maxDeliveries does what bus.WatchMaxDeliveries does in every process:
-// subscribe to the max-deliveries advisories of adsync's consumers, read
+// subscribe to the max-deliveries advisories of its own consumers, read
 // the message from its stream and dead-letter it.
 func maxDeliveries(t *testing.T, ctx context.Context, cluster *testenv.Cluster, pw passwords, b *bus.Bus, user string) {
 	t.Helper()
 	nc, v := connectRaw(t, cluster, user, pw)
-	if _, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ADSYNC_*.*"); err != nil {
-		t.Fatal(err)
+	for _, c := range bus.Consumers() {
+		if "adsync-"+c.Service != user {
+			continue
+		}
+		if _, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.Stream + "." + c.Durable); err != nil {
+			t.Fatal(err)
+		}
 	}
 	v.none(t, nc)
 	for _, stream := range []string{bus.StreamControl, bus.StreamPages, bus.StreamChanges} {

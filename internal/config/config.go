@@ -61,6 +61,11 @@ type NATS struct {
 	CAFile       string `yaml:"ca_file"`
 	CertFile     string `yaml:"cert_file"`
 	KeyFile      string `yaml:"key_file"`
+	// Provision: every process creates or updates the streams, buckets
+	// and consumers at start (default true). Set false where services run
+	// with least-privilege NATS users, and provision once with
+	// `adsync provision` as an administrator.
+	Provision *bool `yaml:"provision"`
 	// The embedded server's own TLS certificate: clients must then use TLS
 	// (and verify it with ca_file). With user/password or a token set, the
 	// embedded server requires them too.
@@ -278,3 +283,6 @@ func (e *Error) Error() string {
 func (f *File) AccountsOptions() accounts.Options {
 	return accounts.Options{LocalName: accounts.LocalNamer(f.Accounts.LocalName), ReportRetention: f.Accounts.ReportRetention.D(), ReportMaxRows: f.Accounts.ReportMaxRows}
 }
+
+// ShouldProvision reports nats.provision (default true).
+func (f *File) ShouldProvision() bool { return f.NATS.Provision == nil || *f.NATS.Provision }
