@@ -58,7 +58,9 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 		{"entry without id", func(m map[string]any) { delete(entry(m), "id") }},
 		{"entry without username", func(m map[string]any) { entry(m)["username"] = "" }},
 		{"bad disabled reason", func(m map[string]any) { entry(m)["disabled_reason"] = "tired" }},
-		{"group without id", func(m map[string]any) { entry(m)["group_refs"] = []any{map[string]any{"id": "", "name": "x", "dn": "y"}} }},
+		{"group without id", func(m map[string]any) {
+			entry(m)["group_refs"] = []any{map[string]any{"id": "", "name": "x", "dn": "y"}}
+		}},
 		{"empty kept id", func(m map[string]any) { m["kept"] = []any{""} }},
 		{"number as string", func(m map[string]any) { m["seq"] = "1" }},
 	} {

@@ -22,7 +22,7 @@ func samples() []events.Event {
 	entry := events.DirectoryEntry{ID: "0ed00870-4d81-4f3b-8db3-da22f32d0557", DN: `CN=Smith\, John,OU=People,DC=corp,DC=example,DC=com`,
 		Username: "jsmith", UPN: "jsmith@corp.example.com", Email: "j@x", DisplayName: "Zoë Ångström", Groups: []string{"CN=Staff,DC=corp"},
 		GroupRefs: []events.GroupRef{{ID: "9a1b", Name: "Staff", DN: "CN=Staff,DC=corp"}},
-		Disabled: true, DisabledReason: events.ReasonDirectoryDisabled}
+		Disabled:  true, DisabledReason: events.ReasonDirectoryDisabled}
 	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
 	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5, Joined: 6, Left: 7}
 	return []events.Event{

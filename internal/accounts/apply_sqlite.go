@@ -22,6 +22,7 @@ const (
 	ResultStale        = "stale"
 	ResultFailed       = "failed"
 	ResultKeptInactive = "kept-inactive"
+	ResultIgnored      = "ignored"
 )
 
 // Applied is what applying a domain's plan did.

@@ -117,7 +117,7 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 		if err == nil {
 			switch outcome {
 			case events.OutcomeCompleted:
-				_, err = s.applyStaged(ctx, tx, b.Run, b.Domain)
+				err = s.applyLate(ctx, tx, messageID, b)
 			case events.OutcomeHeld:
 				err = nil // part of the held plan, awaiting a decision
 			default: // failed, dry run, discarded: nothing of it is applied
@@ -205,4 +205,34 @@ func (s *Store) finishIfReady(ctx context.Context, tx *sql.Tx, runID, domain str
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM pending_domains WHERE run_id=? AND domain=?`, runID, domain)
 	return true, err
+}
+
+// applyLate applies a batch that arrived after its domain's plan was
+// applied: its creations and updates under the version guard, never its
+// deactivations — those were not part of the plan the deletion guard
+// checked, and are reported as ignored.
+func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, messageID string, b *events.AccountChanges) error {
+	ap, err := s.newApplier(ctx, tx, b.RunID)
+	if err != nil {
+		return err
+	}
+	defer ap.close()
+	defer ap.report.close()
+	var res Applied
+	if err := ap.preload(b.Domain, b.Changes); err != nil {
+		return err
+	}
+	for _, ch := range b.Changes {
+		if ch.Op == events.OpDeactivate {
+			if err := ap.report.add(b.Domain, ch, "", ResultIgnored, "arrived after the domain's plan was applied: a deactivation outside the plan the deletion guard checked"); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := ap.apply(b.Domain, ch, &res); err != nil {
+			return err
+		}
+	}
+	res.Failed = ap.report.failed
+	return s.markApplied(ctx, tx, messageID, b, res)
 }

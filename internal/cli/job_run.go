@@ -105,14 +105,25 @@ func manualRunID(job string, now time.Time) string {
 }
 
 // followRuns follows run outcomes and attempt failures from now on.
+//
+// "From now on" is the stream's next sequence, not DeliverNew: an ordered
+// consumer that has delivered nothing yet is recreated with its first
+// policy when the connection comes back (the NATS server restarted), and
+// DeliverNew would then skip what was published in between, such as the
+// run's sync.completed.
 func (c *cli) followRuns(ctx context.Context, s *session) (jetstream.MessagesContext, error) {
+	st, err := s.bus.JS.Stream(ctx, bus.StreamControl)
+	if err != nil {
+		return nil, fmt.Errorf("follow runs: %w", err)
+	}
 	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamControl, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{
 			events.SubjectOf((events.SyncRejected{}).EventName()),
 			events.SubjectOf((events.SyncCompleted{}).EventName()),
 			events.SubjectOf((events.DirectoryFailed{}).EventName()),
 		},
-		DeliverPolicy: jetstream.DeliverNewPolicy,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   st.CachedInfo().State.LastSeq + 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("follow runs: %w", err)

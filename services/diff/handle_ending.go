@@ -31,6 +31,10 @@ func (s *Service) recordEnding(ctx context.Context, k Key, kind string, raw []by
 		if err != nil || prog.Finished || prog.EndingKind != "" {
 			return err
 		}
+		// Another attempt finished the run's domain: this one is late.
+		if done, err := tx.DomainFinished(k.RunID, k.Domain); err != nil || done {
+			return err
+		}
 		if err := tx.SetEnding(k, kind, raw, pages); err != nil {
 			return err
 		}

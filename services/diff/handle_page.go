@@ -25,6 +25,10 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err != nil || done {
 			return err
 		}
+		// Another attempt finished the run's domain: this one is late.
+		if done, err = tx.DomainFinished(p.RunID, p.Domain); err != nil || done {
+			return err
+		}
 		// Make sure the attempt is recorded (with the domain's active
 		// accounts) before this page changes anything.
 		if err := tx.AddProgress(k, 0, Progress{}); err != nil {

@@ -428,6 +428,16 @@ func (t *Tx) RunTotals(runID, domain string) (Progress, int, error) {
 	return p, before, err
 }
 
+// DomainFinished reports whether an attempt of a run's domain finished it
+// (completed, held, dry run or failed for good): the run's other attempts
+// (a read redelivered while the first one still ran) have nothing more to
+// say.
+func (t *Tx) DomainFinished(runID, domain string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM attempts WHERE run_id=? AND domain=? AND finished=1`, runID, domain).Scan(&n)
+	return n > 0, err
+}
+
 // Forget drops the bookkeeping of every attempt of a run's domain.
 func (t *Tx) Forget(runID, domain string) error {
 	for _, q := range []string{`DELETE FROM seen WHERE run_id=? AND domain=?`, `DELETE FROM pages WHERE run_id=? AND domain=?`} {
