@@ -22,7 +22,7 @@ echo "install-deps: installing ${missing[*]}"
 # slapd asks questions on install; krb5-user too.
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO -E apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+${SUDO:+$SUDO -E} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian slapd and samba services are not used: adsync's harness runs
 # private instances on loopback. Stop the system ones if they started.
 for svc in slapd samba-ad-dc smbd nmbd winbind; do
