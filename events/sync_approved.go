@@ -90,4 +90,8 @@ type Watermark struct {
 	// filters, attributes, group scope): when they change, only a full
 	// read gives the right accounts.
 	Settings string `json:"settings,omitempty"`
+	// TakenAt is when the watermark was taken (adsync's clock): an Active
+	// Directory delta read also reads the users whose accountExpires passed
+	// since, as expiry does not change uSNChanged.
+	TakenAt time.Time `json:"taken_at,omitzero"`
 }

@@ -33,10 +33,11 @@ var ErrNoWatermark = errors.New("no valid watermark")
 // Mark takes the directory's watermark now, before a read.
 func (c *Conn) Mark(ctx context.Context, overlap time.Duration) (events.Watermark, error) {
 	if c.cfg.Type == GenericLDAP {
-		return events.Watermark{Kind: events.WatermarkTimestamp, Timestamp: c.cfg.Now().UTC().Add(-overlap).Truncate(time.Second)}, nil
+		now := c.cfg.Now().UTC()
+		return events.Watermark{Kind: events.WatermarkTimestamp, Timestamp: now.Add(-overlap).Truncate(time.Second), TakenAt: now}, nil
 	}
 	var w events.Watermark
-	w.Kind = events.WatermarkUSN
+	w.Kind, w.TakenAt = events.WatermarkUSN, c.cfg.Now().UTC()
 	var dsService string
 	err := c.withSearch(ctx, "", ldap.ScopeBaseObject, "(objectClass=*)", []string{"highestCommittedUSN", "dsServiceName"}, nil, func(e *ldap.Entry) error {
 		usn, err := strconv.ParseInt(e.GetAttributeValue("highestCommittedUSN"), 10, 64)
@@ -74,12 +75,31 @@ func Usable(w *events.Watermark, now events.Watermark) (bool, string) {
 }
 
 // ChangedSince makes SearchUsers read only the users changed since w.
+//
+// Active Directory: an account expiring changes nothing in the directory
+// (not its uSNChanged), so the users whose accountExpires passed since the
+// watermark was taken are read too, up to the time the read maps entries
+// with. A watermark without TakenAt (saved by an older adsync) falls back to
+// the last full read, which mapped every entry no earlier than FullAt.
 func (c *Conn) ChangedSince(w events.Watermark) {
 	if w.Kind == events.WatermarkUSN {
 		c.changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
+		c.expiredSince = w.TakenAt
+		if c.expiredSince.IsZero() {
+			c.expiredSince = w.FullAt
+		}
 		return
 	}
 	c.changed = "(modifyTimestamp>=" + w.Timestamp.UTC().Format("20060102150405Z") + ")"
+}
+
+// changedFilter is the delta read's extra filter clause, or "" for a full
+// read; now is the time entries are mapped with (accountExpires).
+func (c *Conn) changedFilter(now time.Time) string {
+	if c.changed == "" || c.expiredSince.IsZero() || c.expiredSince.After(now) {
+		return c.changed
+	}
+	return "(|" + c.changed + expiredBetween(c.expiredSince, now) + ")"
 }
 
 // GroupsChangedSince returns the DNs of the groups changed since w

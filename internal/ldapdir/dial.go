@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -21,6 +22,9 @@ type Conn struct {
 	groupsRange string
 	onSkipped   func(Skipped)
 	changed     string // delta reads: an extra filter clause (see ChangedSince)
+	// expiredSince (Active Directory delta reads): users whose
+	// accountExpires passed since then are read too (see ChangedSince).
+	expiredSince time.Time
 }
 
 // Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS

@@ -1,8 +1,13 @@
 package ldapdir
 
 import (
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adsync/adsync/events"
 )
 
 func TestAccountExpiry(t *testing.T) {
@@ -26,5 +31,61 @@ func TestAccountExpiry(t *testing.T) {
 				t.Fatalf("accountExpiry(%q) = %v, %t, %v; want %v, %t, error %t", tt.in, got, never, err, tt.want, tt.never, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestFileTimeRoundTrip(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 29, 18, 30, 15, 123456700, time.UTC),
+		time.Unix(0, 100).UTC(),
+	} {
+		t.Run(tm.Format(time.RFC3339Nano), func(t *testing.T) {
+			got, never, err := accountExpiry(strconv.FormatInt(fileTime(tm), 10))
+			if err != nil || never || !got.Equal(tm) {
+				t.Fatalf("accountExpiry(fileTime(%v)) = %v, %t, %v", tm, got, never, err)
+			}
+		})
+	}
+}
+
+// A delta read of Active Directory also selects the users whose
+// accountExpires passed since the watermark was taken (expiry does not
+// change uSNChanged); a generic LDAP one only modifyTimestamp.
+func TestChangedSinceSelectsExpiredAccounts(t *testing.T) {
+	taken := time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC)
+	full := taken.Add(-time.Hour)
+	now := taken.Add(10 * time.Minute)
+	uSN := "(uSNChanged>=101)"
+	since := func(from time.Time) string {
+		return "(|" + uSN + "(&(accountExpires>=" + strconv.FormatInt(fileTime(from), 10) + ")(accountExpires<=" +
+			strconv.FormatInt(fileTime(now), 10) + ")(!(accountExpires=0))))"
+	}
+	tests := []struct {
+		name string
+		w    events.Watermark
+		now  time.Time
+		want string
+	}{
+		{"usn", events.Watermark{Kind: events.WatermarkUSN, USN: 100, TakenAt: taken, FullAt: full}, now, since(taken)},
+		{"usn without TakenAt falls back to the last full read", events.Watermark{Kind: events.WatermarkUSN, USN: 100, FullAt: full}, now, since(full)},
+		{"clock behind the watermark", events.Watermark{Kind: events.WatermarkUSN, USN: 100, TakenAt: taken}, taken.Add(-time.Second), uSN},
+		{"generic LDAP", events.Watermark{Kind: events.WatermarkTimestamp, Timestamp: taken, TakenAt: taken}, now, "(modifyTimestamp>=20261129180000Z)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Conn
+			c.ChangedSince(tt.w)
+			if got := c.changedFilter(tt.now); got != tt.want {
+				t.Fatalf("filter %s\nwant   %s", got, tt.want)
+			}
+			if _, err := ldap.CompileFilter(c.changedFilter(tt.now)); err != nil {
+				t.Fatalf("not a valid filter: %v", err)
+			}
+		})
+	}
+	var full0 Conn
+	if got := full0.changedFilter(now); got != "" {
+		t.Fatalf("a full read has a delta clause %s", got)
 	}
 }

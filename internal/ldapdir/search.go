@@ -35,8 +35,8 @@ func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryE
 	var st Stats
 	m := newMapper(c.cfg)
 	users := c.cfg.UserFilter
-	if c.changed != "" {
-		users = andFilter(users, c.changed)
+	if changed := c.changedFilter(m.now); changed != "" {
+		users = andFilter(users, changed)
 	}
 	if c.cfg.DisabledFilter == "" {
 		return st, c.stream(ctx, users, m, false, &st, fn)

@@ -88,7 +88,7 @@ func New(cfg Config, pub Publisher, dial Dialer, marks Watermarks) (*Service, er
 	}
 	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial, marks: marks}
 	for _, d := range cfg.Domains {
-		d = d.WithDefaults()
+		d = withClock(d, cfg.Now).WithDefaults()
 		if _, dup := s.domains[d.Name]; dup {
 			return nil, fmt.Errorf("directory-reader: domain %q configured twice", d.Name)
 		}
