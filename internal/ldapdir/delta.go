@@ -25,7 +25,9 @@ import (
 //
 // Generic LDAP: the watermark is a time (modifyTimestamp), taken before a
 // read minus an overlap for clock skew; re-reading an unchanged entry costs
-// nothing but time.
+// nothing but time. A changed group needs a full read here too: the
+// memberof overlay maintains direct memberships only, so nesting a group in
+// another changes none of its members.
 
 // ErrNoWatermark means a delta read is not possible.
 var ErrNoWatermark = errors.New("no valid watermark")
@@ -102,16 +104,26 @@ func (c *Conn) changedFilter(now time.Time) string {
 	return "(|" + c.changed + expiredBetween(c.expiredSince, now) + ")"
 }
 
-// GroupsChangedSince returns the DNs of the groups changed since w
-// (Active Directory: their members' memberOf changed without their
-// uSNChanged). Generic LDAP's memberof overlay updates the members
-// themselves: nil.
+// GroupsChangedSince returns the DNs of the groups below the group base
+// changed since w. A changed group can change its members' nested
+// memberships without changing the members: Active Directory's memberOf is
+// a back-link that leaves their uSNChanged alone, and OpenLDAP's memberof
+// overlay updates only the direct members (a group nested in another
+// changes the nested group's memberOf, not its members'). Generic LDAP
+// compares modifyTimestamp with the watermark's time (taken minus the
+// overlap, as for users).
 func (c *Conn) GroupsChangedSince(ctx context.Context, w events.Watermark) ([]string, error) {
-	if w.Kind != events.WatermarkUSN {
-		return nil, nil
+	var changed string
+	switch w.Kind {
+	case events.WatermarkUSN:
+		changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
+	case events.WatermarkTimestamp:
+		changed = "(modifyTimestamp>=" + ldap.EscapeFilter(w.Timestamp.UTC().Format("20060102150405Z")) + ")"
+	default:
+		return nil, fmt.Errorf("domain %q: watermark of unknown kind %q: %w", c.cfg.Name, w.Kind, ErrNoWatermark)
 	}
 	var dns []string
-	filter := andFilter(c.groupFilter(), fmt.Sprintf("(uSNChanged>=%d)", w.USN+1))
+	filter := andFilter(c.groupFilter(), changed)
 	err := c.pagedSearch(ctx, c.groupBase(), filter, []string{"1.1"}, nil, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
 			dns = append(dns, e.DN)
