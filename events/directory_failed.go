@@ -22,6 +22,11 @@ type DirectoryFailed struct {
 	MaxAttempts int       `json:"max_attempts,omitempty"`
 	PagesRead   int       `json:"pages_read"`
 	FailedAt    time.Time `json:"failed_at"`
+	// Refused is set when a requeued attempt was refused by the admission
+	// checks (single sign-on on, job missing or disabled, job of another
+	// environment) before anything was read: the codes, in the order of
+	// the reasons in Reason. Such an attempt is never retried.
+	Refused []string `json:"refused,omitempty"`
 }
 
 func (DirectoryFailed) EventName() string { return "directory.failed.v1" }

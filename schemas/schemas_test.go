@@ -34,6 +34,8 @@ func samples() []events.Event {
 		&events.DirectoryCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1, Pages: 2, Entries: 1200, StartedAt: now, FinishedAt: now,
 			SkippedDNs: []events.Skipped{{DN: "CN=x", Reason: "no objectGUID"}}, Skipped: 1},
 		&events.DirectoryFailed{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 2, Reason: "connection refused", Transient: true, WillRetry: true, RetryIn: "1m0s", MaxAttempts: 3, FailedAt: now},
+		&events.DirectoryFailed{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 3, Reason: "attempt 3 refused, nothing read: SAML single sign-on is enabled",
+			MaxAttempts: 3, FailedAt: now, Refused: []string{"sso-enabled", "job-disabled"}},
 		&events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: "p1", Changes: []events.AccountChange{
 			{Op: events.OpCreate, ExternalID: entry.ID, Entry: &entry, Version: 1},
 			{Op: events.OpDeactivate, ExternalID: "x", Reason: events.ReasonDirectoryRemoved, Version: 2},
@@ -100,6 +102,7 @@ func TestInvalidEventsAreRefusedWithAReadableReason(t *testing.T) {
 		{"create without entry", "account.changes.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":1,"batch":"p1","changes":[{"op":"create","external_id":"x","version":1}]}`, "entry"},
 		{"attempt zero", "directory.page.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":0,"seq":1,"observed_at":"2026-01-01T00:00:00Z","entries":[]}`, "attempt"},
 		{"not json", "sync.completed.v1", `{`, "not JSON"},
+		{"unknown refusal", "directory.failed.v1", `{"run_id":"r","job":"j","trigger":"requeue","requested_at":"2026-01-01T00:00:00Z","domain":"corp","domains":["corp"],"attempt":2,"reason":"x","transient":false,"will_retry":false,"pages_read":0,"failed_at":"2026-01-01T00:00:00Z","refused":["no-job-server"]}`, "refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
 	"github.com/adsync/adsync/internal/embeddednats"
@@ -199,7 +200,7 @@ func Run(ctx context.Context, o Options) error {
 				log.Info("directory-reader idle: this process is not a job server (job_server: false)")
 				continue
 			}
-			r, err := directoryreader.New(readerCfg, b, nil, st.Marks)
+			r, err := directoryreader.New(readerCfg, b, nil, st.Marks, &admission.Checker{Jobs: st.Jobs, Settings: st.Settings})
 			if err != nil {
 				return err
 			}

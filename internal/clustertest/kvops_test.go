@@ -104,9 +104,16 @@ func diffKV(t *testing.T, ctx context.Context, b *bus.Bus) {
 	}
 }
 
-// directory-reader reads where a domain's delta read starts.
+// directory-reader reads where a domain's delta read starts, and the
+// settings and jobs of the admission checks.
 func readerKV(t *testing.T, ctx context.Context, b *bus.Bus) {
 	get(t, ctx, openKV(t, ctx, b, bus.BucketMarks), "domain.lab")
+	// A requeued attempt passes the admission checks again.
+	settings := openKV(t, ctx, b, bus.BucketSettings)
+	for _, k := range []string{"sso.saml", "sso.oidc", "environment"} {
+		get(t, ctx, settings, k)
+	}
+	get(t, ctx, openKV(t, ctx, b, bus.BucketJobs), "job.perm")
 }
 
 // account-writer saves where the next delta read starts and releases the

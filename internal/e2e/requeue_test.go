@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -13,26 +14,86 @@ import (
 )
 
 // Requeue if the job fails: with the directory down, the run is retried by
-// JetStream redelivery with a growing back-off, and completes on a later
-// attempt once the directory is back. Without requeue it fails once.
+// JetStream redelivery with a growing back-off, each attempt visible in
+// `adsync watch` and the job's history, and completes on a later attempt
+// once the directory is back. A requeued attempt passes guard's admission
+// checks again: single sign-on enabled during the back-off refuses it and
+// nothing is read. Without requeue the run fails once and stays failed.
 func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 	t.Parallel()
 	slapd := testenv.Slapd(t, testenv.WithUsers(4))
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
 	sys.MustCLI("job", "create", "retrying", "--all-domains", "--requeue", "--requeue-attempts", "6", "--requeue-delay", "1s", "--requeue-max-delay", "4s")
 	sys.MustCLI("job", "create", "once", "--all-domains")
+	sys.MustCLI("job", "create", "sso-later", "--all-domains", "--requeue", "--requeue-attempts", "4", "--requeue-delay", "3s")
+	watch := sys.Watch()
 
 	slapd.Stop(t)
 
+	var onceRun string
 	t.Run("requeue off: fails once and stays failed", func(t *testing.T) {
 		sum, err := sys.RunJob("once")
 		if err == nil || sum.Outcome != "failed" || sum.Attempts != 1 {
 			t.Fatalf("outcome %s attempts %d err %v", sum.Outcome, sum.Attempts, err)
 		}
+		onceRun = sum.RunID
 		h := sys.History("once")
 		if len(h) != 1 || len(h[0].Failures) != 1 || h[0].Failures[0].WillRetry {
 			t.Fatalf("history of a job without requeue: %+v", h)
 		}
+		waitFor(t, "the failed attempt in adsync watch", 10*time.Second, func() bool {
+			return len(watch.lines("directory.failed.v1", "run="+onceRun, "attempt=1 final")) == 1
+		})
+	})
+
+	t.Run("requeue on: single sign-on enabled during the back-off refuses the next attempt", func(t *testing.T) {
+		var out, errb syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- cli.Run(context.Background(), []string{"job", "run", "sso-later", "--wait", "--json", "-c", sys.ConfigPath},
+				cli.Env{Stdout: &out, Stderr: &errb})
+		}()
+		waitFor(t, "the first failed attempt", 30*time.Second, func() bool { return strings.Contains(errb.String(), "retrying in") })
+		if msg := sys.MustCLI("sso", "enable", "oidc", "--force"); !strings.Contains(msg, "disabled AD Sync Job sso-later") {
+			t.Fatalf("sso enable --force: %s", msg)
+		}
+		// The directory is back: only the admission checks can stop the
+		// next attempt from reading it.
+		slapd.Start(t)
+		if err := <-done; err == nil {
+			t.Fatalf("a run continued after single sign-on was enabled:\n%s", out.String())
+		}
+		var sum cli.RunSummary
+		if err := json.Unmarshal([]byte(out.String()), &sum); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		reasons := strings.Join(sum.Reasons, "\n")
+		if sum.Outcome != "failed" || sum.Attempts < 2 || !strings.Contains(reasons, "refused, nothing read") ||
+			!strings.Contains(reasons, "OpenID Connect single sign-on is enabled") || !strings.Contains(reasons, `job "sso-later" is disabled`) {
+			t.Fatalf("run refused during its back-off: outcome %s attempts %d reasons:\n%s", sum.Outcome, sum.Attempts, reasons)
+		}
+		if n := len(sys.Accounts("")); n != 0 {
+			t.Fatalf("%d accounts written by a refused attempt", n)
+		}
+		if n := sys.captured.count("adsync.directory.page.v1"); n != 0 {
+			t.Fatalf("%d pages read by a refused attempt", n)
+		}
+		h := sys.History("sso-later")[0]
+		last := h.Failures[len(h.Failures)-1]
+		if h.Outcome != "failed" || last.Attempt != sum.Attempts || last.WillRetry || last.Trigger != "requeue" ||
+			!strings.Contains(last.Reason, "OpenID Connect single sign-on is enabled") {
+			t.Fatalf("history of the refused run: %+v", h)
+		}
+		refused := fmt.Sprintf(`attempt=%d final reason="attempt %d refused, nothing read: OpenID Connect single sign-on is enabled`, sum.Attempts, sum.Attempts)
+		waitFor(t, "the refused attempt in adsync watch", 10*time.Second, func() bool {
+			return len(watch.lines("directory.failed.v1", "run="+sum.RunID, refused)) == 1
+		})
+
+		sys.MustCLI("sso", "disable", "oidc")
+		for _, j := range []string{"retrying", "once", "sso-later"} {
+			sys.MustCLI("job", "enable", j)
+		}
+		slapd.Stop(t)
 	})
 
 	t.Run("requeue on: completes after the directory is back", func(t *testing.T) {
@@ -61,6 +122,14 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 		if h.Attempts != sum.Attempts || len(h.Failures) != sum.Attempts-1 {
 			t.Fatalf("history: attempts %d failures %+v", h.Attempts, h.Failures)
 		}
+		for a := 1; a < sum.Attempts; a++ {
+			if len(watch.lines("directory.failed.v1", "run="+sum.RunID, fmt.Sprintf("attempt=%d retry in", a))) != 1 {
+				t.Errorf("adsync watch does not show failed attempt %d:\n%s", a, watch.String())
+			}
+		}
+		waitFor(t, "the completed attempt in adsync watch", 10*time.Second, func() bool {
+			return len(watch.lines("directory.completed.v1", "run="+sum.RunID, fmt.Sprintf("attempt=%d ", sum.Attempts))) == 1
+		})
 		var prev time.Time
 		for i, f := range h.Failures {
 			if f.Attempt != i+1 || !f.WillRetry || !strings.Contains(f.Reason, "connection refused") {
@@ -88,7 +157,58 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 		}
 		slapd.Start(t)
 	})
+
+	t.Run("requeue off: the failed run stayed failed", func(t *testing.T) {
+		for _, r := range sys.History("once") {
+			if r.RunID == onceRun && (r.Outcome != "failed" || r.Attempts != 1 || len(r.Failures) != 1) {
+				t.Fatalf("run %s later: outcome %s attempts %d failures %+v", onceRun, r.Outcome, r.Attempts, r.Failures)
+			}
+		}
+		if n := len(watch.lines("run="+onceRun, "directory.failed.v1")); n != 1 {
+			t.Fatalf("adsync watch shows %d attempts of the run without requeue:\n%s", n, watch.String())
+		}
+	})
 }
+
+// watchLog is an `adsync watch` running alongside a test.
+type watchLog struct{ out syncBuffer }
+
+// Watch runs `adsync watch` until the test ends.
+func (s *System) Watch() *watchLog {
+	s.t.Helper()
+	w := &watchLog{}
+	var errb syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"watch", "-c", s.ConfigPath}, cli.Env{Stdout: &w.out, Stderr: &errb, Now: s.clockNow()})
+	}()
+	waitFor(s.t, "adsync watch to start", 30*time.Second, func() bool { return strings.Contains(errb.String(), "watching adsync events") })
+	s.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			s.t.Errorf("adsync watch: %v", err)
+		}
+	})
+	return w
+}
+
+// lines returns the watched lines that contain every part.
+func (w *watchLog) lines(parts ...string) []string {
+	var out []string
+	for _, l := range strings.Split(w.out.String(), "\n") {
+		ok := l != ""
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (w *watchLog) String() string { return w.out.String() }
 
 // A run requested while the job's previous run is still going is rejected;
 // a run that never finishes stops blocking the job when its lease expires.

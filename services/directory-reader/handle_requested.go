@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
 	"github.com/adsync/adsync/internal/metrics"
@@ -21,6 +22,17 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	cfg, ok := s.domains[r.Domain]
 	if !ok {
 		return s.fail(ctx, r, attempt, 0, fmt.Errorf("domain %q is not configured on this job server", r.Domain), false)
+	}
+	if attempt > 1 {
+		// Guard admitted the first attempt; a requeued one (or one
+		// redelivered after a crash) passes the same checks again.
+		refused, err := s.admission.Refusals(ctx, r.Job)
+		if err != nil {
+			return fmt.Errorf("admission checks before attempt %d of %s: %w", attempt, r.Domain, err)
+		}
+		if len(refused) > 0 {
+			return s.refuse(ctx, r, attempt, refused)
+		}
 	}
 	started := s.cfg.Now().UTC()
 	log.Info("reading directory", "url", cfg.URL, "base_dn", cfg.BaseDN)
@@ -172,6 +184,25 @@ func (s *Service) fail(ctx context.Context, r *events.DirectoryRequested, attemp
 		return bus.RetryAfter(delay, fmt.Errorf("attempt %d of %s failed: %w", attempt, r.Domain, cause))
 	}
 	log.Error("directory read failed", "err", cause)
+	return nil
+}
+
+// refuse ends the domain's run, without reading, when an attempt after the
+// first no longer passes the admission checks: failed, never retried, with
+// every reason.
+func (s *Service) refuse(ctx context.Context, r *events.DirectoryRequested, attempt int, refused []admission.Refusal) error {
+	f := &events.DirectoryFailed{
+		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt,
+		Reason:   fmt.Sprintf("attempt %d refused, nothing read: %s", attempt, admission.Join(refused)),
+		FailedAt: s.cfg.Now().UTC(), Refused: admission.Codes(refused),
+	}
+	if r.Requeue.Enabled {
+		f.MaxAttempts = r.Requeue.MaxAttempts
+	}
+	if err := s.pub.Publish(ctx, f); err != nil {
+		return err
+	}
+	bus.Logger(ctx).Warn("requeued attempt refused; the domain's run ends as failed", "attempt", attempt, "reasons", admission.Join(refused))
 	return nil
 }
 

@@ -3,7 +3,9 @@
 // domain with a paged search and streams the entries as directory.page
 // events, ending each attempt with directory.completed or directory.failed.
 // A transient failure of a job with requeue on is retried through JetStream
-// redelivery of the read request (nak with a growing delay).
+// redelivery of the read request (nak with a growing delay); each attempt
+// after the first passes guard's admission checks again (internal/admission)
+// and, refused, ends the domain as failed without reading.
 package directoryreader
 
 import (
@@ -15,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
@@ -63,17 +66,28 @@ type Watermarks interface {
 	Get(ctx context.Context, domain string) (*events.Watermark, error)
 }
 
+// Admission applies guard's admission checks that do not depend on the
+// run's lease (single sign-on, job missing or disabled, environment) again
+// before each attempt after the first.
+type Admission interface {
+	Refusals(ctx context.Context, job string) ([]admission.Refusal, error)
+}
+
 // Service is the directory-reader service.
 type Service struct {
-	cfg     Config
-	domains map[string]ldapdir.Config
-	pub     Publisher
-	dial    Dialer
-	marks   Watermarks
+	cfg       Config
+	domains   map[string]ldapdir.Config
+	pub       Publisher
+	dial      Dialer
+	marks     Watermarks
+	admission Admission
 }
 
 // New returns the service.
-func New(cfg Config, pub Publisher, dial Dialer, marks Watermarks) (*Service, error) {
+func New(cfg Config, pub Publisher, dial Dialer, marks Watermarks, admit Admission) (*Service, error) {
+	if admit == nil {
+		return nil, errors.New("directory-reader: the admission checks of requeued attempts are required")
+	}
 	if cfg.MaxEntriesPerEvent <= 0 {
 		cfg.MaxEntriesPerEvent = 1000
 	}
@@ -86,7 +100,7 @@ func New(cfg Config, pub Publisher, dial Dialer, marks Watermarks) (*Service, er
 	if dial == nil {
 		dial = DialLDAP
 	}
-	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial, marks: marks}
+	s := &Service{cfg: cfg, domains: map[string]ldapdir.Config{}, pub: pub, dial: dial, marks: marks, admission: admit}
 	for _, d := range cfg.Domains {
 		d = withClock(d, cfg.Now).WithDefaults()
 		if _, dup := s.domains[d.Name]; dup {

@@ -9,20 +9,21 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
-	"github.com/adsync/adsync/internal/settings"
 )
 
-// Rejection codes.
+// Rejection codes (those of the admission checks are shared with
+// directory-reader, which applies them again before a requeued attempt).
 const (
-	CodeSSOEnabled       = "sso-enabled"
-	CodeJobMissing       = "job-missing"
-	CodeJobDisabled      = "job-disabled"
-	CodeWrongEnvironment = "wrong-environment"
+	CodeSSOEnabled       = admission.CodeSSOEnabled
+	CodeJobMissing       = admission.CodeJobMissing
+	CodeJobDisabled      = admission.CodeJobDisabled
+	CodeWrongEnvironment = admission.CodeWrongEnvironment
 	CodeNoJobServer      = "no-job-server"
 	CodeRunInProgress    = "run-in-progress"
 	CodeUnknownDomain    = "unknown-domain"
@@ -44,34 +45,16 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	now := s.cfg.Now()
 	var v verdict
 
-	sso, err := s.stores.Settings.SSO(ctx)
+	job, refusals, err := s.admission.Check(ctx, r.Job)
 	if err != nil {
 		return err
 	}
-	for _, k := range settings.SSOKinds {
-		if sso[k].Enabled {
-			v.reject(CodeSSOEnabled, "%s single sign-on is enabled: AD sync is refused while SAML or OpenID Connect sign-on is on, because both would manage the same accounts (adsync sso disable %s)", settings.SSOName(k), k)
-		}
-	}
-
-	job, _, err := s.stores.Jobs.Get(ctx, r.Job)
-	if errors.Is(err, jobs.ErrNotFound) {
-		v.reject(CodeJobMissing, "job %q does not exist", r.Job)
-	} else if err != nil {
-		return err
+	for _, rf := range refusals {
+		v.codes = append(v.codes, rf.Code)
+		v.reasons = append(v.reasons, rf.Reason)
 	}
 	var domains []string
 	if job != nil {
-		if !job.Enabled {
-			v.reject(CodeJobDisabled, "job %q is disabled (adsync job enable %s)", job.Name, job.Name)
-		}
-		env, err := s.stores.Settings.Environment(ctx)
-		if err != nil {
-			return err
-		}
-		if job.Environment != env {
-			v.reject(CodeWrongEnvironment, "job %q was created in environment %s; AD Sync Jobs must be created on each environment (this is %s)", job.Name, job.Environment, env)
-		}
 		domains = s.domainsOf(job, &v)
 	}
 	for _, d := range domains {

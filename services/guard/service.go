@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
@@ -48,9 +49,10 @@ type Stores struct {
 
 // Service is the guard service.
 type Service struct {
-	cfg    Config
-	stores Stores
-	pub    Publisher
+	cfg       Config
+	stores    Stores
+	pub       Publisher
+	admission *admission.Checker
 }
 
 // New returns the guard service.
@@ -70,7 +72,7 @@ func New(cfg Config, stores Stores, pub Publisher) (*Service, error) {
 	if cfg.Wall == nil {
 		cfg.Wall = time.Now
 	}
-	return &Service{cfg: cfg, stores: stores, pub: pub}, nil
+	return &Service{cfg: cfg, stores: stores, pub: pub, admission: &admission.Checker{Jobs: stores.Jobs, Settings: stores.Settings}}, nil
 }
 
 // Register adds the service's handlers to a router.
