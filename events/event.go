@@ -58,6 +58,18 @@ type Run struct {
 	RequestedAt time.Time `json:"requested_at"`
 	// DryRun runs compute the full plan and write nothing.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Held lists the job's domains that guard left out of the run because
+	// the deletion guard holds a plan of theirs (set from sync.approved on):
+	// the run's summary reports each as held, not read.
+	Held []HeldDomain `json:"held,omitempty"`
+}
+
+// HeldDomain is a domain left out of a run: RunID's plan for it is held by
+// the deletion guard until an administrator approves or discards it.
+type HeldDomain struct {
+	Domain  string   `json:"domain"`
+	RunID   string   `json:"run_id"`
+	Reasons []string `json:"reasons"`
 }
 
 // RunRef gives access to the run an event belongs to (for logging and routing).

@@ -5,7 +5,8 @@ import "time"
 // SyncCompleted is the terminal event of every approved run, published by
 // account-writer once each domain of the run has an outcome. Outcome is
 // "completed" when every domain completed (or, for a dry run, was
-// planned), "held" when the deletion guard held some domain's plan and no
+// planned), "held" when the deletion guard held some domain's plan (in
+// this run, or in an earlier one that is still held: Run.Held) and no
 // domain failed, "failed" when no domain completed and "partial"
 // otherwise; Reasons explains every domain that did not complete.
 type SyncCompleted struct {
@@ -35,6 +36,9 @@ type DomainResult struct {
 	Hold   *Hold `json:"hold,omitempty"`
 	// Mode is the read's mode: full or delta.
 	Mode Mode `json:"mode,omitempty"`
+	// HeldBy is set (with outcome held) for a domain that was not read at
+	// all: the deletion guard holds this run's plan for it.
+	HeldBy string `json:"held_by,omitempty"`
 }
 
 func (SyncCompleted) EventName() string   { return "sync.completed.v1" }

@@ -35,6 +35,17 @@ func (r Run) validate() error {
 	if r.RequestedAt.IsZero() {
 		errs = append(errs, errors.New("requested_at is required"))
 	}
+	for i, h := range r.Held {
+		if err := validDomain(h.Domain); err != nil {
+			errs = append(errs, fmt.Errorf("held/%d: %w", i, err))
+		}
+		if !runIDPattern.MatchString(h.RunID) {
+			errs = append(errs, fmt.Errorf("held/%d: run_id %q is not a run id", i, h.RunID))
+		}
+		if h.Reasons == nil {
+			errs = append(errs, fmt.Errorf("held/%d: reasons are required", i))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -62,6 +62,14 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 			entry(m)["group_refs"] = []any{map[string]any{"id": "", "name": "x", "dn": "y"}}
 		}},
 		{"empty kept id", func(m map[string]any) { m["kept"] = []any{""} }},
+		{"valid", func(m map[string]any) {
+			m["held"] = []any{map[string]any{"domain": "lab", "run_id": "r1", "reasons": []any{"30% > 10%"}}}
+		}},
+		{"held domain bad", func(m map[string]any) {
+			m["held"] = []any{map[string]any{"domain": "lab.example", "run_id": "r1", "reasons": []any{}}}
+		}},
+		{"held without run id", func(m map[string]any) { m["held"] = []any{map[string]any{"domain": "lab", "reasons": []any{}}} }},
+		{"held without reasons", func(m map[string]any) { m["held"] = []any{map[string]any{"domain": "lab", "run_id": "r1"}} }},
 		{"number as string", func(m map[string]any) { m["seq"] = "1" }},
 	} {
 		n, raw := mutate(c.name, page, c.edit)
@@ -79,6 +87,9 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 		{"no external id", func(m map[string]any) { change(m, 1)["external_id"] = "" }},
 		{"entry without username", func(m map[string]any) { delete(change(m, 0)["entry"].(map[string]any), "username") }},
 		{"bad domain", func(m map[string]any) { m["domain"] = "" }},
+		{"held bad run id", func(m map[string]any) {
+			m["held"] = []any{map[string]any{"domain": "lab", "run_id": "a b", "reasons": []any{"x"}}}
+		}},
 	} {
 		n, raw := mutate(c.name, changes, c.edit)
 		add("account.changes.v1", n, raw)

@@ -25,9 +25,12 @@ func samples() []events.Event {
 		Disabled:  true, DisabledReason: events.ReasonDirectoryDisabled}
 	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
 	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5, Joined: 6, Left: 7}
+	heldRun := run
+	heldRun.Held = []events.HeldDomain{{Domain: "lab", RunID: "nightly-20261124T101500Z-cd34ef", Reasons: []string{"deactivates 30 of 100 active accounts (30.0%)"}}}
 	return []events.Event{
 		&events.SyncRequested{Run: run},
 		&events.SyncApproved{Run: run, Domains: []string{"corp"}, Requeue: pol, LeaseExpiresAt: now.Format(time.RFC3339)},
+		&events.SyncApproved{Run: heldRun, Domains: []string{"corp"}, Requeue: pol, LeaseExpiresAt: now.Format(time.RFC3339)},
 		&events.SyncRejected{Run: run, Reasons: []string{"SAML single sign-on is enabled"}, Codes: []string{"sso-enabled"}},
 		&events.DirectoryRequested{Run: run, Domain: "corp", Domains: []string{"corp", "lab"}, Requeue: events.RequeuePolicy{}},
 		&events.DirectoryPage{Run: run, Domain: "corp", Attempt: 1, Seq: 1, ObservedAt: now, Entries: []events.DirectoryEntry{entry}},
@@ -44,6 +47,9 @@ func samples() []events.Event {
 		&events.SyncCompleted{Run: run, Outcome: events.OutcomeHeld, Reasons: []string{"held"}, FinishedAt: now, Totals: counts,
 			Domains: []events.DomainResult{{Domain: "corp", Outcome: events.OutcomeHeld, Attempts: 1, Entries: 15, Counts: counts, Drift: 1, Failed: 2,
 				Hold: &events.Hold{Deactivations: 300, ActiveBefore: 1000, Entries: 700, LastGoodEntries: 1000, Reasons: []string{"30% > 10%"}}}}},
+		&events.SyncCompleted{Run: heldRun, Outcome: events.OutcomeHeld, Reasons: []string{`domain "lab" held: skipped`}, FinishedAt: now, Totals: counts,
+			Domains: []events.DomainResult{{Domain: "corp", Outcome: events.OutcomeCompleted, Attempts: 1, Entries: 15, Counts: counts},
+				{Domain: "lab", Outcome: events.OutcomeHeld, Reason: "skipped, not read", HeldBy: "nightly-20261124T101500Z-cd34ef"}}},
 		&events.PlanDecided{Run: run, Domain: "corp", Decision: events.DecisionApprove, DecidedBy: "root@host", DecidedAt: now},
 		&events.PlanApplied{Run: run, Domain: "corp", Decision: events.DecisionApprove, Counts: counts, At: now},
 	}
@@ -102,6 +108,7 @@ func TestInvalidEventsAreRefusedWithAReadableReason(t *testing.T) {
 		{"create without entry", "account.changes.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":1,"batch":"p1","changes":[{"op":"create","external_id":"x","version":1}]}`, "entry"},
 		{"attempt zero", "directory.page.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domain":"corp","attempt":0,"seq":1,"observed_at":"2026-01-01T00:00:00Z","entries":[]}`, "attempt"},
 		{"not json", "sync.completed.v1", `{`, "not JSON"},
+		{"held domain without run", "sync.approved.v1", `{"run_id":"r","job":"j","trigger":"manual","requested_at":"2026-01-01T00:00:00Z","domains":["corp"],"requeue":{"enabled":false},"safety":{"max_deactivations":0,"max_deactivation_percent":0,"max_result_drop_percent":0},"groups":{},"held":[{"domain":"lab","reasons":[]}]}`, "run_id"},
 		{"unknown refusal", "directory.failed.v1", `{"run_id":"r","job":"j","trigger":"requeue","requested_at":"2026-01-01T00:00:00Z","domain":"corp","domains":["corp"],"attempt":2,"reason":"x","transient":false,"will_retry":false,"pages_read":0,"failed_at":"2026-01-01T00:00:00Z","refused":["no-job-server"]}`, "refused"},
 	}
 	for _, c := range cases {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/adsync/adsync/events"
 )
@@ -37,12 +38,22 @@ func (s *Store) CompletedRun(ctx context.Context, runID string) (*events.SyncCom
 	for _, r := range results {
 		byDomain[r.Domain] = r
 	}
-	var completed, failed int
 	for _, d := range domains {
-		r, ok := byDomain[d]
-		if !ok {
+		if _, ok := byDomain[d]; !ok {
 			return nil, nil // another domain is still going
 		}
+	}
+	// The domains guard left out because a plan of theirs is held.
+	for _, h := range ev.Held {
+		if _, ok := byDomain[h.Domain]; ok {
+			continue
+		}
+		byDomain[h.Domain] = heldResult(h)
+		domains = append(domains, h.Domain)
+	}
+	var completed, failed int
+	for _, d := range domains {
+		r := byDomain[d]
 		ev.Domains = append(ev.Domains, r)
 		ev.Totals = ev.Totals.Add(r.Counts)
 		switch r.Outcome {
@@ -67,6 +78,14 @@ func (s *Store) CompletedRun(ctx context.Context, runID string) (*events.SyncCom
 	}
 	ev.FinishedAt = s.opt.Now().UTC()
 	return ev, nil
+}
+
+// heldResult is the outcome of a domain left out of a run because the
+// deletion guard holds an earlier run's plan for it: held, nothing read.
+func heldResult(h events.HeldDomain) events.DomainResult {
+	return events.DomainResult{Domain: h.Domain, Outcome: events.OutcomeHeld, HeldBy: h.RunID,
+		Reason: fmt.Sprintf("skipped, not read: the plan of run %s is held by the deletion guard (%s): approve or discard %s first (adsync run approve %s | adsync run discard %s)",
+			h.RunID, strings.Join(h.Reasons, "; "), h.RunID, h.RunID, h.RunID)}
 }
 
 // DomainResults returns the recorded outcomes of a run's domains.

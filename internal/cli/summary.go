@@ -77,6 +77,10 @@ func (s RunSummary) print(w io.Writer) {
 		fmt.Fprintf(w, "  reason: %s\n", r)
 	}
 	for _, d := range s.Domains {
+		if d.HeldBy != "" {
+			fmt.Fprintf(w, "  domain %s: %s — not read\n    %s\n", d.Domain, d.Outcome, d.Reason)
+			continue
+		}
 		fmt.Fprintf(w, "  domain %s: %s", d.Domain, d.Outcome)
 		if d.Mode != "" {
 			fmt.Fprintf(w, " (%s read)", d.Mode)

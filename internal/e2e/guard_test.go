@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
 )
@@ -132,5 +133,100 @@ func TestFilterTypoMatchingNothingIsHeldAndCanBeDiscarded(t *testing.T) {
 	}
 	if n := activeCount(sys.Accounts("lab")); n != 5 {
 		t.Fatalf("%d active", n)
+	}
+}
+
+// A domain whose plan is held does not stop the job's other domains: a new
+// run leaves it out (reported as held, with the hold's reasons and the run
+// to approve or discard first) and creates and updates the others' accounts.
+// A run whose every domain is held is rejected.
+func TestHeldDomainDoesNotStopTheJobsOtherDomains(t *testing.T) {
+	t.Parallel()
+	dc := testenv.Samba(t)
+	ou := dc.NewOU(t)
+	tag := newTag(t)
+	dc.AddUsers(t, ou,
+		testenv.ADUser{CN: "Ada Lovelace", SAM: "ada" + tag, Mail: "ada@corp.example.com"},
+		testenv.ADUser{CN: "Alan Turing", SAM: "alan" + tag, Mail: "alan@corp.example.com"})
+	slapd := testenv.Slapd(t, testenv.WithUsers(10))
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", slapd)})
+	sys.MustCLI("job", "create", "both", "--all-domains", "--mode", "full")
+	sys.MustCLI("job", "create", "lab-only", "--domain", "lab", "--mode", "full")
+	sys.MustComplete("both")
+
+	for i := 1; i <= 3; i++ { // 30% of lab: held
+		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+	}
+	first, err := sys.RunJob("both")
+	if err == nil || first.Outcome != "held" {
+		t.Fatalf("outcome %s err %v, want held", first.Outcome, err)
+	}
+	heldRun := first.RunID
+
+	// The next run: corp's new user is created, lab is not read.
+	dc.AddUsers(t, ou, testenv.ADUser{CN: "Grace Hopper", SAM: "grace" + tag, Mail: "grace@corp.example.com"})
+	pagesBefore := sys.captured.count("adsync.directory.page.v1")
+	requestsBefore := sys.captured.count("adsync.directory.requested.v1")
+	sum, err := sys.RunJob("both")
+	if err == nil || sum.Outcome != "held" {
+		t.Fatalf("run with lab held: outcome %s err %v reasons %v", sum.Outcome, err, sum.Reasons)
+	}
+	byDomain := map[string]events.DomainResult{}
+	for _, d := range sum.Domains {
+		byDomain[d.Domain] = d
+	}
+	if corp := byDomain["corp"]; corp.Outcome != "completed" || corp.Created != 1 || corp.Unchanged != 2 {
+		t.Fatalf("corp in the run with lab held: %+v", corp)
+	}
+	lab := byDomain["lab"]
+	if lab.Outcome != "held" || lab.HeldBy != heldRun || lab.Entries != 0 || lab.Created+lab.Updated+lab.Deactivated+lab.Reactivated != 0 {
+		t.Fatalf("lab in the run with lab held: %+v", lab)
+	}
+	for _, w := range []string{"skipped", "approve or discard " + heldRun + " first", "deactivates 3 of 10 active accounts"} {
+		if !strings.Contains(lab.Reason, w) {
+			t.Errorf("lab's reason %q does not say %q", lab.Reason, w)
+		}
+	}
+	if !strings.Contains(strings.Join(sum.Reasons, "\n"), `domain "lab" held: skipped`) {
+		t.Errorf("run reasons %v", sum.Reasons)
+	}
+	if n := sys.captured.count("adsync.directory.requested.v1") - requestsBefore; n != 1 {
+		t.Errorf("%d domains requested, want corp only", n)
+	}
+	if sys.captured.count("adsync.directory.page.v1") == pagesBefore {
+		t.Error("corp was not read")
+	}
+	if _, ok := ByUsername(t, sys.Accounts("corp"))["grace"+tag]; !ok {
+		t.Fatal("corp's new user was not created while lab was held")
+	}
+	if n := activeCount(sys.Accounts("lab")); n != 10 {
+		t.Fatalf("%d lab accounts active while its plan is held, want 10", n)
+	}
+	h := sys.History("both")[0]
+	if h.RunID != sum.RunID || h.Outcome != "held" || len(h.Domains) != 2 {
+		t.Fatalf("history: %+v", h)
+	}
+
+	// The printed summary says lab was not read and which run to decide on.
+	r := sys.CLI("job", "run", "both", "--wait")
+	if r.Err == nil || !strings.Contains(r.Stdout, "domain lab: held — not read") || !strings.Contains(r.Stdout, "adsync run approve "+heldRun) ||
+		!strings.Contains(r.Stdout, "domain corp: completed") {
+		t.Fatalf("job run --wait with lab held: %v\n%s", r.Err, r.Stdout)
+	}
+
+	// Every domain of the job held: rejected.
+	rej, err := sys.RunJob("lab-only")
+	if err == nil || rej.Outcome != "rejected" || !strings.Contains(strings.Join(rej.Reasons, ""), `domain "lab" has a plan held by the deletion guard (run `+heldRun) {
+		t.Fatalf("run of a job whose every domain is held: %+v", rej)
+	}
+
+	// Once decided, the job runs both domains again.
+	sys.MustCLI("run", "approve", heldRun)
+	again := sys.MustComplete("both")
+	if len(again.Domains) != 2 {
+		t.Fatalf("after approval: %+v", again.Domains)
+	}
+	if n := activeCount(sys.Accounts("lab")); n != 7 {
+		t.Fatalf("%d lab accounts active after approval, want 7", n)
 	}
 }

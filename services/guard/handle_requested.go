@@ -57,16 +57,28 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	if job != nil {
 		domains = s.domainsOf(job, &v)
 	}
+	// A domain with a held plan is left out of the run (and reported as
+	// held); the run is refused only when every domain is held.
+	var held []events.HeldDomain
+	var ready []string
 	for _, d := range domains {
 		plan, err := s.stores.Holds.Get(ctx, d)
 		if err != nil {
 			return err
 		}
-		if plan != nil {
+		if plan == nil {
+			ready = append(ready, d)
+			continue
+		}
+		held = append(held, events.HeldDomain{Domain: d, RunID: plan.RunID, Reasons: nonNil(plan.Hold.Reasons)})
+	}
+	if len(held) > 0 && len(ready) == 0 {
+		for _, h := range held {
 			v.reject(CodeHeldPlan, "domain %q has a plan held by the deletion guard (run %s: %s): approve or discard it first (adsync run approve %s | adsync run discard %s)",
-				d, plan.RunID, strings.Join(plan.Hold.Reasons, "; "), plan.RunID, plan.RunID)
+				h.Domain, h.RunID, strings.Join(h.Reasons, "; "), h.RunID, h.RunID)
 		}
 	}
+	domains = ready
 
 	alive, err := presence.JobServerAlive(ctx, s.stores.Servers, "directory-reader", s.cfg.Wall(), s.cfg.ServerTTL)
 	if err != nil {
@@ -108,9 +120,14 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	if mode == "" {
 		mode = events.ModeAuto
 	}
+	run := r.Run
+	run.Held = held
+	for _, h := range held {
+		log.Warn("domain left out of the run: its plan is held", "held_domain", h.Domain, "held_run", h.RunID)
+	}
 	log.Info("run approved", "domains", strings.Join(domains, ","), "mode", mode)
 	return s.pub.Publish(ctx, &events.SyncApproved{
-		Run: r.Run, Domains: domains, Requeue: job.Requeue.Policy(),
+		Run: run, Domains: domains, Requeue: job.Requeue.Policy(),
 		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: mode,
 		Safety: job.SafetyPolicy(), Groups: job.Groups,
 	})
@@ -130,4 +147,11 @@ func (s *Service) domainsOf(job *jobs.Job, v *verdict) []string {
 		out = append(out, d)
 	}
 	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
