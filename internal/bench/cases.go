@@ -170,10 +170,10 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	}
 	logf("N=%d: raw read median %.3fs (runs %v)", n, c.Raw.Median.Seconds(), roundAll(c.Raw.Runs))
 	if c.Raw.GoLDAP, err = goLDAPRead(ctx, d, o.rawRuns); err != nil {
-		c.Err = fmt.Errorf("go-ldap read: %w", err)
+		c.Err = fmt.Errorf("ldapdir read: %w", err)
 		return
 	}
-	logf("N=%d: go-ldap read median %.3fs", n, c.Raw.GoLDAP.Seconds())
+	logf("N=%d: ldapdir read median %.3fs", n, c.Raw.GoLDAP.Seconds())
 
 	t0 := time.Now()
 	sys, err := startSystem(ctx, o, d, dir)

@@ -24,7 +24,7 @@ type rawResult struct {
 	ServerCPU time.Duration // directory server CPU during the median run
 	Counted   int           // entries seen by the untimed warm-up run
 	Command   string
-	// GoLDAP is the median read through adsync's ldapdir (go-ldap).
+	// GoLDAP is the median read through adsync's ldapdir.
 	GoLDAP time.Duration
 }
 
@@ -120,7 +120,7 @@ func countWithLdapsearch(ctx context.Context, d *directory) (int, error) {
 }
 
 // goLDAPRead times the same read through adsync's own LDAP code
-// (internal/ldapdir on go-ldap: TLS, paging, mapping), doing nothing with
+// (internal/ldapdir: TLS, paging, its own response decoder, mapping), doing nothing with
 // the entries: the floor for adsync in Go, beside ldapsearch's in C.
 func goLDAPRead(ctx context.Context, d *directory, runs int) (time.Duration, error) {
 	cfg := ldapdir.Config{Name: "bench", Type: ldapdir.Type(d.Type), URL: d.URL, CAFile: d.CAFile, TLSServerName: d.ServerName,
@@ -138,7 +138,7 @@ func goLDAPRead(ctx context.Context, d *directory, runs int) (time.Duration, err
 			return 0, err
 		}
 		if st.Entries != d.N {
-			return 0, fmt.Errorf("go-ldap read %d entries, want %d", st.Entries, d.N)
+			return 0, fmt.Errorf("ldapdir read %d entries, want %d", st.Entries, d.N)
 		}
 		all = append(all, time.Since(t0))
 	}

@@ -84,13 +84,13 @@ func (r *report) render() string {
 	}
 	w("- Transport: %s; page size 1000.\n", transport)
 	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
-	w("- go-ldap read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir on go-ldap, TLS, paging, mapping), entries thrown away: the floor for any sync written with go-ldap.\n", r.o.rawRuns)
+	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
 	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again.\n")
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets: first sync ≤ %.1f× raw (stretch %.1f×), no change ≤ %.1f× raw, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirst, targetFirstStrech, targetNoChange, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
 
-	w("| directory | N | run | raw read s | go-ldap read s | adsync s | ratio | ratio to go-ldap | entries/s | tick MB | guard MB | directory-reader MB | diff MB | account-writer MB | summary |\n")
+	w("| directory | N | run | raw read s | ldapdir read s | adsync s | ratio | ratio to ldapdir | entries/s | tick MB | guard MB | directory-reader MB | diff MB | account-writer MB | summary |\n")
 	w("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range r.cases {
 		if len(c.Runs) == 0 {

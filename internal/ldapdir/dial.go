@@ -25,6 +25,9 @@ type Conn struct {
 	// expiredSince (Active Directory delta reads): users whose
 	// accountExpires passed since then are read too (see ChangedSince).
 	expiredSince time.Time
+	// wire is the connection SearchUsers reads users over (wireconn.go),
+	// opened at its first use.
+	wire *wireConn
 }
 
 // Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS
@@ -36,20 +39,9 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	tc, err := tlsConfig(cfg)
+	nc, err := connect(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("domain %q: %w", cfg.Name, err)
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("domain %q: url: %w", cfg.Name, err)
-	}
-
-	dialCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	nc, err := dialTransport(dialCtx, u, tc, cfg.InsecurePlaintext)
-	if err != nil {
-		return nil, connectError(cfg, err)
+		return nil, err
 	}
 	_, isTLS := nc.(*tls.Conn)
 	l := ldap.NewConn(nc, isTLS)
@@ -66,7 +58,29 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 
 // Close closes the connection.
 func (c *Conn) Close() error {
+	c.dropWire()
 	return c.l.Close()
+}
+
+// wireConn returns the connection to read users over, opening it if needed.
+func (c *Conn) wireConn(ctx context.Context) (*wireConn, error) {
+	if c.wire == nil {
+		w, err := dialWire(ctx, c.cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.wire = w
+	}
+	return c.wire, nil
+}
+
+// dropWire closes the users connection, which also ends a paged search in
+// progress on the server; the next read opens a new one.
+func (c *Conn) dropWire() {
+	if c.wire != nil {
+		c.wire.Close()
+		c.wire = nil
+	}
 }
 
 // dialTransport returns the connection to speak LDAP over: TLS for ldaps://

@@ -53,23 +53,33 @@ func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryE
 // before it delivers the page the entry was read with.
 func (c *Conn) OnSkipped(fn func(Skipped)) { c.onSkipped = fn }
 
-// stream runs one paged search with a reader goroutine one page ahead.
+// stream runs one paged search with a reader goroutine one page ahead, on
+// the connection for users (wireconn.go), which is closed unless the search
+// ended with its last page.
 func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bool, st *Stats,
 	fn func([]events.DirectoryEntry) error) error {
 	if ctx.Err() != nil {
 		return c.searchError(ctx, filter, ctx.Err())
 	}
-	// The caller's ctx ending closes the connection, which unblocks a read
+	w, err := c.wireConn(ctx)
+	if err != nil {
+		return err
+	}
+	// The caller's ctx ending closes the connections, which unblocks a read
 	// in progress at once.
-	stopClosing := context.AfterFunc(ctx, func() { c.l.Close() })
+	stopClosing := context.AfterFunc(ctx, func() { w.Close(); c.l.Close() })
 	defer stopClosing()
 
 	readCtx, cancel := context.WithCancel(ctx)
 	pages := make(chan page, 1)
-	go c.readPages(readCtx, filter, m, disabled, pages)
+	go c.readPages(readCtx, w, filter, m, disabled, pages)
+	complete := false
 	defer func() {
 		cancel()
 		for range pages { // wait for the reader to finish with the connection
+		}
+		if !complete {
+			c.dropWire() // a paged search may be open on it: the server drops it with the connection
 		}
 	}()
 
@@ -101,15 +111,16 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 			st.Entries += len(p.entries)
 		}
 		if p.last {
+			complete = true
 			return nil
 		}
 	}
 }
 
-// readPages issues the paged search page by page and sends each mapped page
-// to out; it closes out when done. It stops after the current page when ctx
-// ends, abandoning the server-side paged search if the connection is fine.
-func (c *Conn) readPages(ctx context.Context, filter string, m *mapper, disabled bool, out chan<- page) {
+// readPages issues the paged search page by page on w and sends each mapped
+// page to out; it closes out when done. It stops after the current page
+// when ctx ends.
+func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *mapper, disabled bool, out chan<- page) {
 	defer close(out)
 	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
@@ -131,36 +142,28 @@ func (c *Conn) readPages(ctx context.Context, filter string, m *mapper, disabled
 			return false
 		}
 	}
+	entries := make([]*ldap.Entry, 0, c.cfg.PageSize)
 	for {
-		res, err := c.l.Search(req)
+		entries = entries[:0]
+		cookie, err := w.searchPage(req, func(e *ldap.Entry) error {
+			entries = append(entries, e)
+			return nil
+		})
 		if err != nil {
-			// go-ldap may return the entries read so far together with
-			// the error: they are dropped, the read failed.
+			// The entries read so far are dropped: the read failed.
 			send(page{err: c.searchError(ctx, filter, err)})
 			return
 		}
-		resp, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if !ok {
-			send(page{err: c.searchError(ctx, filter,
-				fmt.Errorf("the server's response has no paging control: %w", ErrIncompleteRead))})
-			return
-		}
-		p, err := c.mapPage(res.Entries, m, disabled)
+		p, err := c.mapPage(entries, m, disabled)
 		if err != nil {
 			send(page{err: c.searchError(ctx, filter, err)})
 			return
 		}
-		p.last = len(resp.Cookie) == 0
-		if !send(p) {
-			if !p.last {
-				c.abandonPaging(req, ctl, resp.Cookie)
-			}
+		p.last = len(cookie) == 0
+		if !send(p) || p.last {
 			return
 		}
-		if p.last {
-			return
-		}
-		ctl.cookie = resp.Cookie
+		ctl.cookie = cookie
 	}
 }
 
@@ -184,16 +187,6 @@ func (c *Conn) mapPage(entries []*ldap.Entry, m *mapper, disabled bool) (page, e
 		p.entries = append(p.entries, d)
 	}
 	return p, nil
-}
-
-// abandonPaging tells the server to drop the paged search (page size 0 with
-// the last cookie, RFC 2696), best effort, when the connection is healthy.
-func (c *Conn) abandonPaging(req *ldap.SearchRequest, ctl *pagingControl, cookie []byte) {
-	if c.l.IsClosing() {
-		return
-	}
-	ctl.size, ctl.cookie = 0, cookie
-	_, _ = c.l.Search(req)
 }
 
 // searchError wraps err with the domain, URL, base DN and a description;

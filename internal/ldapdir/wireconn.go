@@ -1,0 +1,218 @@
+package ldapdir
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// wireConn is the connection that SearchUsers reads users over: a second
+// connection to the same server, set up by the same connect (one
+// tls.Config, certificate verified before the bind), bound with the same
+// credentials, whose responses are read with the decoder of wire.go. It
+// does one request at a time.
+type wireConn struct {
+	nc      net.Conn
+	r       *bufio.Reader
+	lastID  int64
+	timeout time.Duration
+}
+
+// connect opens the transport of a connection to cfg's server: TLS from
+// the start for ldaps://, StartTLS first for ldap:// unless
+// InsecurePlaintext. The server certificate is verified during the TLS
+// handshake, before anything else is sent.
+func connect(ctx context.Context, cfg Config) (net.Conn, error) {
+	tc, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("domain %q: %w", cfg.Name, err)
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("domain %q: url: %w", cfg.Name, err)
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	nc, err := dialTransport(dialCtx, u, tc, cfg.InsecurePlaintext)
+	if err != nil {
+		return nil, connectError(cfg, err)
+	}
+	return nc, nil
+}
+
+// dialWire connects and binds a wireConn.
+func dialWire(ctx context.Context, cfg Config) (*wireConn, error) {
+	nc, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &wireConn{nc: nc, r: bufio.NewReaderSize(nc, 64<<10), timeout: cfg.Timeout}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	err = w.bind(cfg.BindDN, cfg.BindPassword)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		nc.Close()
+		return nil, bindError(cfg, ctxErr(ctx, err))
+	}
+	return w, nil
+}
+
+// Close closes the connection; a request in progress fails at once.
+func (w *wireConn) Close() error { return w.nc.Close() }
+
+// bind sends a simple bind request and checks its response.
+func (w *wireConn) bind(dn, password string) error {
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationBindRequest, nil, "Bind Request")
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, "Version"))
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "User Name"))
+	op.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, password, "Password"))
+	id, err := w.send(op, nil)
+	if err != nil {
+		return err
+	}
+	m, err := w.receive(id)
+	if err != nil {
+		return err
+	}
+	if m.op != opBindResponse {
+		return malformed("answer 0x%02x to a bind request", m.op)
+	}
+	r, err := parseResult(m.body)
+	if err != nil {
+		return err
+	}
+	return r.err()
+}
+
+// searchPage sends req (with its controls, the paging control among them)
+// and calls fn with each entry of the page, in order. It returns the
+// paging cookie of the next page, empty after the last one. Continuation
+// references are not followed (nor are they by go-ldap's Search). The
+// page must arrive within the connection's timeout.
+func (w *wireConn) searchPage(req *ldap.SearchRequest, fn func(*ldap.Entry) error) ([]byte, error) {
+	op, err := encodeSearch(req)
+	if err != nil {
+		return nil, err
+	}
+	id, err := w.send(op, req.Controls)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		m, err := w.receive(id)
+		if err != nil {
+			return nil, err
+		}
+		switch m.op {
+		case opSearchEntry:
+			e, err := parseEntry(m.body)
+			if err != nil {
+				return nil, err
+			}
+			if err := fn(e); err != nil {
+				return nil, err
+			}
+		case opSearchReference:
+		case opSearchDone:
+			r, err := parseResult(m.body)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.err(); err != nil {
+				return nil, err
+			}
+			cookie, found, err := pagingCookie(m.controls)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, fmt.Errorf("the server's response has no paging control: %w", ErrIncompleteRead)
+			}
+			return cookie, nil
+		default:
+			return nil, malformed("answer 0x%02x to a search request", m.op)
+		}
+	}
+}
+
+// encodeSearch encodes req's SearchRequest protocolOp (RFC 4511 4.5.1).
+func encodeSearch(req *ldap.SearchRequest) (*ber.Packet, error) {
+	filter, err := ldap.CompileFilter(req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchRequest, nil, "Search Request")
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, req.BaseDN, "Base DN"))
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(req.Scope), "Scope"))
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(req.DerefAliases), "Deref Aliases"))
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, uint64(req.SizeLimit), "Size Limit"))
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, uint64(req.TimeLimit), "Time Limit"))
+	op.AppendChild(ber.NewBoolean(ber.ClassUniversal, ber.TypePrimitive, ber.TagBoolean, req.TypesOnly, "Types Only"))
+	op.AppendChild(filter)
+	attrs := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attributes")
+	for _, a := range req.Attributes {
+		attrs.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, "Attribute"))
+	}
+	op.AppendChild(attrs)
+	return op, nil
+}
+
+// send writes op as the next message, with controls, and returns its id.
+func (w *wireConn) send(op *ber.Packet, controls []ldap.Control) (int64, error) {
+	w.lastID++
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Request")
+	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, w.lastID, "MessageID"))
+	p.AppendChild(op)
+	if len(controls) > 0 {
+		cs := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
+		for _, c := range controls {
+			cs.AppendChild(c.Encode())
+		}
+		p.AppendChild(cs)
+	}
+	deadline := time.Now().Add(w.timeout)
+	_ = w.nc.SetDeadline(deadline) // the write, then the whole answer
+	if _, err := w.nc.Write(p.Bytes()); err != nil {
+		return 0, fmt.Errorf("%w: send request: %w", ErrConnectionLost, err)
+	}
+	return w.lastID, nil
+}
+
+// receive reads the next message, which must answer message id. A notice
+// of disconnection (RFC 4511 4.4.1) is an error.
+func (w *wireConn) receive(id int64) (message, error) {
+	b, err := readMessage(w.r)
+	if err != nil {
+		if errors.Is(err, errMalformed) {
+			return message{}, err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return message{}, fmt.Errorf("%w: no complete answer within %s: %w", ErrConnectionLost, w.timeout, err)
+		}
+		return message{}, fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	m, err := parseMessage(b)
+	if err != nil {
+		return m, err
+	}
+	if m.id == 0 && m.op == opExtendedResponse {
+		if r, err := parseResult(m.body); err == nil && r.err() != nil {
+			return m, fmt.Errorf("%w: the server ended the connection: %w", ErrConnectionLost, r.err())
+		}
+		return m, fmt.Errorf("%w: the server ended the connection", ErrConnectionLost)
+	}
+	if m.id != id {
+		return m, malformed("answer to message %d while waiting for %d", m.id, id)
+	}
+	return m, nil
+}
