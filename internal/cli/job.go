@@ -154,7 +154,7 @@ func (c *cli) view(j *jobs.Job, lastFired time.Time) jobView {
 	case j.Schedule.Every != 0:
 		v.ScheduleText = fmt.Sprintf("every %s (%s)", j.Schedule.Every.D(), j.Schedule.RunWhen)
 	case j.Schedule.Cron != "":
-		v.ScheduleText = fmt.Sprintf("cron %q %s", j.Schedule.Cron, orDefault(j.Schedule.TimeZone, "UTC"))
+		v.ScheduleText = fmt.Sprintf("cron %q %s", j.Schedule.Cron, j.Schedule.Zone())
 	default:
 		v.ScheduleText = "manual"
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -45,7 +46,10 @@ func (s Schedule) Validate() error {
 	if s.Every != 0 && s.RunWhen != RunImmediately && s.RunWhen != RunScheduled {
 		errs = append(errs, fmt.Errorf("--run-when %q: use immediately or scheduled", s.RunWhen))
 	}
-	if s.Every == 0 && (s.RunWhen != "" || s.Start != nil) && s.Cron == "" {
+	switch {
+	case s.Every == 0 && s.Cron != "" && (s.RunWhen != "" || s.Start != nil):
+		errs = append(errs, errors.New("--run-when and --start apply to --every schedules only: a --cron schedule runs at its calendar's slots (drop them, or use --every)"))
+	case s.Every == 0 && (s.RunWhen != "" || s.Start != nil):
 		errs = append(errs, errors.New("--run-when and --start need --every"))
 	}
 	if s.Cron != "" {
@@ -59,6 +63,10 @@ func (s Schedule) Validate() error {
 }
 
 func (s Schedule) cron() (cron.Schedule, error) {
+	prefixed, hasPrefix := cronZone(s.Cron)
+	if hasPrefix && s.TimeZone != "" {
+		return nil, fmt.Errorf("--cron %q names its own time zone (%s) and --time-zone %q names another: give the zone once", s.Cron, prefixed, s.TimeZone)
+	}
 	loc := time.UTC
 	if s.TimeZone != "" {
 		l, err := time.LoadLocation(s.TimeZone)
@@ -71,10 +79,36 @@ func (s Schedule) cron() (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--cron %q: %w", s.Cron, err)
 	}
-	if spec, ok := sch.(*cron.SpecSchedule); ok {
+	// A CRON_TZ= or TZ= prefix sets the zone (the parser reads it);
+	// otherwise --time-zone does, by default UTC.
+	if spec, ok := sch.(*cron.SpecSchedule); ok && !hasPrefix {
 		spec.Location = loc
 	}
 	return sch, nil
+}
+
+// cronZone returns the zone of a cron expression's CRON_TZ= or TZ= prefix.
+func cronZone(expr string) (string, bool) {
+	expr = strings.TrimSpace(expr)
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(expr, p); ok {
+			zone, _, _ := strings.Cut(rest, " ")
+			return zone, true
+		}
+	}
+	return "", false
+}
+
+// Zone is the time zone a cron schedule is read in: --time-zone, else the
+// expression's CRON_TZ= or TZ= prefix, else UTC.
+func (s Schedule) Zone() string {
+	if s.TimeZone != "" {
+		return s.TimeZone
+	}
+	if z, ok := cronZone(s.Cron); ok {
+		return z
+	}
+	return "UTC"
 }
 
 // SetAnchor fixes the first slot of a time span schedule from the time the

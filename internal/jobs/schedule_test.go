@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,24 +63,39 @@ func TestScheduleDue(t *testing.T) {
 }
 
 func TestScheduleValidate(t *testing.T) {
+	start := at("2026-12-01T02:00:00Z")
 	cases := []struct {
 		name string
 		s    Schedule
 		ok   bool
+		want string // part of the message when refused
 	}{
-		{"span", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately}, true},
-		{"cron", Schedule{Cron: "0 2 * * *", TimeZone: "UTC"}, true},
-		{"both", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately, Cron: "* * * * *"}, false},
-		{"too short", Schedule{Every: Duration(time.Second), RunWhen: RunImmediately}, false},
-		{"bad run-when", Schedule{Every: Duration(time.Hour), RunWhen: "sometimes"}, false},
-		{"bad cron", Schedule{Cron: "every day"}, false},
-		{"bad zone", Schedule{Cron: "0 2 * * *", TimeZone: "Mars/Olympus"}, false},
-		{"none", Schedule{}, true},
+		{"cron with --start", Schedule{Cron: "0 2 * * *", RunWhen: RunScheduled, Start: &start}, false, "--run-when and --start apply to --every schedules only"},
+		{"cron with --run-when", Schedule{Cron: "0 2 * * *", RunWhen: RunImmediately}, false, "a --cron schedule runs at its calendar's slots"},
+		{"start without a schedule", Schedule{Start: &start}, false, "--run-when and --start need --every"},
+		{"span with --start", Schedule{Every: Duration(time.Hour), RunWhen: RunScheduled, Start: &start}, true, ""},
+		{"CRON_TZ prefix", Schedule{Cron: "CRON_TZ=Asia/Tokyo 0 2 * * *"}, true, ""},
+		{"TZ prefix", Schedule{Cron: "TZ=Europe/Berlin 0 2 * * *"}, true, ""},
+		{"CRON_TZ prefix and --time-zone", Schedule{Cron: "CRON_TZ=Asia/Tokyo 0 2 * * *", TimeZone: "Europe/Berlin"}, false, "names its own time zone (Asia/Tokyo) and --time-zone \"Europe/Berlin\""},
+		{"TZ prefix and the same --time-zone", Schedule{Cron: "TZ=UTC 0 2 * * *", TimeZone: "UTC"}, false, "give the zone once"},
+		{"bad CRON_TZ zone", Schedule{Cron: "CRON_TZ=Mars/Olympus 0 2 * * *"}, false, "Mars/Olympus"},
+		{"span", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately}, true, ""},
+		{"cron", Schedule{Cron: "0 2 * * *", TimeZone: "UTC"}, true, ""},
+		{"both", Schedule{Every: Duration(time.Hour), RunWhen: RunImmediately, Cron: "* * * * *"}, false, ""},
+		{"too short", Schedule{Every: Duration(time.Second), RunWhen: RunImmediately}, false, ""},
+		{"bad run-when", Schedule{Every: Duration(time.Hour), RunWhen: "sometimes"}, false, ""},
+		{"bad cron", Schedule{Cron: "every day"}, false, ""},
+		{"bad zone", Schedule{Cron: "0 2 * * *", TimeZone: "Mars/Olympus"}, false, ""},
+		{"none", Schedule{}, true, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := c.s.Validate(); (err == nil) != c.ok {
+			err := c.s.Validate()
+			if (err == nil) != c.ok {
 				t.Fatalf("Validate() = %v, want ok=%v", err, c.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %q, want it to say %q", err, c.want)
 			}
 		})
 	}
@@ -92,5 +108,33 @@ func TestRequeueBackoffGrowsToMax(t *testing.T) {
 		if got := r.Policy().Delay(i + 1); got != w {
 			t.Errorf("Backoff(%d) = %s, want %s", i+1, got, w)
 		}
+	}
+}
+
+// A CRON_TZ= or TZ= prefix sets the zone of a cron schedule; it is not
+// overwritten by the default zone (UTC).
+func TestCronZone(t *testing.T) {
+	after := at("2026-11-25T12:00:00Z")
+	cases := []struct {
+		name string
+		s    Schedule
+		zone string
+		next string
+	}{
+		{"default UTC", Schedule{Cron: "0 2 * * *"}, "UTC", "2026-11-26T02:00:00Z"},
+		{"--time-zone", Schedule{Cron: "0 2 * * *", TimeZone: "Asia/Tokyo"}, "Asia/Tokyo", "2026-11-25T17:00:00Z"},
+		{"CRON_TZ prefix", Schedule{Cron: "CRON_TZ=Asia/Tokyo 0 2 * * *"}, "Asia/Tokyo", "2026-11-25T17:00:00Z"},
+		{"TZ prefix", Schedule{Cron: "TZ=Europe/Berlin 0 2 * * *"}, "Europe/Berlin", "2026-11-26T01:00:00Z"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if z := c.s.Zone(); z != c.zone {
+				t.Errorf("Zone() = %s, want %s", z, c.zone)
+			}
+			got, ok := c.s.Next(after)
+			if !ok || !got.Equal(at(c.next)) {
+				t.Fatalf("Next = %s %v, want %s", got, ok, c.next)
+			}
+		})
 	}
 }
