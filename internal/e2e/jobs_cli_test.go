@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -130,5 +131,73 @@ func TestHistoryIsBoundedByItsRetention(t *testing.T) {
 	waitFor(t, "the run to leave the history", 20*time.Second, func() bool { return len(sys.History("lab-sync")) == 0 })
 	if n := len(sys.Accounts("lab")); n != 1 {
 		t.Fatalf("retention touched the accounts: %d", n)
+	}
+}
+
+// A time span schedule with --run-when scheduled --start TIME runs first at
+// TIME, and `job show` says so; --start and --run-when are refused with
+// --cron, and a cron expression's CRON_TZ= prefix sets its zone.
+func TestJobShowPrintsTheNextRunOfASchedule(t *testing.T) {
+	t.Parallel()
+	slapd := testenv.Slapd(t, testenv.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	now := sys.Clock.Now().UTC().Truncate(time.Second)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextTokyo2AM := time.Date(now.In(tokyo).Year(), now.In(tokyo).Month(), now.In(tokyo).Day(), 2, 0, 0, 0, tokyo)
+	if !nextTokyo2AM.After(now) {
+		nextTokyo2AM = nextTokyo2AM.AddDate(0, 0, 1)
+	}
+	later := now.Add(3 * time.Hour)
+	earlier := now.Add(-90 * time.Minute)
+
+	cases := []struct {
+		name     string
+		args     []string
+		next     time.Time
+		schedule string
+	}{
+		{"start in 3 hours", []string{"--every", "1h", "--run-when", "scheduled", "--start", later.Format(time.RFC3339)}, later, "every 1h"},
+		{"start 90 minutes ago: the next slot after creation", []string{"--every", "1h", "--run-when", "scheduled", "--start", earlier.Format(time.RFC3339)},
+			earlier.Add(2 * time.Hour), "every 1h"},
+		{"cron with a CRON_TZ prefix", []string{"--cron", "CRON_TZ=Asia/Tokyo 0 2 * * *"}, nextTokyo2AM.UTC(), "Asia/Tokyo"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprintf("sched-%d", i)
+			sys.MustCLI(append([]string{"job", "create", name, "--all-domains"}, c.args...)...)
+			show := sys.MustCLI("job", "show", name)
+			want := c.next.UTC().Format(time.RFC3339)
+			if !strings.Contains(show, "next run:") || !strings.Contains(show, want) || !strings.Contains(show, c.schedule) {
+				t.Fatalf("job show does not print the next run %s (%s):\n%s", want, c.schedule, show)
+			}
+			var v map[string]any
+			if err := json.Unmarshal([]byte(sys.MustCLI("job", "show", name, "--json")), &v); err != nil || v["next_run"] != want {
+				t.Fatalf("job show --json: next_run %v, want %s (%v)", v["next_run"], want, err)
+			}
+		})
+	}
+
+	refused := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cron with --start", []string{"--cron", "0 2 * * *", "--start", later.Format(time.RFC3339)}, "--run-when and --start apply to --every schedules only"},
+		{"cron with --run-when", []string{"--cron", "0 2 * * *", "--run-when", "scheduled"}, "--run-when and --start apply to --every schedules only"},
+		{"CRON_TZ prefix and --time-zone", []string{"--cron", "CRON_TZ=Asia/Tokyo 0 2 * * *", "--time-zone", "Europe/Berlin"}, "names its own time zone (Asia/Tokyo)"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			r := sys.CLI(append([]string{"job", "create", "refused", "--all-domains"}, c.args...)...)
+			if r.Err == nil || !strings.Contains(r.Err.Error(), c.want) {
+				t.Fatalf("job create %v: %v, want it refused saying %q", c.args, r.Err, c.want)
+			}
+		})
+	}
+	if r := sys.CLI("job", "show", "refused"); r.Err == nil {
+		t.Fatal("a refused job was stored")
 	}
 }
