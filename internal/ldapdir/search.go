@@ -195,7 +195,7 @@ func (c *Conn) searchError(ctx context.Context, filter string, err error) error 
 	switch {
 	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	case ctx.Err() == nil && c.l.IsClosing() && !errors.Is(err, ErrIncompleteRead):
+	case ctx.Err() == nil && c.l.IsClosing() && !errors.Is(err, ErrIncompleteRead) && !errors.Is(err, ErrConnectionLost):
 		err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
 	default:
 		err = describeLDAP(c.cfg, err, "search")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -206,10 +207,13 @@ func (w *wireConn) receive(id int64) (message, error) {
 		return m, err
 	}
 	if m.id == 0 && m.op == opExtendedResponse {
-		if r, err := parseResult(m.body); err == nil && r.err() != nil {
-			return m, fmt.Errorf("%w: the server ended the connection: %w", ErrConnectionLost, r.err())
+		// Its result (e.g. unavailable, the server shutting down) is told,
+		// not wrapped: the error is the lost connection.
+		why := ""
+		if r, err := parseResult(m.body); err == nil && r.code != ldap.LDAPResultSuccess {
+			why = fmt.Sprintf(" (%s, LDAP %d) %s", ldap.LDAPResultCodeMap[r.code], r.code, r.diagnostic)
 		}
-		return m, fmt.Errorf("%w: the server ended the connection", ErrConnectionLost)
+		return m, fmt.Errorf("%w: the server ended the connection%s", ErrConnectionLost, strings.TrimRight(why, " "))
 	}
 	if m.id != id {
 		return m, malformed("answer to message %d while waiting for %d", m.id, id)
