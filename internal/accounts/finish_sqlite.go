@@ -317,6 +317,9 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 			if _, err := tx.ExecContext(ctx, `DELETE FROM run_changes WHERE run_id=? AND domain=? AND result=?`, d.RunID, d.Domain, ResultHeld); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM run_report_truncated WHERE run_id=? AND domain=?`, d.RunID, d.Domain); err != nil {
+				return err
+			}
 			res, err := s.applyStaged(ctx, tx, d.Run, d.Domain)
 			if err != nil {
 				return err

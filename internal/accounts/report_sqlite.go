@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 
 	"github.com/adsync/adsync/events"
 )
 
 // reporter writes the per-account report of a run, at most ReportMaxRows
-// rows per run.
+// rows per run; the rows left out are counted per domain
+// (run_report_truncated), so that a cut-off report says so.
 type reporter struct {
 	ctx    context.Context
 	tx     *sql.Tx
@@ -19,6 +21,7 @@ type reporter struct {
 	max    int
 	failed int
 	stmt   *sql.Stmt
+	cut    *sql.Stmt
 }
 
 func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*reporter, error) {
@@ -27,14 +30,22 @@ func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*rep
 		return nil, err
 	}
 	var err error
-	r.stmt, err = tx.PrepareContext(ctx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if r.stmt, err = tx.PrepareContext(ctx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, err
+	}
+	r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?, ?, 1)
+		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+1`)
 	return r, err
 }
 
 func (r *reporter) add(domain string, ch events.AccountChange, name, result, note string) error {
 	if r.rows >= r.max && result != ResultFailed {
-		return nil // bounded; failures are always listed
+		// Bounded; failures are always listed. The row is counted as not listed.
+		if _, err := r.cut.ExecContext(r.ctx, r.runID, domain); err != nil {
+			return fmt.Errorf("accounts: count a report row not listed: %w", err)
+		}
+		return nil
 	}
 	r.rows++
 	fields, _ := json.Marshal(nonNil(ch.Fields))
@@ -43,9 +54,31 @@ func (r *reporter) add(domain string, ch events.AccountChange, name, result, not
 }
 
 func (r *reporter) close() {
-	if r.stmt != nil {
-		r.stmt.Close()
+	for _, st := range []*sql.Stmt{r.stmt, r.cut} {
+		if st != nil {
+			st.Close()
+		}
 	}
+}
+
+// truncated returns, per domain, the rows of a run's report that were not
+// listed (only domains with some).
+func (s *Store) truncated(ctx context.Context, runID string) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT domain, rows FROM run_report_truncated WHERE run_id=? AND rows>0`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: rows not listed of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var d string
+		var n int
+		if err := rows.Scan(&d, &n); err != nil {
+			return nil, err
+		}
+		out[d] = n
+	}
+	return out, rows.Err()
 }
 
 func nonNil(s []string) []string {

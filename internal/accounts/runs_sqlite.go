@@ -133,6 +133,7 @@ func (s *Store) prune(ctx context.Context) error {
 			AND run_id NOT IN (SELECT run_id FROM run_domains WHERE outcome='held')`
 		for _, q := range []string{
 			`DELETE FROM run_changes WHERE run_id IN (` + old + `)`,
+			`DELETE FROM run_report_truncated WHERE run_id IN (` + old + `)`,
 			`DELETE FROM run_domains WHERE run_id IN (` + old + `)`,
 			`DELETE FROM applied_batches WHERE run_id IN (` + old + `)`,
 			`DELETE FROM runs WHERE run_id IN (` + old + `)`,
@@ -165,6 +166,12 @@ type RunReport struct {
 	Domains []events.DomainResult       `json:"domains"`
 	Skipped map[string][]events.Skipped `json:"skipped,omitempty"`
 	Changes []Change                    `json:"changes"`
+	// Truncated counts the changes not listed because the run reached
+	// accounts.report_max_rows (0: the listing is complete); the domains'
+	// counts stay exact and failures are always listed.
+	Truncated int `json:"truncated"`
+	// TruncatedByDomain splits Truncated by domain.
+	TruncatedByDomain map[string]int `json:"truncated_by_domain,omitempty"`
 	// Next continues the listing of changes (0: no more).
 	Next int64 `json:"next"`
 }
@@ -189,6 +196,12 @@ func (s *Store) Report(ctx context.Context, runID string, after int64, limit int
 	}
 	if rep.Domains == nil {
 		rep.Domains = []events.DomainResult{}
+	}
+	if rep.TruncatedByDomain, err = s.truncated(ctx, runID); err != nil {
+		return nil, err
+	}
+	for _, n := range rep.TruncatedByDomain {
+		rep.Truncated += n
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT domain, skipped_sample FROM run_domains WHERE run_id=?`, runID)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/bus"
 )
 
@@ -69,8 +70,13 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				return err
 			}
 			if dryRun && sum.Outcome == events.OutcomeCompleted {
-				if sum.Plan, err = c.fetchChanges(ctx, s, sum.RunID); err != nil {
+				rep, err := c.fetchReport(ctx, s, sum.RunID)
+				if err != nil {
 					return err
+				}
+				sum.Plan, sum.PlanTruncated, sum.planTruncatedBy = rep.Changes, rep.Truncated, rep.TruncatedByDomain
+				if sum.Plan == nil {
+					sum.Plan = []accounts.Change{}
 				}
 			}
 			if asJSON {
@@ -81,6 +87,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				sum.print(c.env.Stdout)
 				if dryRun {
 					printPlan(c.env.Stdout, sum.Plan)
+					printTruncated(c.env.Stdout, sum.planTruncatedBy, "  ")
 				}
 			}
 			if sum.Outcome != events.OutcomeCompleted {

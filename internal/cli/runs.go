@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,12 +49,14 @@ func (c *cli) fetchReport(ctx context.Context, s *session, runID string) (*accou
 	}
 }
 
-func (c *cli) fetchChanges(ctx context.Context, s *session, runID string) ([]accounts.Change, error) {
-	rep, err := c.fetchReport(ctx, s, runID)
-	if err != nil {
-		return nil, err
+// printTruncated says, per domain, how many changes a report does not list
+// because its run reached accounts.report_max_rows.
+func printTruncated(w io.Writer, byDomain map[string]int, indent string) {
+	domains := slices.Sorted(maps.Keys(byDomain))
+	for _, d := range domains {
+		fmt.Fprintf(w, "%sdomain %s: %d more account changes are not listed: the report reached accounts.report_max_rows (the counts are exact; failures are always listed)\n",
+			indent, d, byDomain[d])
 	}
-	return rep.Changes, nil
 }
 
 func (c *cli) runShowCmd() *cobra.Command {
@@ -94,6 +99,7 @@ func (c *cli) runShowCmd() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			printTruncated(c.env.Stdout, rep.TruncatedByDomain, "")
 			for d, sk := range rep.Skipped {
 				for _, e := range sk {
 					fmt.Fprintf(c.env.Stdout, "%s: not synced: %s — %s\n", d, e.DN, e.Reason)

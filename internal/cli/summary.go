@@ -25,8 +25,13 @@ type RunSummary struct {
 	DryRun      bool                  `json:"dry_run,omitempty"`
 	// Failures lists each failed attempt of a domain (history only).
 	Failures []AttemptFailure `json:"failures,omitempty"`
-	// Plan lists every account change of a dry run.
+	// Plan lists every account change of a dry run (up to
+	// accounts.report_max_rows; failures always).
 	Plan []accounts.Change `json:"plan,omitempty"`
+	// PlanTruncated counts the planned changes not listed in Plan because
+	// the run reached accounts.report_max_rows; the counts stay exact.
+	PlanTruncated   int            `json:"plan_truncated,omitempty"`
+	planTruncatedBy map[string]int `json:"-"`
 }
 
 // AttemptFailure is one failed attempt to read a domain. Trigger is the
