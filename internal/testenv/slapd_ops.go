@@ -119,6 +119,22 @@ func (s *SlapdServer) Move(t testing.TB, dn, newParentDN string) string {
 	return rdn + "," + newParentDN
 }
 
+// Rename gives dn the RDN newRDN (e.g. "uid=bob") under the same parent,
+// dropping the old RDN value (modrdn, deleteoldrdn: the entry keeps its
+// entryUUID), and returns the new DN.
+func (s *SlapdServer) Rename(t testing.TB, dn, newRDN string) string {
+	t.Helper()
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) < 2 {
+		t.Fatalf("testenv: rename %s: not a DN with a parent: %v", dn, err)
+	}
+	parent := &ldap.DN{RDNs: parsed.RDNs[1:]}
+	s.do(t, "rename "+dn, func(c *ldap.Conn) error {
+		return c.ModifyDN(ldap.NewModifyDNRequest(dn, newRDN, true, ""))
+	})
+	return newRDN + "," + parent.String()
+}
+
 // EntryUUID returns the entryUUID of dn.
 func (s *SlapdServer) EntryUUID(t testing.TB, dn string) string {
 	t.Helper()
