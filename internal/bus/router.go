@@ -51,8 +51,17 @@ func (b *Bus) NewRouter(service string) (*Router, error) {
 			if spec, ok := ConsumerByName(p.Handler.HandlerName()); ok {
 				l = log.With("service", spec.Service)
 			}
-			ctx := WithLogger(p.Message.Context(), loggerFor(l, p.Event, p.Message))
-			return p.Handler.Handle(ctx, p.Event)
+			lg := loggersFor(l, p.Event, p.Message)
+			start := time.Now()
+			err := p.Handler.Handle(context.WithValue(p.Message.Context(), loggerKey{}, lg), p.Event)
+			// One line per handled message (debug): every service's part
+			// in a run shows up in the log with run_id, domain and service.
+			if err != nil {
+				lg.event.Debug("message handled", "seconds", time.Since(start).Seconds(), "err", err)
+			} else {
+				lg.event.Debug("message handled", "seconds", time.Since(start).Seconds())
+			}
+			return err
 		},
 		Marshaler: b.marshaler,
 		Logger:    wlog,
@@ -103,34 +112,56 @@ func classify(log *slog.Logger) message.HandlerMiddleware {
 	}
 }
 
-func loggerFor(log *slog.Logger, ev any, msg *message.Message) *slog.Logger {
+// loggers are a handler's loggers: run carries the service, subject,
+// run_id and job; event adds the event's domain, if it has one.
+type loggers struct{ run, event *slog.Logger }
+
+func loggersFor(log *slog.Logger, ev any, msg *message.Message) loggers {
 	attrs := []any{"subject", events.SubjectOf(msg.Metadata.Get(metaName))}
 	if rr, ok := ev.(events.RunRef); ok {
 		run := rr.RunInfo()
 		attrs = append(attrs, "run_id", run.RunID, "job", run.Job)
 	}
-	if dd, ok := ev.(interface{ DomainName() string }); ok {
-		attrs = append(attrs, "domain", dd.DomainName())
-	}
 	if d := DeliveryFrom(msg.Context()); d.Attempt > 1 {
 		attrs = append(attrs, "delivery", d.Attempt)
 	}
-	return log.With(attrs...)
+	run := log.With(attrs...)
+	event := run
+	if dd, ok := ev.(interface{ DomainName() string }); ok {
+		event = run.With("domain", dd.DomainName())
+	}
+	return loggers{run: run, event: event}
 }
 
 type loggerKey struct{}
 
 // WithLogger returns ctx carrying a logger with the event's keys.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+	return context.WithValue(ctx, loggerKey{}, loggers{run: l, event: l})
 }
 
-// Logger returns the handler's logger (run_id, domain, subject, service).
+// Logger returns the handler's logger (service, subject, run_id, and the
+// event's domain when it has one).
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if l, ok := ctx.Value(loggerKey{}).(loggers); ok {
+		return l.event
 	}
 	return slog.Default()
+}
+
+// RunLogger returns the handler's logger without the event's domain: for
+// lines about the whole run.
+func RunLogger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(loggers); ok {
+		return l.run
+	}
+	return slog.Default()
+}
+
+// DomainLogger returns the handler's logger for a line about one domain
+// (the key is always "domain", whichever domain the event was about).
+func DomainLogger(ctx context.Context, domain string) *slog.Logger {
+	return RunLogger(ctx).With("domain", domain)
 }
 
 // quietLogger keeps watermill from logging every handler error: the

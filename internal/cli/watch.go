@@ -32,6 +32,12 @@ func (c *cli) watchCmd() *cobra.Command {
 				return err
 			}
 			defer sub.Unsubscribe()
+			if err := s.bus.NC.Flush(); err != nil {
+				return fmt.Errorf("watch: %w", err)
+			}
+			if c.env.Ready != nil {
+				c.env.Ready()
+			}
 			if !asJSON {
 				fmt.Fprintln(c.env.Stderr, "watching adsync events (Ctrl-C to stop)")
 			}
@@ -45,10 +51,18 @@ func (c *cli) watchCmd() *cobra.Command {
 						continue
 					}
 					if asJSON {
-						out := map[string]any{"subject": m.Subject, "time": c.env.Now().UTC().Format(time.RFC3339Nano)}
+						out := map[string]any{"subject": m.Subject, "name": name, "time": c.env.Now().UTC().Format(time.RFC3339Nano)}
 						var ev map[string]any
 						if json.Unmarshal(m.Data, &ev) == nil {
-							delete(ev, "entries") // pages are summarised, not dumped
+							// Tools filter on these without digging into the event.
+							for _, k := range []string{"run_id", "job", "domain"} {
+								if v, ok := ev[k]; ok {
+									out[k] = v
+								}
+							}
+							if entries, ok := ev["entries"].([]any); ok {
+								ev["entries"] = len(entries) // pages are summarised, not dumped
+							}
 							out["event"] = ev
 						}
 						raw, _ := json.Marshal(out)

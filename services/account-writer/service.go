@@ -165,13 +165,13 @@ func (s *Service) completeRun(ctx context.Context, runID string) error {
 	if err := s.pub.Publish(ctx, ev); err != nil {
 		return bus.RetryAfter(0, fmt.Errorf("publish sync.completed: %w", err))
 	}
-	log := bus.Logger(ctx)
+	log := bus.RunLogger(ctx)
 	metrics.Runs.WithLabelValues(ev.Outcome).Inc()
 	for _, d := range ev.Domains {
 		for op, n := range map[string]int{events.OpCreate: d.Created, events.OpUpdate: d.Updated, events.OpDeactivate: d.Deactivated, events.OpReactivate: d.Reactivated} {
 			metrics.ChangesApplied.WithLabelValues(d.Domain, op).Add(float64(n))
 		}
-		log.Info("domain finished", "result_domain", d.Domain, "outcome", d.Outcome, "reason", d.Reason, "entries", d.Entries,
+		bus.DomainLogger(ctx, d.Domain).Info("domain finished", "outcome", d.Outcome, "reason", d.Reason, "entries", d.Entries,
 			"created", d.Created, "updated", d.Updated, "deactivated", d.Deactivated, "reactivated", d.Reactivated, "unchanged", d.Unchanged,
 			"joined", d.Joined, "left", d.Left, "drift", d.Drift, "failed", d.Failed)
 	}
