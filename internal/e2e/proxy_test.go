@@ -15,6 +15,7 @@ type cutProxy struct {
 	ln       net.Listener
 	target   string
 	cutAfter atomic.Int64 // 0: never cut
+	largest  atomic.Int64 // the most bytes the server sent on one connection
 	mu       sync.Mutex
 	conns    []net.Conn
 }
@@ -32,6 +33,10 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 }
 
 func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
+
+// Largest returns the most bytes the server has sent on one connection so
+// far: what a complete read takes, to cut a later one in its middle.
+func (p *cutProxy) Largest() int64 { return p.largest.Load() }
 
 // CutAfter arms the proxy (0 disarms it).
 func (p *cutProxy) CutAfter(n int64) { p.cutAfter.Store(n) }
@@ -57,7 +62,7 @@ func (p *cutProxy) handle(client net.Conn) {
 	p.mu.Unlock()
 	limit := p.cutAfter.Load()
 	go func() { _, _ = io.Copy(server, client); server.Close() }()
-	var src io.Reader = server
+	var src io.Reader = &countingReader{r: server, max: &p.largest}
 	if limit > 0 {
 		src = io.LimitReader(server, limit)
 	}
@@ -72,4 +77,24 @@ func (p *cutProxy) closeAll() {
 	for _, c := range p.conns {
 		c.Close()
 	}
+}
+
+// countingReader counts the bytes read through it and raises max to the
+// count.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	max *atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	for {
+		m := c.max.Load()
+		if c.n <= m || c.max.CompareAndSwap(m, c.n) {
+			break
+		}
+	}
+	return n, err
 }

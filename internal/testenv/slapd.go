@@ -28,10 +28,19 @@ type SlapdServer struct {
 	GroupsDN     string // "ou=groups,dc=example,dc=org"
 	Dir          string // config, data, TLS files and log
 	ConfFile     string
+	// ReaderDN, ReaderPassword and ReaderPasswordFile: with WithReader, a
+	// non-root account ("cn=reader,dc=example,dc=org") that can read
+	// everything and is subject to the server-side limits given there (the
+	// rootdn has no limits); empty otherwise.
+	ReaderDN           string
+	ReaderPassword     string
+	ReaderPasswordFile string
 
 	ldapPort, ldapsPort int
 	autoPorts           bool
 	daemon              bool
+	readerLimits        string
+	readerHash          string
 
 	mu   sync.Mutex
 	proc *slapdProcess // nil when stopped
@@ -48,6 +57,7 @@ type slapdOptions struct {
 	ldapPort  int
 	ldapsPort int
 	daemon    bool
+	reader    string // limits of the reader account; "" = no reader
 }
 
 // WithUsers preloads n users (see WriteUsersLDIF) with slapadd before slapd
@@ -65,6 +75,12 @@ func WithCertNames(dnsNames []string, ips []net.IP) SlapdOption {
 func WithPorts(ldapPort, ldapsPort int) SlapdOption {
 	return func(o *slapdOptions) { o.ldapPort, o.ldapsPort = ldapPort, ldapsPort }
 }
+
+// WithReader adds a non-root account that reads with server-side limits
+// (ReaderDN, ReaderPasswordFile): limits is the rest of a slapd.conf
+// `limits` line, e.g. "size.prtotal=250" (a paged search stops with
+// sizeLimitExceeded after 250 entries) or "time.soft=1 time.hard=1".
+func WithReader(limits string) SlapdOption { return func(o *slapdOptions) { o.reader = limits } }
 
 // WithDaemon lets slapd detach (it then outlives this process and is stopped
 // through its pid file by StopSlapdDaemon). For command-line use.
@@ -144,6 +160,19 @@ func NewSlapd(dir string, opts ...SlapdOption) (*SlapdServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.reader != "" {
+		s.ReaderDN, s.readerLimits = "cn=reader,"+s.BaseDN, o.reader
+		if s.ReaderPassword, err = newAdminPassword(); err != nil {
+			return nil, err
+		}
+		s.ReaderPasswordFile = filepath.Join(dir, "reader.password")
+		if err := writeSecret(s.ReaderPasswordFile, s.ReaderPassword); err != nil {
+			return nil, err
+		}
+		if s.readerHash, err = sshaHash(s.ReaderPassword); err != nil {
+			return nil, err
+		}
+	}
 	if err := writeFile(s.ConfFile, slapdConf(s, tls, hash), 0o600); err != nil {
 		return nil, err
 	}
@@ -167,6 +196,10 @@ func slapadd(ctx context.Context, s *SlapdServer, n int) error {
 		return fmt.Errorf("start slapadd: %w", err)
 	}
 	writeErr := WriteBaseLDIF(stdin, s.BaseDN)
+	if writeErr == nil && s.ReaderDN != "" {
+		_, writeErr = fmt.Fprintf(stdin, "dn: %s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: reader\nuserPassword: %s\n\n",
+			s.ReaderDN, s.readerHash)
+	}
 	if writeErr == nil {
 		writeErr = WriteUsersLDIF(stdin, s.BaseDN, n)
 	}

@@ -36,6 +36,9 @@ sizelimit unlimited
 index objectClass,uid,entryUUID eq
 overlay memberof
 `, s.Dir, tls.CAFile, tls.CertFile, tls.KeyFile, s.BaseDN, s.BindDN, passwordHash)
+	if s.ReaderDN != "" {
+		fmt.Fprintf(&b, "limits dn.exact=%q %s\n", s.ReaderDN, s.readerLimits)
+	}
 	return b.String()
 }
 
