@@ -86,7 +86,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 			} else {
 				sum.print(c.env.Stdout)
 				if dryRun {
-					printPlan(c.env.Stdout, sum.Plan)
+					printPlan(c.env.Stdout, sum.Plan, sum.PlanTruncated > 0)
 					printTruncated(c.env.Stdout, sum.planTruncatedBy, "  ")
 				}
 			}

@@ -137,8 +137,9 @@ func (s RunSummary) oneLine() string {
 	return fmt.Sprintf("run %s %s: %s", s.RunID, s.Outcome, strings.Join(s.Reasons, "; "))
 }
 
-// printPlan lists a dry run's changes, grouped by what would happen.
-func printPlan(w io.Writer, plan []accounts.Change) {
+// printPlan lists a dry run's changes, grouped by what would happen; a
+// truncated plan (accounts.report_max_rows) says how many of each it lists.
+func printPlan(w io.Writer, plan []accounts.Change, truncated bool) {
 	groups := []struct{ op, title string }{
 		{events.OpCreate, "would create"}, {events.OpUpdate, "would update"},
 		{events.OpDeactivate, "would deactivate"}, {events.OpReactivate, "would reactivate"},
@@ -158,8 +159,12 @@ func printPlan(w io.Writer, plan []accounts.Change) {
 			}
 			lines = append(lines, line)
 		}
+		listed := ""
+		if truncated {
+			listed = " listed"
+		}
 		if len(lines) > 0 {
-			fmt.Fprintf(w, "  %s (%d):\n%s\n", g.title, len(lines), strings.Join(lines, "\n"))
+			fmt.Fprintf(w, "  %s (%d%s):\n%s\n", g.title, len(lines), listed, strings.Join(lines, "\n"))
 		}
 	}
 }

@@ -55,8 +55,13 @@ func TestReportsAreBoundedAndPruned(t *testing.T) {
 			t.Fatalf("dry run: updated %d, plan %d listed, plan_truncated %d", u, len(sum.Plan), sum.PlanTruncated)
 		}
 		r = sys.CLI("job", "run", "lab-sync", "--dry-run", "--wait")
-		if r.Err != nil || !strings.Contains(r.Stdout, "domain lab: 1 more account changes are not listed") {
+		if r.Err != nil {
 			t.Fatalf("dry run: %v\n%s", r.Err, r.Stdout)
+		}
+		for _, w := range []string{"updated 3", "would update (2 listed):", "domain lab: 1 more account changes are not listed"} {
+			if !strings.Contains(r.Stdout, w) {
+				t.Errorf("dry run output lacks %q:\n%s", w, r.Stdout)
+			}
 		}
 	})
 
