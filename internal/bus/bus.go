@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -90,6 +91,12 @@ func Connect(ctx context.Context, o Options, topo TopologyOptions, log *slog.Log
 	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
+		if refused(err) {
+			return nil, fmt.Errorf("connect to NATS at %s: the server refused %s: %w", redact(o.URL), o.credentialKind(), err)
+		}
+		if tlsFailed(err) {
+			return nil, fmt.Errorf("connect to NATS at %s: TLS failed (does nats.ca_file verify the server? does the server require a client certificate: nats.cert_file and key_file, signed by a CA it trusts?): %w", redact(o.URL), err)
+		}
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redact(o.URL), err)
 	}
 	timeout := o.Timeout
@@ -106,6 +113,45 @@ func Connect(ctx context.Context, o Options, topo TopologyOptions, log *slog.Log
 	b := &Bus{NC: nc, JS: js, Topology: topo.withDefaults(), Log: log}
 	b.publisher = &Publisher{JS: js}
 	return b, nil
+}
+
+// refused reports an error of the server refusing the client's credentials.
+func refused(err error) bool {
+	for _, e := range []error{nats.ErrAuthorization, nats.ErrAuthExpired, nats.ErrAuthRevoked, nats.ErrAccountAuthExpired} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// tlsFailed reports a failed TLS handshake: a server certificate the
+// client does not trust, or a client certificate the server refused (or
+// missed: it then only closes the connection).
+func tlsFailed(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	if errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "tls error")
+}
+
+// credentialKind names the credentials a connection presents, for errors.
+func (o Options) credentialKind() string {
+	switch {
+	case o.CredsFile != "":
+		return "the credentials of nats.creds_file " + o.CredsFile
+	case o.NKeyFile != "":
+		return "the NKey of nats.nkey_file " + o.NKeyFile
+	case o.Token != "":
+		return "the token of nats.token_file/token_env"
+	case o.User != "":
+		return fmt.Sprintf("user %q with its password (nats.password_file/password_env)", o.User)
+	}
+	return "a connection without credentials (set nats.user and a password, a token, nkey_file or creds_file)"
 }
 
 func tlsConfig(o Options) (*tls.Config, error) {
