@@ -299,4 +299,4 @@ func retry(ctx context.Context, fn func() error) error {
 }
 
 // ErrNotProvisioned is returned when the bus lacks adsync's streams.
-var ErrNotProvisioned = errors.New("the NATS server has no adsync streams: start adsync (adsync run or adsync serve) first")
+var ErrNotProvisioned = errors.New("the NATS server has no adsync streams: provision them (adsync provision as the NATS administrator, or start adsync run / adsync serve with nats.provision: true)")
