@@ -69,6 +69,21 @@ domains:
 		}
 	})
 
+	t.Run("admin command while adsync is not running", func(t *testing.T) {
+		write(domain)
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, "job", "list", "-c", cfg)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("job list with nothing listening: exit %v", err)
+		}
+		if want := "is adsync running? start it with: adsync run -c " + cfg; !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	})
+
 	t.Run("SIGTERM", func(t *testing.T) {
 		write(domain)
 		var stderr lockedBuffer

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/app"
@@ -98,7 +99,10 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 	opts.Name = "adsync cli"
 	b, err := bus.Connect(ctx, opts, cfg.Topology(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		return nil, fmt.Errorf("%w (is adsync running? start it with: adsync run -c %s)", err, c.configPath)
+		if errors.Is(err, nats.ErrNoServers) { // nothing answered; a refusal (credentials, TLS) says so itself
+			return nil, fmt.Errorf("%w (is adsync running? start it with: adsync run -c %s)", err, c.configPath)
+		}
+		return nil, err
 	}
 	if err := b.CheckProvisioned(ctx); err != nil {
 		b.NC.Close()

@@ -78,6 +78,9 @@ func TestNATSCredentialKinds(t *testing.T) {
 							t.Errorf("error %q does not say %q", err, want)
 						}
 					}
+					if strings.Contains(err.Error(), "is adsync running?") {
+						t.Errorf("error %q sends the administrator to start adsync, which is running", err)
+					}
 				})
 			}
 		})
