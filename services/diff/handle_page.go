@@ -36,11 +36,17 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		}
 		var changes []events.AccountChange
 		var prog Progress
-		ids := make([]string, 0, len(p.Entries)+len(p.Kept))
-		for _, e := range p.Entries {
-			ids = append(ids, e.ID)
+		entries := make([]events.DirectoryEntry, len(p.Entries))
+		ids := make([]string, len(p.Entries), len(p.Entries)+len(p.Kept))
+		hashes, encs := make([][]byte, len(p.Entries)), make([][]byte, len(p.Entries))
+		for i, raw := range p.Entries {
+			entries[i] = Normalize(raw)
+			ids[i] = entries[i].ID
+			hashes[i], encs[i] = Hash(entries[i])
 		}
-		known, knownRaw, err := tx.LookupMany(p.Domain, ids)
+		// Only the entries whose recorded hash differs come back (nil:
+		// never seen); the others are unchanged.
+		known, knownRaw, err := tx.LookupChanged(p.Domain, ids, hashes)
 		if err != nil {
 			return err
 		}
@@ -63,18 +69,18 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				return err
 			}
 		}
-		for _, raw := range p.Entries {
-			e := Normalize(raw)
-			hash, enc := Hash(e)
-			prev, prevRaw := known[e.ID], knownRaw[e.ID]
+		for i, e := range entries {
+			hash := hashes[i]
 			prog.Entries++
-			if prev != nil && prev.ObservedAt > version {
-				// A newer read already recorded this entry: a replayed or
-				// late page never overrides it.
+			prev, differs := known[e.ID]
+			if !differs || prev != nil && prev.ObservedAt > version {
+				// Unchanged; or a newer read already recorded this entry:
+				// a replayed or late page never overrides it.
 				prog.Counts.Unchanged++
 				continue
 			}
-			if prev != nil && (string(prev.Hash) != string(hash) || !prev.Present) {
+			prevRaw := knownRaw[e.ID]
+			if prev != nil {
 				if err := json.Unmarshal(prevRaw, &prev.Entry); err != nil {
 					return fmt.Errorf("diff state: entry %s/%s is corrupt: %w", p.Domain, e.ID, err)
 				}
@@ -95,7 +101,7 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			prog.Counts.Joined += joined
 			prog.Counts.Left += left
 			next := Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}
-			if err := tx.Put(p.RunID, p.Domain, next, enc, prev, prevRaw); err != nil {
+			if err := tx.Put(p.RunID, p.Domain, next, encs[i], prev, prevRaw); err != nil {
 				return err
 			}
 		}

@@ -3,10 +3,10 @@ package diff
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/adsync/adsync/events"
@@ -47,6 +47,9 @@ type Tx struct {
 	put  *sql.Stmt
 	seen *sql.Stmt
 	undo *sql.Stmt
+	// changed and markSeen serve a page (LookupChanged, MarkSeenMany).
+	changed  *sql.Stmt
+	markSeen *sql.Stmt
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -71,7 +74,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.seen, t.undo} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.seen, t.undo, t.changed, t.markSeen} {
 		if st != nil {
 			st.Close()
 		}
@@ -121,68 +124,72 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 	return &v, raw, nil
 }
 
-// LookupMany returns what was last seen of the given entries (by id; an
-// entry never seen is absent), with each stored entry still encoded: one
-// query for a whole page instead of one per entry.
-func (t *Tx) LookupMany(domain string, ids []string) (map[string]*Seen, map[string][]byte, error) {
-	seen := make(map[string]*Seen, len(ids))
-	raws := make(map[string][]byte, len(ids))
-	const chunk = 500
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, domain)
-		q := strings.Builder{}
-		q.WriteString(`SELECT external_id, hash, entry, active, present, observed_at FROM entries WHERE domain=? AND external_id IN (`)
-		for i, id := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteByte('?')
-			args = append(args, id)
-		}
-		q.WriteByte(')')
-		rows, err := t.tx.QueryContext(t.ctx, q.String(), args...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("diff state: look up a page: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			var v Seen
-			var raw []byte
-			if err := rows.Scan(&id, &v.Hash, &raw, &v.Active, &v.Present, &v.ObservedAt); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			seen[id], raws[id] = &v, raw
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+// LookupChanged returns what diff recorded of the page's entries whose
+// recorded hash is not the given one (or that were recorded gone), keyed by
+// id; an id with no record maps to nil. Entries recorded with the same hash
+// are left out: they are unchanged, and SQLite compares them without
+// handing them to Go. hashes[i] is the hash of ids[i].
+func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[string]*Seen, map[string][]byte, error) {
+	seen := map[string]*Seen{}
+	raws := map[string][]byte{}
+	if len(ids) == 0 {
+		return seen, raws, nil
+	}
+	pairs := make([][2]string, len(ids))
+	for i, id := range ids {
+		pairs[i] = [2]string{id, hex.EncodeToString(hashes[i])}
+	}
+	arg, err := json.Marshal(pairs)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := t.prepare(&t.changed, `SELECT p.value->>0, e.external_id IS NOT NULL, e.hash, e.entry, e.active, e.present, e.observed_at
+		FROM json_each(?2) p LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.value->>0
+		WHERE e.external_id IS NULL OR e.present=0 OR e.hash<>unhex(p.value->>1)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := st.QueryContext(t.ctx, domain, string(arg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("diff state: look up a page: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var found bool
+		var v Seen
+		var raw []byte
+		var active, present sql.NullBool
+		var observed sql.NullInt64
+		if err := rows.Scan(&id, &found, &v.Hash, &raw, &active, &present, &observed); err != nil {
 			return nil, nil, err
 		}
+		if !found {
+			seen[id] = nil
+			continue
+		}
+		v.Active, v.Present, v.ObservedAt = active.Bool, present.Bool, observed.Int64
+		seen[id], raws[id] = &v, raw
 	}
-	return seen, raws, nil
+	return seen, raws, rows.Err()
 }
 
-// MarkSeenMany notes that an attempt saw these entries (one statement per
-// few hundred).
+// MarkSeenMany notes that an attempt saw these entries (one statement a
+// page: the ids go as one JSON array).
 func (t *Tx) MarkSeenMany(k Key, ids []string) error {
-	const chunk = 200
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		q := strings.Builder{}
-		q.WriteString(`INSERT OR IGNORE INTO seen (run_id, domain, attempt, external_id) VALUES `)
-		args := make([]any, 0, 4*len(part))
-		for i, id := range part {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?,?,?)")
-			args = append(args, k.RunID, k.Domain, k.Attempt, id)
-		}
-		if _, err := t.tx.ExecContext(t.ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("diff state: mark a page seen: %w", err)
-		}
+	if len(ids) == 0 {
+		return nil
+	}
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	st, err := t.prepare(&t.markSeen, `INSERT OR IGNORE INTO seen (run_id, domain, attempt, external_id) SELECT ?1, ?2, ?3, value FROM json_each(?4)`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(t.ctx, k.RunID, k.Domain, k.Attempt, string(arg)); err != nil {
+		return fmt.Errorf("diff state: mark a page seen: %w", err)
 	}
 	return nil
 }
