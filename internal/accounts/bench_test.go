@@ -1,0 +1,54 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/adsync/adsync/events"
+)
+
+// BenchmarkFirstSyncApply: a first sync's plan of 10,000 creations, staged
+// batch by batch and then applied whole (what account-writer does between
+// the first batch and sync.completed); reports ns per account.
+func BenchmarkFirstSyncApply(b *testing.B) {
+	const batches, perBatch = 10, 1000
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for i := range b.N {
+		b.StopTimer()
+		s, err := Open(ctx, filepath.Join(b.TempDir(), "accounts.db"), Options{Now: func() time.Time { return clock }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run := events.Run{RunID: fmt.Sprintf("r%d", i), Job: "j"}
+		var plan []*events.AccountChanges
+		for p := range batches {
+			var changes []events.AccountChange
+			for j := range perBatch {
+				n := p*perBatch + j
+				id := fmt.Sprintf("5f0c%04x-1d2e-4a3b-9c8d-%012x", n%65536, n)
+				changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 10, Entry: &events.DirectoryEntry{
+					ID: id, DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", n), Username: fmt.Sprintf("user%07d", n),
+					Email: fmt.Sprintf("user%07d@example.org", n), DisplayName: fmt.Sprintf("User %07d", n), GivenName: "User", Surname: fmt.Sprintf("%07d", n)}})
+			}
+			plan = append(plan, &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: fmt.Sprintf("p%d", p+1), Changes: changes})
+		}
+		b.StartTimer()
+		for _, c := range plan {
+			if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := s.Expect(ctx, &events.ChangesCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1,
+			Outcome: events.OutcomeCompleted, TotalBatches: batches, Attempts: 1}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batches*perBatch), "ns/account")
+}
