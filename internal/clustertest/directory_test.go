@@ -53,28 +53,46 @@ func directoryUsers(t *testing.T, s *testenv.SlapdServer) map[string]dirUser {
 }
 
 // assertAccountsEqualDirectory checks that the accounts are exactly the
-// directory's users, active, with their current username and email.
+// users of the directory of domain "lab", active, with their current
+// username and email.
 func assertAccountsEqualDirectory(t *testing.T, list []accounts.Account, dir map[string]dirUser) {
 	t.Helper()
-	if len(list) != len(dir) {
-		t.Errorf("%d accounts, %d directory users", len(list), len(dir))
+	assertAccountsEqualDirectories(t, list, map[string]map[string]dirUser{"lab": dir})
+}
+
+// assertAccountsEqualDirectories checks that the accounts are exactly the
+// users of the directories (domain -> entryUUID -> user), each in its
+// domain, active, with its current username and email.
+func assertAccountsEqualDirectories(t *testing.T, list []accounts.Account, dirs map[string]map[string]dirUser) {
+	t.Helper()
+	domainOf := map[string]string{}
+	total := 0
+	for domain, dir := range dirs {
+		total += len(dir)
+		for id := range dir {
+			domainOf[id] = domain
+		}
+	}
+	if len(list) != total {
+		t.Errorf("%d accounts, %d directory users", len(list), total)
 	}
 	var wrong []string
 	seen := map[string]bool{}
 	for _, a := range list {
 		seen[a.ExternalID] = true
-		u, ok := dir[a.ExternalID]
+		domain, ok := domainOf[a.ExternalID]
+		u := dirs[domain][a.ExternalID]
 		switch {
 		case !ok:
 			wrong = append(wrong, fmt.Sprintf("account %s (%s) is no directory entryUUID", a.ExternalID, a.Username))
-		case !a.Active || a.Domain != "lab" || a.Username != u.Username || a.Email != u.Email:
-			wrong = append(wrong, fmt.Sprintf("account %s: domain %s active %t %s <%s>, directory %s <%s>",
-				a.ExternalID, a.Domain, a.Active, a.Username, a.Email, u.Username, u.Email))
+		case !a.Active || a.Domain != domain || a.Username != u.Username || a.Email != u.Email:
+			wrong = append(wrong, fmt.Sprintf("account %s: domain %s active %t %s <%s>, directory %s: %s <%s>",
+				a.ExternalID, a.Domain, a.Active, a.Username, a.Email, domain, u.Username, u.Email))
 		}
 	}
-	for id, u := range dir {
+	for id, domain := range domainOf {
 		if !seen[id] {
-			wrong = append(wrong, fmt.Sprintf("directory user %s (%s) has no account", id, u.Username))
+			wrong = append(wrong, fmt.Sprintf("directory user %s (%s of %s) has no account", id, dirs[domain][id].Username, domain))
 		}
 	}
 	sort.Strings(wrong)

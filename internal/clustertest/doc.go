@@ -1,7 +1,7 @@
 // Package clustertest holds adsync's cluster tests: the real adsync binary,
 // each service in its own OS process (`adsync serve SERVICE`), on a real
 // 3-node NATS JetStream cluster (testenv.NATSCluster) with replicas 3,
-// reading a real OpenLDAP slapd. The tests kill NATS nodes in the middle of
+// reading real OpenLDAP slapds. The tests kill NATS nodes in the middle of
 // runs, scale the services that may run more than once, and check the
 // per-service NATS permissions of deploy/nats.
 //

@@ -65,15 +65,78 @@ func (n *ClusterNode) metaCluster(client *http.Client) (metaCluster, error) {
 // election in progress) or names a node that is not running, and returns -1
 // when ctx ends first.
 func (c *Cluster) StreamLeader(ctx context.Context, stream string) int {
-	i, err := c.streamLeader(ctx, stream)
+	return c.leader(ctx, "stream "+stream, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		return s.CachedInfo().Cluster, nil
+	})
+}
+
+// ConsumerLeader returns the index of the node that leads a durable
+// consumer of stream, as StreamLeader does for a stream.
+func (c *Cluster) ConsumerLeader(ctx context.Context, stream, consumer string) int {
+	return c.leader(ctx, "consumer "+stream+"/"+consumer, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+		cons, err := js.Consumer(ctx, stream, consumer)
+		if err != nil {
+			return nil, err
+		}
+		return cons.CachedInfo().Cluster, nil
+	})
+}
+
+// MetaLeader returns the index of the node that is the JetStream meta
+// leader (the node that answers the JetStream API's stream and consumer
+// management), as the running nodes' /jsz tell it: it waits while a running
+// node knows no leader or names a node that is not running, and returns -1
+// when ctx ends first.
+func (c *Cluster) MetaLeader(ctx context.Context) int {
+	client := &http.Client{Timeout: 2 * time.Second}
+	leader := -1
+	err := pollUntil(ctx, 100*time.Millisecond, func() error {
+		name := ""
+		for _, n := range c.nodes {
+			if !n.Running() {
+				continue
+			}
+			meta, err := n.metaCluster(client)
+			if err != nil {
+				return err
+			}
+			switch {
+			case meta.Leader == "":
+				return fmt.Errorf("%s knows no meta leader (election in progress)", n.Name)
+			case name != "" && meta.Leader != name:
+				return fmt.Errorf("nodes disagree on the meta leader: %s and %s", name, meta.Leader)
+			}
+			name = meta.Leader
+		}
+		i, err := c.runningNode(name)
+		leader = i
+		return err
+	})
 	if err != nil {
-		c.t.Logf("testenv: leader of stream %s: %v", stream, err)
+		c.t.Logf("testenv: JetStream meta leader: %v", err)
+		return -1
+	}
+	return leader
+}
+
+// leader asks the JetStream API for the cluster information of a stream
+// or consumer (one request per try: an info request sent during an
+// election may never be answered) until it names a running node, and
+// returns that node's index, or -1 when ctx ends first.
+func (c *Cluster) leader(ctx context.Context, what string, info func(context.Context, jetstream.JetStream) (*jetstream.ClusterInfo, error)) int {
+	i, err := c.apiLeader(ctx, info)
+	if err != nil {
+		c.t.Logf("testenv: leader of %s: %v", what, err)
 		return -1
 	}
 	return i
 }
 
-func (c *Cluster) streamLeader(ctx context.Context, stream string) (int, error) {
+func (c *Cluster) apiLeader(ctx context.Context, info func(context.Context, jetstream.JetStream) (*jetstream.ClusterInfo, error)) (int, error) {
 	nc, err := c.connect()
 	if err != nil {
 		return -1, err
@@ -83,36 +146,81 @@ func (c *Cluster) streamLeader(ctx context.Context, stream string) (int, error) 
 	if err != nil {
 		return -1, err
 	}
-	var leader int
+	leader := -1
 	err = pollUntil(ctx, 100*time.Millisecond, func() error {
-		// One request per try: an info request sent during an election
-		// may never be answered.
 		reqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		s, err := js.Stream(reqCtx, stream)
+		ci, err := info(reqCtx, js)
 		if err != nil {
-			if errors.Is(err, jetstream.ErrStreamNotFound) {
+			if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 				return err
 			}
-			return fmt.Errorf("stream info: %w", err)
+			return fmt.Errorf("info: %w", err)
 		}
-		info := s.CachedInfo()
-		if info.Cluster == nil || info.Cluster.Leader == "" {
+		if ci == nil || ci.Leader == "" {
 			return errors.New("no leader (election in progress)")
 		}
-		for _, n := range c.nodes {
-			if n.Name == info.Cluster.Leader {
-				if !n.Running() {
-					return fmt.Errorf("stale answer: leader %s is not running", n.Name)
-				}
-				leader = n.Index
-				return nil
-			}
-		}
-		return fmt.Errorf("leader %q is not a node of this cluster", info.Cluster.Leader)
+		i, err := c.runningNode(ci.Leader)
+		leader = i
+		return err
 	})
 	if err != nil {
 		return -1, err
 	}
 	return leader, nil
+}
+
+// runningNode returns the index of the running node with that name.
+func (c *Cluster) runningNode(name string) (int, error) {
+	for _, n := range c.nodes {
+		if n.Name == name {
+			if !n.Running() {
+				return -1, fmt.Errorf("stale answer: leader %s is not running", n.Name)
+			}
+			return n.Index, nil
+		}
+	}
+	return -1, fmt.Errorf("leader %q is not a node of this cluster", name)
+}
+
+// StepDownStream asks the leader of stream to hand its leadership to the
+// node named preferred ("" lets JetStream choose another node). It returns
+// once the request is accepted; the election follows.
+func (c *Cluster) StepDownStream(ctx context.Context, stream, preferred string) error {
+	return c.stepDown(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, preferred)
+}
+
+// StepDownConsumer asks the leader of a durable consumer of stream to hand
+// its leadership to the node named preferred, as StepDownStream does.
+func (c *Cluster) StepDownConsumer(ctx context.Context, stream, consumer, preferred string) error {
+	return c.stepDown(ctx, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, preferred)
+}
+
+func (c *Cluster) stepDown(ctx context.Context, subject, preferred string) error {
+	nc, err := c.connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	var req []byte
+	if preferred != "" {
+		req, _ = json.Marshal(map[string]any{"placement": map[string]string{"preferred": preferred}})
+	}
+	msg, err := nc.RequestWithContext(ctx, subject, req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", subject, err)
+	}
+	var resp struct {
+		Success bool `json:"success"`
+		Error   *struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return fmt.Errorf("%s: %w: %s", subject, err, msg.Data)
+	}
+	if resp.Error != nil || !resp.Success {
+		return fmt.Errorf("%s: refused: %s", subject, msg.Data)
+	}
+	return nil
 }

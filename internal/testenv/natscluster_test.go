@@ -110,6 +110,53 @@ func TestNATSCluster(t *testing.T) {
 		assertMessages(ctx, t, js, "SURVIVE", 200)
 	})
 
+	t.Run("the meta leader and a consumer's leader are running nodes; step-downs move leaders", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if meta := c.MetaLeader(ctx); meta < 0 || !c.Node(meta).Running() {
+			t.Fatalf("MetaLeader = %d", meta)
+		}
+		js, err := jetstream.New(c.Connect(t, nats.RetryOnFailedConnect(true)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry(ctx, t, "create consumer", func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateConsumer(ctx, "SURVIVE", jetstream.ConsumerConfig{Durable: "leaders", AckPolicy: jetstream.AckExplicitPolicy})
+			return err
+		})
+		l := c.ConsumerLeader(ctx, "SURVIVE", "leaders")
+		if l < 0 || !c.Node(l).Running() {
+			t.Fatalf("ConsumerLeader = %d", l)
+		}
+		// A step-down hands the leadership to the node asked for.
+		to := c.Node((l + 1) % c.Size())
+		if err := c.StepDownConsumer(ctx, "SURVIVE", "leaders", to.Name); err != nil {
+			t.Fatal(err)
+		}
+		retry(ctx, t, "consumer leader moved", func(ctx context.Context) error {
+			if got := c.ConsumerLeader(ctx, "SURVIVE", "leaders"); got != to.Index {
+				return fmt.Errorf("leader %d, want %d", got, to.Index)
+			}
+			return nil
+		})
+		s := c.StreamLeader(ctx, "SURVIVE")
+		to = c.Node((s + 1) % c.Size())
+		if err := c.StepDownStream(ctx, "SURVIVE", to.Name); err != nil {
+			t.Fatal(err)
+		}
+		retry(ctx, t, "stream leader moved", func(ctx context.Context) error {
+			if got := c.StreamLeader(ctx, "SURVIVE"); got != to.Index {
+				return fmt.Errorf("leader %d, want %d", got, to.Index)
+			}
+			return nil
+		})
+		short, cancelShort := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancelShort()
+		if got := c.ConsumerLeader(short, "SURVIVE", "missing"); got != -1 {
+			t.Fatalf("ConsumerLeader of a missing consumer = %d, want -1", got)
+		}
+	})
+
 	t.Run("StreamLeader of a missing stream gives up with ctx", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
