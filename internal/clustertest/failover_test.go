@@ -174,27 +174,48 @@ func (s *system) isolate(t *testing.T, role string) (int, map[string]int) {
 func (s *system) otherNode(not int) int { return (not + 1) % s.cluster.Size() }
 
 // moveLeader hands the leadership of a movable role to node to and waits
-// until it holds it.
+// until it holds it. A step-down that is refused (a replica that is not
+// current yet) or that ends elsewhere is asked again.
 func (s *system) moveLeader(t *testing.T, role string, to int) {
 	t.Helper()
 	name := s.cluster.Node(to).Name
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var err error
-	if role == roleWriterC {
-		err = s.cluster.StepDownConsumer(ctx, bus.StreamChanges, bus.ConsumerWriterChanges, name)
-	} else {
-		err = s.cluster.StepDownStream(ctx, role, name)
-	}
-	if err != nil {
-		t.Fatalf("move the leader of %s to %s: %v", role, name, err)
-	}
 	pollFor(t, fmt.Sprintf("%s to lead %s", name, role), 30*time.Second, func() error {
-		if i := s.leaders(t)[role]; i != to {
-			return fmt.Errorf("%s leads it", s.cluster.Node(i).Name)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if s.leaderOf(ctx, role) == to {
+			return nil
 		}
-		return nil
+		var err error
+		if role == roleWriterC {
+			err = s.cluster.StepDownConsumer(ctx, bus.StreamChanges, bus.ConsumerWriterChanges, name)
+		} else {
+			err = s.cluster.StepDownStream(ctx, role, name)
+		}
+		if err != nil {
+			return err
+		}
+		// The election that follows takes a moment.
+		for ctx.Err() == nil {
+			if s.leaderOf(ctx, role) == to {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return fmt.Errorf("%s does not lead %s 5s after the step-down", name, role)
 	})
+}
+
+// leaderOf returns the node that holds role, or -1 if none is known
+// before ctx ends.
+func (s *system) leaderOf(ctx context.Context, role string) int {
+	switch role {
+	case roleMeta:
+		return s.cluster.MetaLeader(ctx)
+	case roleWriterC:
+		return s.cluster.ConsumerLeader(ctx, bus.StreamChanges, bus.ConsumerWriterChanges)
+	default:
+		return s.cluster.StreamLeader(ctx, role)
+	}
 }
 
 // named writes a leader map with node names.
@@ -206,19 +227,14 @@ func (s *system) named(leaders map[string]int) map[string]string {
 	return out
 }
 
-// leaders returns the node index that holds each role.
+// leaders returns the node that holds each role.
 func (s *system) leaders(t *testing.T) map[string]int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out := map[string]int{}
-	for _, stream := range []string{bus.StreamPages, bus.StreamChanges, bus.StreamControl} {
-		out[stream] = s.cluster.StreamLeader(ctx, stream)
-	}
-	out[roleMeta] = s.cluster.MetaLeader(ctx)
-	out[roleWriterC] = s.cluster.ConsumerLeader(ctx, bus.StreamChanges, bus.ConsumerWriterChanges)
-	for role, i := range out {
-		if i < 0 {
+	for _, role := range append([]string{roleMeta}, movable...) {
+		if out[role] = s.leaderOf(ctx, role); out[role] < 0 {
 			t.Fatalf("no leader of %s found", role)
 		}
 	}
