@@ -13,6 +13,7 @@ import (
 // page is one LDAP page, mapped, as handed from the reader goroutine to
 // SearchUsers.
 type page struct {
+	raw     []*ldap.Entry // as read; mapped by stream, while the next page is read
 	entries []events.DirectoryEntry
 	skipped []Skipped
 	last    bool // the server said there are no more pages
@@ -72,7 +73,7 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 
 	readCtx, cancel := context.WithCancel(ctx)
 	pages := make(chan page, 1)
-	go c.readPages(readCtx, w, filter, m, disabled, pages)
+	go c.readPages(readCtx, w, filter, m, pages)
 	complete := false
 	defer func() {
 		cancel()
@@ -97,6 +98,11 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 		case p.err != nil:
 			return p.err
 		}
+		mapped, err := c.mapPage(p.raw, m, disabled)
+		if err != nil {
+			return c.searchError(ctx, filter, err)
+		}
+		p.entries, p.skipped = mapped.entries, mapped.skipped
 		st.Pages++
 		for _, s := range p.skipped {
 			st.skip(s)
@@ -117,10 +123,10 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 	}
 }
 
-// readPages issues the paged search page by page on w and sends each mapped
-// page to out; it closes out when done. It stops after the current page
-// when ctx ends.
-func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *mapper, disabled bool, out chan<- page) {
+// readPages issues the paged search page by page on w and sends each page,
+// as read, to out: stream maps it while the next one is read. It closes
+// out when done, and stops after the current page when ctx ends.
+func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *mapper, out chan<- page) {
 	defer close(out)
 	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
 	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
@@ -142,9 +148,8 @@ func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *map
 			return false
 		}
 	}
-	entries := make([]*ldap.Entry, 0, c.cfg.PageSize)
 	for {
-		entries = entries[:0]
+		entries := make([]*ldap.Entry, 0, c.cfg.PageSize)
 		cookie, err := w.searchPage(req, func(e *ldap.Entry) error {
 			entries = append(entries, e)
 			return nil
@@ -154,12 +159,7 @@ func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *map
 			send(page{err: c.searchError(ctx, filter, err)})
 			return
 		}
-		p, err := c.mapPage(entries, m, disabled)
-		if err != nil {
-			send(page{err: c.searchError(ctx, filter, err)})
-			return
-		}
-		p.last = len(cookie) == 0
+		p := page{raw: entries, last: len(cookie) == 0}
 		if !send(p) || p.last {
 			return
 		}
