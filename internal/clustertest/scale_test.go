@@ -49,6 +49,9 @@ var scaledWork = map[string]string{app.Guard: bus.ConsumerGuardRequested, app.Di
 // message. What is guaranteed, and checked at every run: each message is
 // handled by one instance (every change applied once, one sync.completed),
 // and the result equals the directories.
+//
+// tick, the third service that may run more than once, has its own test
+// with two instances: TestTwoTicks.
 func (s *system) testScaled(t *testing.T) {
 	second := map[string]*Service{}
 	for _, name := range []string{app.Guard, app.DirectoryReader} {
