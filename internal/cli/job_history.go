@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"text/tabwriter"
@@ -17,20 +18,26 @@ import (
 
 func (c *cli) jobHistoryCmd() *cobra.Command {
 	var (
-		asJSON bool
-		limit  int
+		asJSON  bool
+		limit   int
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "history NAME",
 		Short: "List a job's runs, newest first: trigger, attempts, start, end, outcome, counts",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			s, err := c.connect(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			runs, err := history(cmd.Context(), s.bus, args[0])
+			runs, err := history(ctx, s.bus, args[0])
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("job history: no complete answer from NATS within %s (is a JetStream server of the cluster down? try again, or raise --timeout): %w", timeout, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -75,6 +82,7 @@ func (c *cli) jobHistoryCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")
 	cmd.Flags().IntVar(&limit, "limit", 50, "show at most this many runs (0: all that are kept)")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up when NATS has not answered in full by then")
 	return cmd
 }
 
@@ -115,6 +123,9 @@ func history(ctx context.Context, b *bus.Bus, job string) ([]RunSummary, error) 
 			return s
 		}
 		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			batch, err := cons.FetchNoWait(500)
 			if err != nil {
 				return nil, err
