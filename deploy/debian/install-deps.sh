@@ -3,7 +3,7 @@
 # OpenLDAP slapd and the LDAP tools), only those that are missing.
 set -euo pipefail
 
-packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils smbclient slapd ldb-tools openssl ca-certificates gcc make)
+packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils smbclient slapd ldb-tools openssl ca-certificates gcc libc6-dev make)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
