@@ -65,7 +65,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(c.env.Stderr, "run %s requested; waiting for it to finish\n", req.RunID)
-			sum, err := c.awaitRun(ctx, results, req.RunID, timeout)
+			sum, err := c.awaitRun(ctx, s, results, req.Job, req.RunID, timeout)
 			if err != nil {
 				return err
 			}
@@ -138,14 +138,53 @@ func (c *cli) followRuns(ctx context.Context, s *session) (jetstream.MessagesCon
 	return cons.Messages()
 }
 
+// recheckEvery is how often awaitRun also asks the durable record (the job
+// history, a scan of the control stream) whether the run ended, in case its
+// follower missed the event.
+var recheckEvery = 30 * time.Second
+
 // awaitRun waits for the run's terminal event, reporting retries on stderr.
-func (c *cli) awaitRun(ctx context.Context, msgs jetstream.MessagesContext, runID string, timeout time.Duration) (RunSummary, error) {
+// The events come from an ordered consumer, which lives on one NATS server:
+// should that server die and the consumer be lost for good, the run's end
+// is still found in the job's history, asked every recheckEvery.
+func (c *cli) awaitRun(ctx context.Context, s *session, msgs jetstream.MessagesContext, job, runID string, timeout time.Duration) (RunSummary, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, msgs.Stop)
 	defer stop()
+	type next struct {
+		m   jetstream.Msg
+		err error
+	}
+	nexts := make(chan next)
+	go func() {
+		for {
+			m, err := msgs.Next()
+			select {
+			case nexts <- next{m, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	recheck := time.NewTicker(recheckEvery)
+	defer recheck.Stop()
 	for {
-		m, err := msgs.Next()
+		var n next
+		select {
+		case n = <-nexts:
+		case <-recheck.C:
+			if sum, ok := ended(ctx, s, job, runID); ok {
+				return sum, nil
+			}
+			continue
+		case <-ctx.Done():
+			n.err = ctx.Err()
+		}
+		m, err := n.m, n.err
 		if err != nil {
 			if ctx.Err() != nil {
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -177,4 +216,20 @@ func (c *cli) awaitRun(ctx context.Context, msgs jetstream.MessagesContext, runI
 			}
 		}
 	}
+}
+
+// ended looks the run up in the job's history: its summary, once it ended.
+func ended(ctx context.Context, s *session, job, runID string) (RunSummary, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	runs, err := history(ctx, s.bus, job)
+	if err != nil {
+		return RunSummary{}, false // the follower may still answer; asked again later
+	}
+	for _, r := range runs {
+		if r.RunID == runID {
+			return r, r.Outcome != "requested" && r.Outcome != "running"
+		}
+	}
+	return RunSummary{}, false
 }
