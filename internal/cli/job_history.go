@@ -61,6 +61,10 @@ func (c *cli) jobHistoryCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.RunID, trigger, r.Attempts,
 					r.RequestedAt.UTC().Format(time.RFC3339), fin, r.Outcome,
 					r.Totals.Created, r.Totals.Updated, r.Totals.Deactivated, r.Totals.Reactivated, r.Totals.Unchanged)
+				for _, d := range r.Domains { // each domain's own outcome and counts, under its run
+					fmt.Fprintf(tw, "  domain %s\t\t%d\t\t\t%s\t%d\t%d\t%d\t%d\t%d\n", d.Domain, d.Attempts, d.Outcome,
+						d.Created, d.Updated, d.Deactivated, d.Reactivated, d.Unchanged)
+				}
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -52,6 +53,18 @@ func TestDomainsAreSyncedIndependently(t *testing.T) {
 	}
 	if n := len(sys.Accounts("corp")) + len(sys.Accounts("lab")); n != 7 {
 		t.Fatalf("%d accounts, want 7", n)
+	}
+	// The history lists each domain's outcome and counts under the run.
+	hist := sys.MustCLI("job", "history", "everything")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sum.RunID) + ` .* partial +7 +0 +0 +0 +0 *$`),
+		regexp.MustCompile(`(?m)^  domain corp +1 +completed +2 +0 +0 +0 +0 *$`),
+		regexp.MustCompile(`(?m)^  domain lab +1 +completed +5 +0 +0 +0 +0 *$`),
+		regexp.MustCompile(`(?m)^  domain broken +1 +failed +0 +0 +0 +0 +0 *$`),
+	} {
+		if !want.MatchString(hist) {
+			t.Errorf("job history lacks %s:\n%s", want, hist)
+		}
 	}
 
 	// --domain: only that one is read.
