@@ -2,8 +2,6 @@ package admission_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -11,27 +9,15 @@ import (
 
 	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/bus/bustest"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/settings"
 )
 
 func checker(t *testing.T) *admission.Checker {
 	t.Helper()
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	b := bustest.Start(t, bus.TopologyOptions{})
 	ctx := context.Background()
-	b, err := bus.Connect(ctx, bus.Options{URL: srv.ClientURL(), Name: t.Name()}, bus.TopologyOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if err := b.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
 	jobsKV, err := b.KV(ctx, bus.BucketJobs)
 	if err != nil {
 		t.Fatal(err)

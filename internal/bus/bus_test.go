@@ -3,8 +3,6 @@ package bus_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,27 +13,12 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/bus/bustest"
 )
 
 func startBus(t *testing.T) *bus.Bus {
 	t.Helper()
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := bus.Connect(ctx, bus.Options{URL: srv.ClientURL(), Name: t.Name()}, bus.TopologyOptions{AckWait: 300 * time.Millisecond}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if err := b.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return bustest.Start(t, bus.TopologyOptions{AckWait: 300 * time.Millisecond})
 }
 
 func runRouter(t *testing.T, b *bus.Bus, register func(r *bus.Router)) {

@@ -3,32 +3,19 @@ package cli
 import (
 	"context"
 	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/bus/bustest"
 )
 
 // A `job run --wait` whose follower never sees the run's end (its ordered
 // consumer was lost with a NATS server) still returns it, from the history.
 func TestAwaitRunFindsTheEndInTheHistoryWhenItsFollowerMissedIt(t *testing.T) {
-	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	b := bustest.Start(t, bus.TopologyOptions{})
 	ctx := context.Background()
-	b, err := bus.Connect(ctx, bus.Options{URL: srv.ClientURL(), Name: t.Name()}, bus.TopologyOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if err := b.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := &session{bus: b}
 	c := &cli{env: Env{Stdout: io.Discard, Stderr: io.Discard, Now: time.Now}}
 	now := time.Now().UTC()
