@@ -272,30 +272,7 @@ func TestReadinessFollowsTheNATSConnection(t *testing.T) {
 // startJSONLog is Start with log.format: json.
 func startJSONLog(t *testing.T, domains []Domain, opts ...Option) *System {
 	t.Helper()
-	dir := t.TempDir()
-	s := &System{t: t, Dir: dir, ConfigPath: filepath.Join(dir, "adsync.yaml"), listen: freeAddr(t), domains: domains, Clock: &Clock{}}
-	for _, o := range opts {
-		o(s)
-	}
-	s.NATSURL = "nats://" + s.listen
-	s.writeConfig()
-	raw, err := os.ReadFile(s.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(raw), "log:\n", "log:\n  format: json\n", 1)
-	if err := os.WriteFile(s.ConfigPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.start()
-	t.Cleanup(func() {
-		s.Stop()
-		s.captured.check(t)
-		if t.Failed() {
-			s.dumpLog()
-		}
-	})
-	return s
+	return Start(t, domains, append(opts, WithJSONLog())...)
 }
 
 func httpGet(t *testing.T, url string) (int, string) {

@@ -86,6 +86,7 @@ type System struct {
 	// overrides adds YAML lines to a domain's entry, by domain name.
 	overrides map[string]string
 	natsExtra string
+	logFormat string // log.format, when not the default
 	// captureURL and captureOpts reach a bus that requires TLS or credentials.
 	captureURL  string
 	captureOpts []nats.Option
@@ -116,6 +117,9 @@ func WithConfig(yaml string) Option { return func(s *System) { s.extra += yaml }
 
 // WithNATS adds lines to the configuration's nats section.
 func WithNATS(yaml string) Option { return func(s *System) { s.natsExtra += yaml } }
+
+// WithJSONLog makes adsync log in JSON (log.format: json).
+func WithJSONLog() Option { return func(s *System) { s.logFormat = "json" } }
 
 // WithDomainYAML adds lines to a domain's entry in the configuration.
 func WithDomainYAML(domain, yaml string) Option {
@@ -150,7 +154,11 @@ func Start(t *testing.T, domains []Domain, opts ...Option) *System {
 
 func (s *System) writeConfig() {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  listen: %s\n  ack_wait: 5s\n%slog:\n  level: debug\n%s", filepath.Join(s.Dir, "data"), s.listen, s.natsExtra, s.extra)
+	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  listen: %s\n  ack_wait: 5s\n%slog:\n  level: debug\n", filepath.Join(s.Dir, "data"), s.listen, s.natsExtra)
+	if s.logFormat != "" {
+		fmt.Fprintf(&b, "  format: %s\n", s.logFormat)
+	}
+	b.WriteString(s.extra)
 	b.WriteString("domains:\n")
 	for _, d := range s.domains {
 		b.WriteString(d.yaml())
