@@ -107,13 +107,56 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 	}
 	defer ap.close()
 	defer ap.report.close()
+	// Within one attempt diff changes an account once. A plan of several
+	// attempts can hold an account twice: a batch whose publication was
+	// stored although diff never heard so (and took its record back), then
+	// the same change from the read that followed. Such an account is
+	// applied in order (its newest state wins) but counted and reported once.
+	var attempts int
+	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT attempt) FROM staged WHERE run_id=? AND domain=?`, run.RunID, domain).Scan(&attempts); err != nil {
+		return res, err
+	}
+	var first func(id string) (bool, error)
+	if attempts > 1 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_accounts`); err != nil {
+			return res, err
+		}
+		mark, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO plan_accounts (domain, external_id) VALUES (?, ?)`)
+		if err != nil {
+			return res, err
+		}
+		defer mark.Close()
+		first = func(id string) (bool, error) {
+			r, err := mark.ExecContext(ctx, domain, id)
+			if err != nil {
+				return false, err
+			}
+			n, err := r.RowsAffected()
+			return n == 1, err
+		}
+	}
 	err = s.eachStaged(ctx, tx, run.RunID, domain, func(id string, b *events.AccountChanges) error {
 		var br Applied
 		if err := ap.preload(domain, b.Changes); err != nil {
 			return err
 		}
 		for _, ch := range b.Changes {
-			if err := ap.apply(domain, ch, &br); err != nil {
+			counts := &br
+			if first != nil {
+				isFirst, err := first(ch.ExternalID)
+				if err != nil {
+					return err
+				}
+				if !isFirst {
+					counts, ap.report.replace = &Applied{}, true
+				}
+			}
+			failed := ap.report.failed
+			err := ap.apply(domain, ch, counts)
+			if ap.report.replace {
+				ap.report.failed, ap.report.replace = failed, false // counted at its first change
+			}
+			if err != nil {
 				return fmt.Errorf("accounts: apply %s of %s/%s: %w", ch.Op, domain, ch.ExternalID, err)
 			}
 		}
@@ -124,6 +167,11 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 	})
 	if err != nil {
 		return res, err
+	}
+	if first != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_accounts`); err != nil {
+			return res, err
+		}
 	}
 	retried, err := s.retryFailures(ctx, tx, ap, domain, run.RunID)
 	if err != nil {

@@ -22,6 +22,10 @@ type reporter struct {
 	failed int
 	stmt   *sql.Stmt
 	cut    *sql.Stmt
+	// replace makes add update the account's row of the run instead of
+	// adding one (the account was changed earlier in the same plan).
+	replace bool
+	update  *sql.Stmt
 }
 
 func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*reporter, error) {
@@ -34,12 +38,22 @@ func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*rep
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return nil, err
 	}
-	r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?, ?, 1)
-		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+1`)
+	if r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?, ?, 1)
+		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+1`); err != nil {
+		return nil, err
+	}
+	r.update, err = tx.PrepareContext(ctx, `UPDATE run_changes SET local_name=?4, op=?5, fields=?6, reason=?7, result=?8, error=?9, at=?10
+		WHERE run_id=?1 AND domain=?2 AND external_id=?3`)
 	return r, err
 }
 
 func (r *reporter) add(domain string, ch events.AccountChange, name, result, note string) error {
+	if r.replace {
+		// The account's row (if it was listed) now tells its newest change.
+		fields, _ := json.Marshal(nonNil(ch.Fields))
+		_, err := r.update.ExecContext(r.ctx, r.runID, domain, ch.ExternalID, name, ch.Op, string(fields), ch.Reason, result, note, r.now)
+		return err
+	}
 	if r.rows >= r.max && result != ResultFailed {
 		// Bounded; failures are always listed. The row is counted as not listed.
 		if _, err := r.cut.ExecContext(r.ctx, r.runID, domain); err != nil {
@@ -54,7 +68,7 @@ func (r *reporter) add(domain string, ch events.AccountChange, name, result, not
 }
 
 func (r *reporter) close() {
-	for _, st := range []*sql.Stmt{r.stmt, r.cut} {
+	for _, st := range []*sql.Stmt{r.stmt, r.cut, r.update} {
 		if st != nil {
 			st.Close()
 		}

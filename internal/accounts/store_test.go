@@ -170,3 +170,58 @@ func TestOlderChangesLoseAndLocalHoldsStay(t *testing.T) {
 		t.Fatalf("reactivate: %+v %v", a, err)
 	}
 }
+
+// A plan can hold an account from two attempts of the read (a batch stored
+// although diff never heard so, then the same change from the read that
+// followed): it is applied in order, its newest state wins, and it is
+// counted and reported once.
+func TestAnAccountInTwoAttemptsOfAPlanIsCountedAndReportedOnce(t *testing.T) {
+	s := openStore(t, "")
+	ctx := context.Background()
+	first := batch(run1, "p1", create("g1", "alice", 10))
+	if _, err := s.Stage(ctx, first.MessageID(), first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expect(ctx, done(run1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	run2 := events.Run{RunID: "r2", Job: "j"}
+	update := func(version int64, mail string) events.AccountChange {
+		return events.AccountChange{Op: events.OpUpdate, ExternalID: "g1", Fields: []string{"email"}, Version: version,
+			Entry: &events.DirectoryEntry{ID: "g1", Username: "alice", Email: mail}}
+	}
+	a1 := &events.AccountChanges{Run: run2, Domain: "corp", Attempt: 1, Batch: "p1", Changes: []events.AccountChange{update(20, "a@old.example")}}
+	a2 := &events.AccountChanges{Run: run2, Domain: "corp", Attempt: 2, Batch: "p1", Changes: []events.AccountChange{
+		update(30, "a@new.example"), create("g2", "bob", 30)}}
+	for _, b := range []*events.AccountChanges{a1, a2} {
+		if _, err := s.Stage(ctx, b.MessageID(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := done(run2, 2)
+	c.Attempt, c.Attempts = 2, 2
+	if d, err := s.Expect(ctx, c); err != nil || !d {
+		t.Fatalf("expect: done=%v %v", d, err)
+	}
+	if m := list(t, s); m["g1"].Email != "a@new.example" || len(m) != 2 {
+		t.Fatalf("accounts %+v", m)
+	}
+	res, err := s.DomainResults(ctx, "r2")
+	if err != nil || len(res) != 1 || res[0].Updated != 1 || res[0].Created != 1 {
+		t.Fatalf("results %+v %v", res, err)
+	}
+	rep, err := s.Report(ctx, "r2", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, ch := range rep.Changes {
+		rows[ch.ExternalID]++
+		if ch.ExternalID == "g1" && ch.Result != ResultApplied {
+			t.Errorf("g1's row: %+v", ch)
+		}
+	}
+	if rows["g1"] != 1 || rows["g2"] != 1 {
+		t.Fatalf("report rows per account %v: %+v", rows, rep.Changes)
+	}
+}
