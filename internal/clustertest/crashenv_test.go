@@ -513,23 +513,38 @@ func waitForHeartbeats(t *testing.T, nc *nats.Conn, want map[string]int) {
 // ADSYNC_CONTROL holds: what JetStream kept after de-duplication.
 func storedRuns(t *testing.T, nc *nats.Conn, name string) map[string]int {
 	t.Helper()
+	// The JetStream API of a cluster can be briefly without an answer (a
+	// leader moving after a kill): ask again for a while.
+	var last error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		out, err := readStoredRuns(nc, name)
+		if err == nil {
+			return out
+		}
+		last = err
+	}
+	t.Fatalf("count stored %s: %v", name, last)
+	return nil
+}
+
+func readStoredRuns(nc *nats.Conn, name string) (map[string]int, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, bus.StreamControl, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{events.SubjectOf(name)}, DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[string]int{}
 	for {
 		batch, err := cons.FetchNoWait(500)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		n := 0
 		var pending uint64
@@ -543,10 +558,10 @@ func storedRuns(t *testing.T, nc *nats.Conn, name string) map[string]int {
 			out[head.RunID]++
 		}
 		if err := batch.Error(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if n == 0 || pending == 0 {
-			return out
+			return out, nil
 		}
 	}
 }
