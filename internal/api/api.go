@@ -45,9 +45,12 @@ type LookupRequest struct {
 	IDs    []string `json:"ids"`
 }
 
-// LookupResponse maps each id found to its DN.
+// LookupResponse maps each id found to its DN; InScope lists those found
+// inside the sync's scope (base_dn and user_filter), which a complete read
+// missed because they changed meanwhile: not gone.
 type LookupResponse struct {
-	Found map[string]string `json:"found"`
+	Found   map[string]string `json:"found"`
+	InScope []string          `json:"in_scope,omitempty"`
 }
 
 // AccountsListRequest asks account-writer for a page of accounts.

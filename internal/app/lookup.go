@@ -6,12 +6,17 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/adsync/adsync/internal/api"
+	diff "github.com/adsync/adsync/services/diff"
 )
 
 // lookupClient asks job-server readers to look ids up in a directory.
 type lookupClient struct{ nc *nats.Conn }
 
-func (l lookupClient) Lookup(ctx context.Context, domain string, ids []string) (map[string]string, error) {
+func (l lookupClient) Lookup(ctx context.Context, domain string, ids []string) (diff.Found, error) {
 	resp, err := api.Request[api.LookupResponse](ctx, l.nc, api.SubjectDirectoryLookup, "directory-reader", api.LookupRequest{Domain: domain, IDs: ids})
-	return resp.Found, err
+	f := diff.Found{DNs: resp.Found, InScope: map[string]bool{}}
+	for _, id := range resp.InScope {
+		f.InScope[id] = true
+	}
+	return f, err
 }

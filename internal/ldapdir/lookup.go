@@ -19,6 +19,28 @@ func (c *Conn) Lookup(ctx context.Context, ids []string) (map[string]string, err
 	if base == "" {
 		base = domainRoot(c.cfg.BaseDN)
 	}
+	return c.findIDs(ctx, base, "", ids)
+}
+
+// InScope returns which of ids the sync's scope holds: entries below BaseDN
+// that match UserFilter. A complete read that did not return such an entry
+// missed it (it changed while the read went on, e.g. between the two
+// searches of a disabled_filter): it is neither removed nor out of scope.
+func (c *Conn) InScope(ctx context.Context, ids []string) (map[string]bool, error) {
+	dns, err := c.findIDs(ctx, c.cfg.BaseDN, c.cfg.UserFilter, ids)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[string]bool, len(dns))
+	for id := range dns {
+		in[id] = true
+	}
+	return in, nil
+}
+
+// findIDs searches below base for the entries of ids that match filter
+// (none: any entry) and returns the DN of each id found.
+func (c *Conn) findIDs(ctx context.Context, base, filter string, ids []string) (map[string]string, error) {
 	m := newMapper(c.cfg)
 	attr := c.cfg.Attributes.ID
 	found := map[string]string{}
@@ -38,7 +60,11 @@ func (c *Conn) Lookup(ctx context.Context, ids []string) (map[string]string, err
 			}
 		}
 		sb.WriteString(")")
-		err := c.pagedSearch(ctx, base, sb.String(), []string{attr}, nil, func(entries []*ldap.Entry) error {
+		f := sb.String()
+		if filter != "" {
+			f = andFilter(filter, f)
+		}
+		err := c.pagedSearch(ctx, base, f, []string{attr}, nil, func(entries []*ldap.Entry) error {
 			for _, e := range entries {
 				if id, reason := m.id(e); reason == "" {
 					found[id] = e.DN

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adsync/adsync/events"
@@ -70,15 +71,29 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 			return bus.RetryAfter(5*time.Second, fmt.Errorf("look up %d accounts missing from %s: %w", len(ids), c.Domain, err))
 		}
 		changes := make([]events.AccountChange, 0, len(gone))
+		var missed []string
 		for _, g := range gone {
+			if found.InScope[g.Entry.ID] {
+				// In scope, yet not read: it changed while the read went
+				// on. Kept as it is; the next run reads it.
+				missed = append(missed, g.Entry.ID)
+				continue
+			}
 			reason := events.ReasonDirectoryRemoved
-			if _, ok := found[g.Entry.ID]; ok {
+			if _, ok := found.DNs[g.Entry.ID]; ok {
 				reason = events.ReasonOutOfScope
 			}
 			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: g.Entry.ID, Reason: reason, Version: version})
 			if err := tx.MarkGone(c.RunID, c.Domain, g, g.Raw, version); err != nil {
 				return err
 			}
+		}
+		if len(missed) > 0 {
+			bus.Logger(ctx).Warn("accounts missing from the read are in scope in the directory (changed during the read?): kept as they are",
+				"count", len(missed), "ids", strings.Join(missed[:min(len(missed), 10)], ","))
+		}
+		if len(changes) == 0 {
+			return nil
 		}
 		final.Counts.Deactivated += len(changes)
 		final.Batches++

@@ -43,9 +43,17 @@ type Publisher interface {
 }
 
 // Directory looks ids up in a domain's directory, whatever the sync's
-// scope, and returns the DN of each id found (job-server readers answer).
+// scope (job-server readers answer).
 type Directory interface {
-	Lookup(ctx context.Context, domain string, ids []string) (map[string]string, error)
+	Lookup(ctx context.Context, domain string, ids []string) (Found, error)
+}
+
+// Found tells where a directory has ids: the DN of each id found, and
+// which of those are inside the sync's scope — entries the read missed
+// because they changed while it went on, neither removed nor out of scope.
+type Found struct {
+	DNs     map[string]string
+	InScope map[string]bool
 }
 
 // Holds records plans held by the deletion guard.

@@ -32,14 +32,19 @@ func (r *recorder) take() []events.Event {
 	return out
 }
 
-// fakeDirectory answers lookups: ids in elsewhere are found out of scope.
-type fakeDirectory struct{ elsewhere map[string]bool }
+// fakeDirectory answers lookups: ids in elsewhere are found out of scope,
+// ids in missed are found in scope (the read missed them).
+type fakeDirectory struct{ elsewhere, missed map[string]bool }
 
-func (f fakeDirectory) Lookup(_ context.Context, _ string, ids []string) (map[string]string, error) {
-	out := map[string]string{}
+func (f fakeDirectory) Lookup(_ context.Context, _ string, ids []string) (Found, error) {
+	out := Found{DNs: map[string]string{}, InScope: map[string]bool{}}
 	for _, id := range ids {
-		if f.elsewhere[id] {
-			out[id] = "CN=" + id + ",OU=Elsewhere"
+		switch {
+		case f.elsewhere[id]:
+			out.DNs[id] = "CN=" + id + ",OU=Elsewhere"
+		case f.missed[id]:
+			out.DNs[id] = "CN=" + id + ",OU=Users"
+			out.InScope[id] = true
 		}
 	}
 	return out, nil
@@ -80,7 +85,7 @@ func newService(t *testing.T) (*Service, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	s, err := New(context.Background(), Config{DBPath: filepath.Join(t.TempDir(), "diff.db")}, rec,
-		fakeDirectory{elsewhere: map[string]bool{"id-moved": true}}, &memHolds{m: map[string]holds.Plan{}})
+		fakeDirectory{elsewhere: map[string]bool{"id-moved": true}, missed: map[string]bool{"id-missed": true}}, &memHolds{m: map[string]holds.Plan{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,5 +344,34 @@ func TestGoneAccountsAreRemovedOrOutOfScope(t *testing.T) {
 	}
 	if reasons["id-moved"] != events.ReasonOutOfScope || reasons["id-deleted"] != events.ReasonDirectoryRemoved {
 		t.Fatalf("reasons %v", reasons)
+	}
+}
+
+// An account missing from a complete read that the directory still has in
+// the sync's scope (it changed while the read went on) is not deactivated,
+// and the next read that returns it finds nothing to change.
+func TestAnAccountTheReadMissedInScopeIsKept(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	base := runOf{"r1", 1, t0}
+	must(t, s.HandlePage(ctx, base.page(1, "a", "missed", "deleted")))
+	must(t, s.HandleCompleted(ctx, base.completed(1, 3)))
+	rec.take()
+	next := runOf{"r2", 1, t0.Add(time.Hour)}
+	must(t, s.HandlePage(ctx, next.page(1, "a")))
+	must(t, s.HandleCompleted(ctx, next.completed(1, 1)))
+	done, ops := ended(t, rec.take())
+	if done == nil || done.Outcome != events.OutcomeCompleted {
+		t.Fatalf("run 2 ended %+v", done)
+	}
+	if got := ops[events.OpDeactivate]; len(got) != 1 || got[0] != "id-deleted" {
+		t.Fatalf("deactivated %v, want only id-deleted", got)
+	}
+	third := runOf{"r3", 1, t0.Add(2 * time.Hour)}
+	must(t, s.HandlePage(ctx, third.page(1, "a", "missed")))
+	must(t, s.HandleCompleted(ctx, third.completed(1, 2)))
+	done, ops = ended(t, rec.take())
+	if done == nil || len(ops) != 0 || done.Planned.Unchanged != 2 {
+		t.Fatalf("run 3: %+v, changes %v", done, ops)
 	}
 }

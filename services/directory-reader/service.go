@@ -50,6 +50,7 @@ type Directory interface {
 	OnSkipped(fn func(ldapdir.Skipped))
 	SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (ldapdir.Stats, error)
 	Lookup(ctx context.Context, ids []string) (map[string]string, error)
+	InScope(ctx context.Context, ids []string) (map[string]bool, error)
 	Close() error
 }
 
@@ -144,6 +145,20 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 		}
 		defer dir.Close()
 		found, err := dir.Lookup(ctx, r.IDs)
-		return api.LookupResponse{Found: found}, err
+		if err != nil || len(found) == 0 {
+			return api.LookupResponse{Found: found}, err
+		}
+		ids := make([]string, 0, len(found))
+		for id := range found {
+			ids = append(ids, id)
+		}
+		in, err := dir.InScope(ctx, ids)
+		resp := api.LookupResponse{Found: found}
+		for _, id := range ids {
+			if in[id] {
+				resp.InScope = append(resp.InScope, id)
+			}
+		}
+		return resp, err
 	}), micro.WithEndpointSubject(api.SubjectDirectoryLookup))
 }
