@@ -3,10 +3,11 @@ package accounts
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )
@@ -314,7 +315,7 @@ func (s *Store) dropStaged(ctx context.Context, tx *sql.Tx, runID, domain string
 
 func (s *Store) drift(ctx context.Context, tx *sql.Tx, domain string) (int, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE domain=? AND deactivated_by='local' AND directory_active=1`, domain).Scan(&n)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts INDEXED BY accounts_drift WHERE domain=? AND deactivated_by='local' AND directory_active=1`, domain).Scan(&n)
 	return n, err
 }
 
@@ -349,7 +350,7 @@ var ErrNotHeld = errors.New("no held plan")
 // exactly the plan that was held, not a new read.
 func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.PlanApplied, error) {
 	out := &events.PlanApplied{Run: d.Run, Domain: d.Domain, Decision: d.Decision, At: s.opt.Now().UTC()}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var outcome, job string
 		var unchanged int
 		err := tx.QueryRowContext(ctx, `SELECT outcome, job, unchanged FROM run_domains WHERE run_id=? AND domain=?`, d.RunID, d.Domain).Scan(&outcome, &job, &unchanged)

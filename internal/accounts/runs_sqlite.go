@@ -128,7 +128,7 @@ func (s *Store) MarkRunPublished(ctx context.Context, runID string) error {
 // retention (never accounts, never held plans).
 func (s *Store) prune(ctx context.Context) error {
 	cutoff := s.opt.Now().Add(-s.opt.ReportRetention).UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old := `SELECT run_id FROM runs WHERE published_at<>'' AND published_at < ?1
 			AND run_id NOT IN (SELECT run_id FROM run_domains WHERE outcome='held')`
 		for _, q := range []string{

@@ -1,11 +1,14 @@
 package bus
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	// Same behaviour as encoding/json, about 5× faster to decode a page of
+	// entries (BenchmarkMarshaler): events are most of diff's and
+	// account-writer's CPU on a large sync.
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/schemas"

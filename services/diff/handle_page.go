@@ -2,8 +2,9 @@ package diff
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
