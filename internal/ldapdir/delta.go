@@ -123,7 +123,7 @@ func (c *Conn) GroupsChangedSince(ctx context.Context, w events.Watermark) ([]st
 		return nil, fmt.Errorf("domain %q: watermark of unknown kind %q: %w", c.cfg.Name, w.Kind, ErrNoWatermark)
 	}
 	var dns []string
-	filter := andFilter(c.groupFilter(), changed)
+	filter := andFilter(changed, c.groupFilter()) // the USN (or time) test first: see SearchUsers
 	err := c.pagedSearch(ctx, c.groupBase(), filter, []string{"1.1"}, nil, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
 			dns = append(dns, e.DN)
@@ -154,8 +154,13 @@ func (c *Conn) Deleted(ctx context.Context, w events.Watermark) ([]string, error
 	m := newMapper(c.cfg)
 	var ids []string
 	base := "CN=Deleted Objects," + domainRoot(c.cfg.BaseDN)
-	filter := fmt.Sprintf("(&(isDeleted=TRUE)(objectClass=user)(uSNChanged>=%d))", w.USN+1)
-	err := c.pagedSearch(ctx, base, filter, []string{c.cfg.Attributes.ID}, []ldap.Control{showDeleted{}}, func(entries []*ldap.Entry) error {
+	// Tombstones sit directly below Deleted Objects (a deleted object is
+	// moved there, whatever its place was): a one-level search, and the
+	// cheap USN test first. Samba evaluates the filter on every candidate
+	// in order; a subtree search took it about 40 ms more with no
+	// tombstone at all.
+	filter := fmt.Sprintf("(&(uSNChanged>=%d)(isDeleted=TRUE)(objectClass=user))", w.USN+1)
+	err := c.pagedSearchScope(ctx, base, ldap.ScopeSingleLevel, filter, []string{c.cfg.Attributes.ID}, []ldap.Control{showDeleted{}}, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
 			if id, reason := m.id(e); reason == "" {
 				ids = append(ids, id)

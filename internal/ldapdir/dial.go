@@ -26,8 +26,15 @@ type Conn struct {
 	// accountExpires passed since then are read too (see ChangedSince).
 	expiredSince time.Time
 	// wire is the connection SearchUsers reads users over (wireconn.go),
-	// opened at its first use.
-	wire *wireConn
+	// opened at its first use, or in the background by PrepareUsers
+	// (pending until taken).
+	wire    *wireConn
+	pending chan wireResult
+}
+
+type wireResult struct {
+	w   *wireConn
+	err error
 }
 
 // Dial validates cfg, connects (TLS from the start for ldaps://, StartTLS
@@ -62,8 +69,38 @@ func (c *Conn) Close() error {
 	return c.l.Close()
 }
 
+// PrepareUsers starts opening the connection SearchUsers reads users over,
+// so that its TLS handshake and bind overlap what comes before the users
+// (the watermark, the groups): a delta read against Samba took about 10 ms
+// less. A failure shows at SearchUsers, as if the connection were opened
+// there.
+func (c *Conn) PrepareUsers(ctx context.Context) {
+	if c.wire != nil || c.pending != nil {
+		return
+	}
+	ch := make(chan wireResult, 1)
+	c.pending = ch
+	go func() {
+		w, err := dialWire(ctx, c.cfg)
+		ch <- wireResult{w, err}
+	}()
+}
+
 // wireConn returns the connection to read users over, opening it if needed.
 func (c *Conn) wireConn(ctx context.Context) (*wireConn, error) {
+	if ch := c.pending; ch != nil {
+		c.pending = nil
+		select {
+		case r := <-ch:
+			if r.err != nil {
+				return nil, r.err
+			}
+			c.wire = r.w
+		case <-ctx.Done():
+			closeWhenDialed(ch)
+			return nil, ctx.Err()
+		}
+	}
 	if c.wire == nil {
 		w, err := dialWire(ctx, c.cfg)
 		if err != nil {
@@ -77,10 +114,24 @@ func (c *Conn) wireConn(ctx context.Context) (*wireConn, error) {
 // dropWire closes the users connection, which also ends a paged search in
 // progress on the server; the next read opens a new one.
 func (c *Conn) dropWire() {
+	if c.pending != nil {
+		closeWhenDialed(c.pending)
+		c.pending = nil
+	}
 	if c.wire != nil {
 		c.wire.Close()
 		c.wire = nil
 	}
+}
+
+// closeWhenDialed closes the connection PrepareUsers opens once it is
+// open: nothing will read over it.
+func closeWhenDialed(ch <-chan wireResult) {
+	go func() {
+		if r := <-ch; r.w != nil {
+			r.w.Close()
+		}
+	}()
 }
 
 // dialTransport returns the connection to speak LDAP over: TLS for ldaps://

@@ -199,10 +199,15 @@ func domainRoot(dn string) string {
 // pagedSearch runs a paged search and calls fn once per page; any error,
 // including a missing paging control, ends it.
 func (c *Conn) pagedSearch(ctx context.Context, base, filter string, attrs []string, extra []ldap.Control, fn func([]*ldap.Entry) error) error {
+	return c.pagedSearchScope(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, extra, fn)
+}
+
+// pagedSearchScope is pagedSearch with a scope.
+func (c *Conn) pagedSearchScope(ctx context.Context, base string, scope int, filter string, attrs []string, extra []ldap.Control, fn func([]*ldap.Entry) error) error {
 	stop := context.AfterFunc(ctx, func() { c.l.Close() })
 	defer stop()
 	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
-	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases,
 		0, int(c.cfg.Timeout.Seconds()), false, filter, attrs, append([]ldap.Control{ctl}, extra...))
 	for {
 		res, err := c.l.Search(req)

@@ -41,6 +41,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
 	defer dir.Close()
+	log.Debug("connected", "seconds", time.Since(started).Seconds())
 
 	// The watermark first: whatever changes from now on is seen by the
 	// next delta read.
@@ -53,6 +54,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	}
 	// Groups next (only groups are held in memory): each user's nested
 	// memberships are resolved from its memberOf as it streams by.
+	log.Debug("watermark taken", "seconds", time.Since(started).Seconds())
 	graph, err := dir.ReadGroups(ctx, r.Groups)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -60,6 +62,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
+	log.Debug("groups read", "groups", graph.Groups(), "seconds", time.Since(started).Seconds())
 	mode, mark, fullReason, gone, err := s.plan(ctx, dir, cfg, r, graph, mark)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -70,6 +73,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	if fullReason != "" {
 		log.Info("full read", "why", fullReason)
 	}
+	log.Debug("read planned", "mode", mode, "deleted", len(gone), "seconds", time.Since(started).Seconds())
 	// Pages are published while the next ones are read: up to 8 in flight.
 	out := s.pub.NewStream(8)
 	seq := 0

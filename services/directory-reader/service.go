@@ -57,9 +57,16 @@ type Directory interface {
 // Dialer connects to a domain's directory.
 type Dialer func(ctx context.Context, cfg ldapdir.Config) (Directory, error)
 
-// DialLDAP is the Dialer for real directories.
+// DialLDAP is the Dialer for real directories. The connection users are
+// read over starts opening at once, while the first one reads the watermark
+// and the groups.
 func DialLDAP(ctx context.Context, cfg ldapdir.Config) (Directory, error) {
-	return ldapdir.Dial(ctx, cfg)
+	c, err := ldapdir.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.PrepareUsers(ctx)
+	return c, nil
 }
 
 // Watermarks say where each domain's next delta read starts.
