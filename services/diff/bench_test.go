@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
 )
 
@@ -55,6 +56,49 @@ func BenchmarkHandlePageUnchanged(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		run(i + 1)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
+}
+
+// encodingPublisher encodes what it is given as the bus would, and drops
+// it.
+type encodingPublisher struct{}
+
+func (encodingPublisher) Publish(_ context.Context, evs ...events.Event) error {
+	for _, ev := range evs {
+		if _, err := (bus.Marshaler{}).Marshal(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkHandlePageNew: a first sync of 10,000 entries (every one new to
+// diff), their changes encoded as for the bus; reports ns per entry.
+func BenchmarkHandlePageNew(b *testing.B) {
+	const pages, perPage = 10, 1000
+	ctx := context.Background()
+	for i := range b.N {
+		b.StopTimer()
+		s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, encodingPublisher{},
+			fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
+		ps := benchPages(r, pages, perPage)
+		b.StartTimer()
+		for _, p := range ps {
+			if err := s.HandlePage(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
 }

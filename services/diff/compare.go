@@ -2,8 +2,9 @@ package diff
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"slices"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )
@@ -35,7 +36,10 @@ func Normalize(e events.DirectoryEntry) events.DirectoryEntry {
 	return e
 }
 
-// Hash is the content hash of a normalised entry.
+// Hash is the content hash of a normalised entry, with the entry's JSON
+// form. Stored hashes must stay valid from one version to the next (else a
+// no-change run would compare every entry field by field): the encoding is
+// byte for byte encoding/json's (TestHashIsStable).
 func Hash(e events.DirectoryEntry) ([]byte, []byte) {
 	raw, _ := json.Marshal(e) // plain struct of strings and bools: cannot fail
 	sum := sha256.Sum256(raw)

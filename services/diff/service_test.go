@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -284,43 +285,57 @@ func TestDeletionGuardHoldsAndDiscardPutsTheRecordBack(t *testing.T) {
 }
 
 func TestFailedAndDryRunsLeaveNoTrace(t *testing.T) {
-	s, rec := newService(t)
-	ctx := context.Background()
-	base := runOf{"r1", 1, t0}
-	must(t, s.HandlePage(ctx, base.page(1, "a", "b")))
-	must(t, s.HandleCompleted(ctx, base.completed(1, 2)))
-	rec.take()
+	// The reader's word on an attempt may come before its last page: the
+	// attempt is then finished in that page's transaction.
+	for _, endingFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ending first %v", endingFirst), func(t *testing.T) {
+			s, rec := newService(t)
+			ctx := context.Background()
+			deliver := func(p *events.DirectoryPage, ending func() error) {
+				t.Helper()
+				if endingFirst {
+					must(t, ending())
+					must(t, s.HandlePage(ctx, p))
+				} else {
+					must(t, s.HandlePage(ctx, p))
+					must(t, ending())
+				}
+			}
+			base := runOf{"r1", 1, t0}
+			must(t, s.HandlePage(ctx, base.page(1, "a", "b")))
+			must(t, s.HandleCompleted(ctx, base.completed(1, 2)))
+			rec.take()
 
-	broken := runOf{"r2", 1, t0.Add(time.Hour)}
-	p := broken.page(1, "a", "new")
-	p.Entries[0].Email = "changed@x"
-	must(t, s.HandlePage(ctx, p))
-	must(t, s.HandleFailed(ctx, broken.failed(1)))
-	rec.take()
+			broken := runOf{"r2", 1, t0.Add(time.Hour)}
+			p := broken.page(1, "a", "new")
+			p.Entries[0].Email = "changed@x"
+			deliver(p, func() error { return s.HandleFailed(ctx, broken.failed(1)) })
+			rec.take()
 
-	dry := runOf{"r3", 1, t0.Add(2 * time.Hour)}
-	dp := dry.page(1, "a", "new")
-	dp.DryRun = true
-	dp.Entries[0].Email = "changed@x"
-	dc := dry.completed(1, 2)
-	dc.DryRun = true
-	must(t, s.HandlePage(ctx, dp))
-	must(t, s.HandleCompleted(ctx, dc))
-	done, ops := ended(t, rec.take())
-	if done.Outcome != events.OutcomeDryRun || len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
-		t.Fatalf("dry run plan: %s %v", done.Outcome, ops)
-	}
+			dry := runOf{"r3", 1, t0.Add(2 * time.Hour)}
+			dp := dry.page(1, "a", "new")
+			dp.DryRun = true
+			dp.Entries[0].Email = "changed@x"
+			dc := dry.completed(1, 2)
+			dc.DryRun = true
+			deliver(dp, func() error { return s.HandleCompleted(ctx, dc) })
+			done, ops := ended(t, rec.take())
+			if done.Outcome != events.OutcomeDryRun || len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
+				t.Fatalf("dry run plan: %s %v", done.Outcome, ops)
+			}
 
-	// The same changes are planned again for real: neither the failed
-	// read nor the dry run recorded them.
-	real := runOf{"r4", 1, t0.Add(3 * time.Hour)}
-	rp := real.page(1, "a", "new")
-	rp.Entries[0].Email = "changed@x"
-	must(t, s.HandlePage(ctx, rp))
-	must(t, s.HandleCompleted(ctx, real.completed(1, 2)))
-	_, ops = ended(t, rec.take())
-	if len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
-		t.Fatalf("real run after failed and dry runs: %v", ops)
+			// The same changes are planned again for real: neither the failed
+			// read nor the dry run recorded them.
+			real := runOf{"r4", 1, t0.Add(3 * time.Hour)}
+			rp := real.page(1, "a", "new")
+			rp.Entries[0].Email = "changed@x"
+			must(t, s.HandlePage(ctx, rp))
+			must(t, s.HandleCompleted(ctx, real.completed(1, 2)))
+			_, ops = ended(t, rec.take())
+			if len(ops[events.OpCreate]) != 1 || len(ops[events.OpUpdate]) != 1 || len(ops[events.OpDeactivate]) != 1 {
+				t.Fatalf("real run after failed and dry runs: %v", ops)
+			}
+		})
 	}
 }
 

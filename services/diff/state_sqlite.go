@@ -51,7 +51,12 @@ type Tx struct {
 	// changed and markSeen serve a page (LookupChanged, MarkSeenMany).
 	changed  *sql.Stmt
 	markSeen *sql.Stmt
+	// created are the entries Put recorded for the first time, whose undo
+	// records (existed=0) are written together before the commit.
+	created []undoKey
 }
+
+type undoKey struct{ runID, domain, id string }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
 func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
@@ -65,6 +70,10 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 	t := &Tx{tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
 	defer t.close()
 	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := t.saveCreated(); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -199,7 +208,11 @@ func (t *Tx) MarkSeenMany(k Key, ids []string) error {
 // what was recorded before (nil: nothing), kept once per run so that the
 // run's changes can be undone.
 func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw []byte) error {
-	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
+	if prev == nil {
+		// A first sync records every entry: their undo records go in one
+		// statement per page (saveCreated), not one each.
+		t.created = append(t.created, undoKey{runID, domain, s.Entry.ID})
+	} else if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
 		return err
 	}
 	st, err := t.prepare(&t.put, `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
@@ -372,6 +385,11 @@ func (t *Tx) MarkGone(runID, domain string, g Seen, raw []byte, observedAt int64
 }
 
 func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) error {
+	// Undo records keep the first state of the run: those of new entries
+	// waiting in t.created come first.
+	if err := t.saveCreated(); err != nil {
+		return err
+	}
 	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -388,8 +406,38 @@ func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) erro
 	return nil
 }
 
+// saveCreated writes the undo records of the entries Put recorded for the
+// first time in this transaction (existed=0: undone by deleting them),
+// one statement per run and domain.
+func (t *Tx) saveCreated() error {
+	for len(t.created) > 0 {
+		first := t.created[0]
+		n := 1
+		for n < len(t.created) && t.created[n].runID == first.runID && t.created[n].domain == first.domain {
+			n++
+		}
+		ids := make([]string, n)
+		for i, k := range t.created[:n] {
+			ids[i] = k.id
+		}
+		arg, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed) SELECT ?1, ?2, value, 0 FROM json_each(?3)`,
+			first.runID, first.domain, string(arg)); err != nil {
+			return fmt.Errorf("diff state: keep undo of %d new entries: %w", n, err)
+		}
+		t.created = t.created[n:]
+	}
+	return nil
+}
+
 // Undo puts back every entry a run changed in a domain, as it was before.
 func (t *Tx) Undo(runID, domain string) error {
+	if err := t.saveCreated(); err != nil {
+		return err
+	}
 	stmts := []string{
 		`DELETE FROM entries WHERE domain=?2 AND external_id IN (SELECT external_id FROM undo WHERE run_id=?1 AND domain=?2 AND existed=0)`,
 		`INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
@@ -408,6 +456,9 @@ func (t *Tx) Undo(runID, domain string) error {
 
 // KeepChanges drops a run's undo records: its plan was applied.
 func (t *Tx) KeepChanges(runID, domain string) error {
+	if err := t.saveCreated(); err != nil {
+		return err
+	}
 	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM undo WHERE run_id=? AND domain=?`, runID, domain)
 	return err
 }
