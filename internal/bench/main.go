@@ -54,6 +54,7 @@ type options struct {
 	transport    string
 	plaintext    bool
 	rawRuns      int
+	changeRuns   int
 	runTimeout   time.Duration
 	logLevel     string
 	timeline     bool
@@ -182,6 +183,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.natsServer, "nats-server", "", "nats-server binary (default: built from the Go module into the scratch dir)")
 	fs.StringVar(&o.transport, "transport", "ldaps", "ldaps (both contenders over TLS) or ldap (both plain ldap://, adsync with insecure_plaintext)")
 	fs.IntVar(&o.rawRuns, "raw-runs", 3, "timed ldapsearch runs (median)")
+	fs.IntVar(&o.changeRuns, "no-change-runs", 3, "timed no-change job runs (median), as for the raw read")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "time limit of each job run (0: 2m + 1ms per user)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "adsync services' log level (debug adds per-batch lines)")
 	fs.BoolVar(&o.timeline, "timeline", true, "record when events pass through NATS (a core subscription on adsync.>)")
@@ -220,6 +222,9 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if o.rawRuns < 1 {
 		return nil, errors.New("-raw-runs must be at least 1")
+	}
+	if o.changeRuns < 1 {
+		return nil, errors.New("-no-change-runs must be at least 1")
 	}
 	if *profile != "" {
 		abs, err := filepath.Abs(*profile)

@@ -85,7 +85,7 @@ func (r *report) render() string {
 	w("- Transport: %s; page size 1000.\n", transport)
 	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
-	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again.\n")
+	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again, run %d times, the median run counts (as the raw read's median does).\n", r.o.changeRuns)
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets: first sync ≤ %.1f× raw (stretch %.1f×), no change ≤ %.1f× raw, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirst, targetFirstStrech, targetNoChange, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
@@ -165,6 +165,9 @@ func (r *report) render() string {
 		w("- %s %s: runs %s s (median %s s, %s entries/s); ldapsearch CPU %s s, %s CPU %s s; fixture load %s; services start-up %s.\n",
 			c.Label, thousands(c.N), joinSecs(c.Raw.Runs), secs(c.Raw.Median), thousands(int(float64(c.N)/c.Raw.Median.Seconds())),
 			secs(c.Raw.ClientCPU), c.Dir.Label, secs(c.Raw.ServerCPU), loadText(c.Dir.LoadTime), durText(c.StartUp))
+		if len(c.NoChange) > 1 {
+			w("  No-change job runs: %s s (the median one is in the tables).\n", joinSecs(c.NoChange))
+		}
 		if len(c.Disk) > 0 {
 			keys := make([]string, 0, len(c.Disk))
 			for k := range c.Disk {
