@@ -11,24 +11,27 @@
 //     after one untimed counting run; the median counts;
 //  3. starts one nats-server (JetStream) and the five services as separate
 //     OS processes (`adsync serve SERVICE`), creates a job and times
-//     `adsync job run bench --wait --json` twice: the first, full sync and
-//     a second run with no change, whose summary must say unchanged N;
+//     `adsync job run bench --wait --json`: the first, full sync, then runs
+//     with no change (3 by default, the median counts), whose summaries
+//     must say unchanged N;
 //  4. records each process's peak RSS (VmHWM reset before each run with
 //     /proc/PID/clear_refs, plus VmRSS sampled every 50 ms) and CPU time,
 //     and when the pipeline's events went through NATS.
 //
-// With BENCH_DELTA=1 it also uses the shared Samba AD DC (testenv) with a
+// Unless BENCH_DELTA=0 it also uses the shared Samba AD DC (testenv) with a
 // dedicated OU of 10,000 users (created once with BulkAddUsers, reused
 // afterwards) for the delta figures: a full run after 1% of them changed,
-// then a delta run. The DC and its OU are kept for the next bench (creating
-// them takes minutes); `go run ./internal/testenv/fixturectl samba down`
-// removes them. Everything else (slapd, NATS, data) is removed at the end.
+// then delta runs, each after another 1% changed (3 by default, the
+// median counts), and a full run that must find nothing left to do. The DC
+// and its OU are kept for the next bench (creating them takes minutes);
+// `make demo-clean` removes them. Everything else (slapd, NATS, data) is
+// removed at the end.
 //
 // Both contenders use the same transport: LDAPS by default, plain ldap://
 // (adsync: insecure_plaintext) with -transport ldap.
 //
 // Usage: bench [flags]; see -h. Environment: BENCH_N (comma-separated),
-// BENCH_LARGE=1, BENCH_DELTA=1, BENCH_PROFILE=DIR (or 1 for ./bench-profiles).
+// BENCH_LARGE=1, BENCH_DELTA=0, BENCH_PROFILE=DIR (or 1 for ./bench-profiles).
 package main
 
 import (
@@ -190,7 +193,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
-	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "" && os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=1; minutes on first use)")
+	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes on first use)")
 	fs.IntVar(&o.deltaUsers, "delta-users", 10000, "users in the Samba bench OU")
 	fs.Float64Var(&o.deltaChanged, "delta-changed", 0.01, "fraction of the Samba users changed before the delta run")
 	fs.StringVar(&o.out, "out", "", "also write the report to this file")
