@@ -3,8 +3,12 @@ package ldapdir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,4 +227,80 @@ func equalEntry(a, b events.DirectoryEntry) bool {
 	}
 	a.Groups, b.Groups = nil, nil
 	return reflect.DeepEqual(a, b)
+}
+
+// TestPreparedUsersConnection: the users connection opened in the
+// background (PrepareUsers, as the reader does) reads every user, and one
+// closed before it is used is closed once it is open.
+func TestPreparedUsersConnection(t *testing.T) {
+	t.Parallel()
+	s := testenv.Slapd(t, testenv.WithUsers(30))
+	cfg := ldapConfig(s)
+	cfg.PageSize = 7
+	ctx := context.Background()
+
+	t.Run("reads every user", func(t *testing.T) {
+		c := dial(t, cfg)
+		c.PrepareUsers(ctx)
+		c.PrepareUsers(ctx) // a second call changes nothing
+		n := 0
+		st, err := c.SearchUsers(ctx, func(page []events.DirectoryEntry) error {
+			n += len(page)
+			return nil
+		})
+		if err != nil || n != 30 || st.Pages != 5 {
+			t.Fatalf("read %d users, %+v, %v", n, st, err)
+		}
+	})
+	t.Run("closed before the read", func(t *testing.T) {
+		c, err := Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.PrepareUsers(ctx)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Both connections end: none is left open to the server. (Not
+		// much later: a leaked connection is closed too, when the garbage
+		// collector finds it, after seconds.)
+		deadline := time.Now().Add(2 * time.Second)
+		for n := establishedTo(t, s.LDAPSURL); n > 0; n = establishedTo(t, s.LDAPSURL) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections to %s still open after Close", n, s.LDAPSURL)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// establishedTo counts the established TCP connections to a server's port
+// on this machine (/proc/net/tcp).
+func establishedTo(t *testing.T, serverURL string) int {
+	t.Helper()
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(":%04X", port)
+	n := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			fields := strings.Fields(line)
+			// local, remote, state (01: established); the client side
+			// of a connection has the server's port as remote port.
+			if len(fields) > 3 && strings.HasSuffix(fields[2], want) && fields[3] == "01" {
+				n++
+			}
+		}
+	}
+	return n
 }
