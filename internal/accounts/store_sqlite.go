@@ -32,7 +32,7 @@ type Options struct {
 // diff says the domain is complete and not held. Accounts are never
 // deleted.
 type Store struct {
-	db  *sql.DB
+	db  *sqlite.DB
 	opt Options
 }
 

@@ -12,18 +12,32 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
 )
+
+// DB is a service's database: one connection for its transactions, and
+// background checkpoints (checkpoint.go).
+type DB struct {
+	*sql.DB
+	ckpt *checkpointer
+}
+
+// Close stops the background checkpoints and closes the database.
+func (db *DB) Close() error {
+	err := db.ckpt.close()
+	if cerr := db.DB.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Open opens (creating if needed) the database at path and migrates it with
 // the .sql files of migrations, in name order (NNNN_name.sql).
-func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
+func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -38,7 +52,12 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	return db, nil
+	ckpt, err := startCheckpointer(dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{DB: db, ckpt: ckpt}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {

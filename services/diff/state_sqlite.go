@@ -19,7 +19,7 @@ import (
 // and of the progress of each attempt. Every change to it happens in one
 // transaction through InTx.
 type State struct {
-	db  *sql.DB
+	db  *sqlite.DB
 	now func() time.Time
 }
 
