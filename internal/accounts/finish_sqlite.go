@@ -235,7 +235,7 @@ func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string
 	}
 	after := key{-1, 0, ""}
 	for {
-		rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload FROM staged WHERE run_id=? AND domain=?
+		rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload, codec FROM staged WHERE run_id=? AND domain=?
 			AND (attempt, kind, seq) > (?, ?, ?) ORDER BY attempt, kind, seq LIMIT 16`, runID, domain, after.attempt, after.kind, after.seq)
 		if err != nil {
 			return err
@@ -248,11 +248,12 @@ func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string
 		for rows.Next() {
 			var it item
 			var raw []byte
-			if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &raw); err != nil {
+			var codec string
+			if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &raw, &codec); err != nil {
 				rows.Close()
 				return err
 			}
-			if err := json.Unmarshal(raw, &it.b); err != nil {
+			if err := decodeStaged(raw, codec, &it.b); err != nil {
 				rows.Close()
 				return fmt.Errorf("accounts: staged batch %s is unreadable: %w", it.id, err)
 			}

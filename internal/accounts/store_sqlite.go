@@ -97,7 +97,7 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 // done reports that.
 func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountChanges) (done bool, err error) {
 	kind, seq := batchOrder(b.Batch)
-	payload, err := json.Marshal(b)
+	payload, err := encodeStaged(b)
 	if err != nil {
 		return false, err
 	}
@@ -109,8 +109,8 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 		if n > 0 {
 			return nil // redelivered
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (message_id, run_id, domain, attempt, kind, seq, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (message_id, run_id, domain, attempt, kind, seq, payload, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload, codecS2JSON); err != nil {
 			return fmt.Errorf("accounts: stage batch %s: %w", b.Batch, err)
 		}
 		// A batch of a domain whose plan was applied already (a replay
