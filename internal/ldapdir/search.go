@@ -66,6 +66,11 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 	if ctx.Err() != nil {
 		return c.searchError(ctx, filter, ctx.Err())
 	}
+	if c.changed != "" && c.cfg.Type == ActiveDirectory {
+		if done, err := c.streamWhole(ctx, filter, m, disabled, st, fn); done || err != nil {
+			return err
+		}
+	}
 	w, err := c.wireConn(ctx)
 	if err != nil {
 		return err
@@ -133,17 +138,8 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *mapper, out chan<- page) {
 	defer close(out)
 	ctl := &pagingControl{size: uint32(c.cfg.PageSize)}
-	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		0, int(c.cfg.Timeout.Seconds()), false, filter, m.attrs, []ldap.Control{ctl})
-	if c.groupsRange != "" {
-		req.Attributes = make([]string, 0, len(m.attrs))
-		for _, a := range m.attrs {
-			if strings.EqualFold(a, c.cfg.Attributes.Groups) {
-				a += ";range=" + c.groupsRange
-			}
-			req.Attributes = append(req.Attributes, a)
-		}
-	}
+	req := c.usersRequest(filter, m)
+	req.Controls = []ldap.Control{ctl}
 	send := func(p page) bool {
 		select {
 		case out <- p:
@@ -169,6 +165,77 @@ func (c *Conn) readPages(ctx context.Context, w *wireConn, filter string, m *map
 		}
 		ctl.cookie = cookie
 	}
+}
+
+// usersRequest is the search for users with filter (no controls).
+func (c *Conn) usersRequest(filter string, m *mapper) *ldap.SearchRequest {
+	req := ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, int(c.cfg.Timeout.Seconds()), false, filter, m.attrs, nil)
+	if c.groupsRange != "" {
+		req.Attributes = make([]string, 0, len(m.attrs))
+		for _, a := range m.attrs {
+			if strings.EqualFold(a, c.cfg.Attributes.Groups) {
+				a += ";range=" + c.groupsRange
+			}
+			req.Attributes = append(req.Attributes, a)
+		}
+	}
+	return req
+}
+
+// errMoreThanAPage stops an unpaged answer that outgrows a page.
+var errMoreThanAPage = errors.New("more than a page")
+
+// streamWhole reads a delta on Active Directory unpaged, as one page, if
+// it fits in one (done is then true). A delta read is usually small, and
+// Samba fetches each entry of a paged answer again: a tenth of a delta
+// read of 100 users. An answer larger than a page — Active Directory ends
+// it with sizeLimitExceeded, Samba does not stop — is dropped with its
+// connection (at most a page is held), and the read is done again, paged.
+func (c *Conn) streamWhole(ctx context.Context, filter string, m *mapper, disabled bool, st *Stats,
+	fn func([]events.DirectoryEntry) error) (done bool, err error) {
+	w, err := c.wireConn(ctx)
+	if err != nil {
+		return false, err
+	}
+	stopClosing := context.AfterFunc(ctx, func() { w.Close() })
+	defer stopClosing()
+	req := c.usersRequest(filter, m)
+	req.SizeLimit = c.cfg.PageSize
+	entries := make([]*ldap.Entry, 0, 64)
+	_, err = w.searchPage(req, func(e *ldap.Entry) error {
+		if len(entries) == c.cfg.PageSize {
+			return errMoreThanAPage
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	switch {
+	case errors.Is(err, errMoreThanAPage) || ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+		c.dropWire() // the rest of the answer may still be on its way
+		return false, nil
+	case err != nil:
+		c.dropWire()
+		return false, c.searchError(ctx, filter, err)
+	}
+	p, err := c.mapPage(entries, m, disabled)
+	if err != nil {
+		return false, c.searchError(ctx, filter, err)
+	}
+	st.Pages++
+	for _, s := range p.skipped {
+		st.skip(s)
+		if c.onSkipped != nil {
+			c.onSkipped(s)
+		}
+	}
+	if len(p.entries) > 0 {
+		if err := fn(p.entries); err != nil {
+			return false, err
+		}
+		st.Entries += len(p.entries)
+	}
+	return true, nil
 }
 
 // mapPage maps entries; it may read more values of the groups attribute.

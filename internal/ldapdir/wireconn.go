@@ -96,10 +96,17 @@ func (w *wireConn) bind(dn, password string) error {
 
 // searchPage sends req (with its controls, the paging control among them)
 // and calls fn with each entry of the page, in order. It returns the
-// paging cookie of the next page, empty after the last one. Continuation
+// paging cookie of the next page, empty after the last one; a request
+// without a paging control is answered whole (no cookie). Continuation
 // references are not followed (nor are they by go-ldap's Search). The
 // page must arrive within the connection's timeout.
 func (w *wireConn) searchPage(req *ldap.SearchRequest, fn func(*ldap.Entry) error) ([]byte, error) {
+	paged := false
+	for _, c := range req.Controls {
+		if _, ok := c.(*pagingControl); ok {
+			paged = true
+		}
+	}
 	op, err := encodeSearch(req)
 	if err != nil {
 		return nil, err
@@ -130,6 +137,9 @@ func (w *wireConn) searchPage(req *ldap.SearchRequest, fn func(*ldap.Entry) erro
 			}
 			if err := r.err(); err != nil {
 				return nil, err
+			}
+			if !paged {
+				return nil, nil
 			}
 			cookie, found, err := pagingCookie(m.controls)
 			if err != nil {
