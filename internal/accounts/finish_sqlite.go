@@ -118,6 +118,7 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 		return res, err
 	}
 	var first func(id string) (bool, error)
+	var keepRow func(id string) error
 	if attempts > 1 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_accounts`); err != nil {
 			return res, err
@@ -127,6 +128,20 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 			return res, err
 		}
 		defer mark.Close()
+		row, err := tx.PrepareContext(ctx, `UPDATE plan_accounts SET report_rowid=? WHERE domain=? AND external_id=?`)
+		if err != nil {
+			return res, err
+		}
+		defer row.Close()
+		ap.report.keepRowID = true
+		// The report row of an account's first change, for its later ones.
+		keepRow = func(id string) error {
+			if ap.report.lastRowID == 0 {
+				return nil // not listed (the report is bounded)
+			}
+			_, err := row.ExecContext(ctx, ap.report.lastRowID, domain, id)
+			return err
+		}
 		first = func(id string) (bool, error) {
 			r, err := mark.ExecContext(ctx, domain, id)
 			if err != nil {
@@ -143,9 +158,10 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 		}
 		for _, ch := range b.Changes {
 			counts := &br
+			isFirst := true
 			if first != nil {
-				isFirst, err := first(ch.ExternalID)
-				if err != nil {
+				var err error
+				if isFirst, err = first(ch.ExternalID); err != nil {
 					return err
 				}
 				if !isFirst {
@@ -153,12 +169,18 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 				}
 			}
 			failed := ap.report.failed
+			ap.report.lastRowID = 0
 			err := ap.apply(domain, ch, counts)
 			if ap.report.replace {
 				ap.report.failed, ap.report.replace = failed, false // counted at its first change
 			}
 			if err != nil {
 				return fmt.Errorf("accounts: apply %s of %s/%s: %w", ch.Op, domain, ch.ExternalID, err)
+			}
+			if first != nil && isFirst {
+				if err := keepRow(ch.ExternalID); err != nil {
+					return err
+				}
 			}
 		}
 		br.Failed = ap.report.failed
@@ -170,6 +192,7 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 		return res, err
 	}
 	if first != nil {
+		ap.report.keepRowID = false
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_accounts`); err != nil {
 			return res, err
 		}

@@ -23,9 +23,14 @@ type reporter struct {
 	stmt   *sql.Stmt
 	cut    *sql.Stmt
 	// replace makes add update the account's row of the run instead of
-	// adding one (the account was changed earlier in the same plan).
+	// adding one (the account was changed earlier in the same plan: its
+	// row's rowid is in plan_accounts).
 	replace bool
 	update  *sql.Stmt
+	// keepRowID makes add remember the rowid of the row it adds in
+	// lastRowID (0: no row added).
+	keepRowID bool
+	lastRowID int64
 }
 
 func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*reporter, error) {
@@ -43,7 +48,7 @@ func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*rep
 		return nil, err
 	}
 	r.update, err = tx.PrepareContext(ctx, `UPDATE run_changes SET local_name=?4, op=?5, fields=?6, reason=?7, result=?8, error=?9, at=?10
-		WHERE run_id=?1 AND domain=?2 AND external_id=?3`)
+		WHERE rowid=(SELECT report_rowid FROM plan_accounts WHERE domain=?2 AND external_id=?3) AND run_id=?1`)
 	return r, err
 }
 
@@ -63,7 +68,10 @@ func (r *reporter) add(domain string, ch events.AccountChange, name, result, not
 	}
 	r.rows++
 	fields, _ := json.Marshal(nonNil(ch.Fields))
-	_, err := r.stmt.ExecContext(r.ctx, r.runID, domain, ch.ExternalID, name, ch.Op, string(fields), ch.Reason, result, note, r.now)
+	res, err := r.stmt.ExecContext(r.ctx, r.runID, domain, ch.ExternalID, name, ch.Op, string(fields), ch.Reason, result, note, r.now)
+	if err == nil && r.keepRowID {
+		r.lastRowID, err = res.LastInsertId()
+	}
 	return err
 }
 
