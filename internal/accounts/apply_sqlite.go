@@ -51,6 +51,8 @@ type applier struct {
 	failing map[string]bool
 	// known caches the current state of a batch's accounts (preload).
 	known map[string]current
+	// creates are createMany's statements by number of accounts.
+	creates map[int][2]*sql.Stmt
 }
 
 func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
@@ -103,6 +105,10 @@ func (a *applier) close() {
 		if st != nil {
 			st.Close()
 		}
+	}
+	for _, st := range a.creates {
+		st[0].Close()
+		st[1].Close()
 	}
 }
 

@@ -156,7 +156,14 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 		if err := ap.preload(domain, b.Changes); err != nil {
 			return err
 		}
-		for _, ch := range b.Changes {
+		changes := b.Changes
+		if first == nil {
+			var err error
+			if changes, err = ap.createMany(domain, changes, &br); err != nil {
+				return err
+			}
+		}
+		for _, ch := range changes {
 			counts := &br
 			isFirst := true
 			if first != nil {
