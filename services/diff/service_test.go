@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -388,5 +389,41 @@ func TestAnAccountTheReadMissedInScopeIsKept(t *testing.T) {
 	done, ops = ended(t, rec.take())
 	if done == nil || len(ops) != 0 || done.Planned.Unchanged != 2 {
 		t.Fatalf("run 3: %+v, changes %v", done, ops)
+	}
+}
+
+// TestAnEntryTwiceInAPageIsRecordedAsItsLastState: a directory that returns
+// a new user twice in one page (both new to diff) gets two creations, as
+// before new entries were written together; diff records the last state,
+// and the next run changes nothing. The page spans several of the
+// statements new entries are written with.
+func TestAnEntryTwiceInAPageIsRecordedAsItsLastState(t *testing.T) {
+	s, rec := newService(t)
+	ctx := context.Background()
+	r1 := runOf{"r1", 1, t0}
+	var users []string
+	for i := range 2*createdChunk + 3 {
+		users = append(users, fmt.Sprintf("u%03d", i))
+	}
+	// The same new user in the first and the third statement's rows, its
+	// second state last.
+	p := r1.page(1, append(append(slices.Clone(users[:createdChunk]), "dup"), users[createdChunk:]...)...)
+	again := p.Entries[createdChunk]
+	again.Email = "second@x"
+	p.Entries = append(p.Entries, again)
+	must(t, s.HandlePage(ctx, p))
+	must(t, s.HandleCompleted(ctx, r1.completed(1, len(p.Entries))))
+	_, ops := ended(t, rec.take())
+	if len(ops[events.OpCreate]) != len(users)+2 {
+		t.Fatalf("first run: %d creations, want %d", len(ops[events.OpCreate]), len(users)+2)
+	}
+	r2 := runOf{"r2", 1, t0.Add(time.Hour)}
+	p2 := r2.page(1, users...)
+	p2.Entries = append(p2.Entries, again)
+	must(t, s.HandlePage(ctx, p2))
+	must(t, s.HandleCompleted(ctx, r2.completed(1, len(p2.Entries))))
+	done, ops := ended(t, rec.take())
+	if len(ops) != 0 || done.Planned.Unchanged != len(users)+1 {
+		t.Fatalf("second run, the same directory with the user's last state: %v, %+v", ops, done.Planned)
 	}
 }

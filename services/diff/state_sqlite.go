@@ -51,12 +51,11 @@ type Tx struct {
 	// changed and markSeen serve a page (LookupChanged, MarkSeenMany).
 	changed  *sql.Stmt
 	markSeen *sql.Stmt
-	// created are the entries Put recorded for the first time, whose undo
-	// records (existed=0) are written together before the commit.
-	created []undoKey
+	// created are the entries Put records for the first time, written
+	// together (created_sqlite.go), with createds their statements.
+	created  []newEntry
+	createds map[int]*sql.Stmt
 }
-
-type undoKey struct{ runID, domain, id string }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
 func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
@@ -89,6 +88,9 @@ func (t *Tx) close() {
 			st.Close()
 		}
 	}
+	for _, st := range t.createds {
+		st.Close()
+	}
 }
 
 func (t *Tx) prepare(dst **sql.Stmt, q string) (*sql.Stmt, error) {
@@ -119,6 +121,9 @@ func (t *Tx) PageDone(k Key, seq int) (bool, error) {
 // Lookup returns what was last seen of an entry (nil if never), with the
 // stored entry still encoded: it is decoded only when something changed.
 func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
+	if err := t.saveCreated(); err != nil {
+		return nil, nil, err
+	}
 	st, err := t.prepare(&t.get, `SELECT hash, entry, active, present, observed_at FROM entries WHERE domain=? AND external_id=?`)
 	if err != nil {
 		return nil, nil, err
@@ -140,6 +145,9 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 // are left out: they are unchanged, and SQLite compares them without
 // handing them to Go. hashes[i] is the hash of ids[i].
 func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[string]*Seen, map[string][]byte, error) {
+	if err := t.saveCreated(); err != nil {
+		return nil, nil, err
+	}
 	seen := map[string]*Seen{}
 	raws := map[string][]byte{}
 	if len(ids) == 0 {
@@ -209,10 +217,13 @@ func (t *Tx) MarkSeenMany(k Key, ids []string) error {
 // run's changes can be undone.
 func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw []byte) error {
 	if prev == nil {
-		// A first sync records every entry: their undo records go in one
-		// statement per page (saveCreated), not one each.
-		t.created = append(t.created, undoKey{runID, domain, s.Entry.ID})
-	} else if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
+		// A first sync records every entry: new ones are written together,
+		// with their undo records, before anything reads entries again
+		// (saveCreated).
+		t.created = append(t.created, newEntry{runID: runID, domain: domain, s: s, raw: raw})
+		return nil
+	}
+	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
 		return err
 	}
 	st, err := t.prepare(&t.put, `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
@@ -289,6 +300,9 @@ func (t *Tx) SetEnding(k Key, kind string, ending []byte, pages int) error {
 // AddProgress adds to an attempt's progress; page > 0 also records that
 // page as processed.
 func (t *Tx) AddProgress(k Key, page int, d Progress) error {
+	if err := t.saveCreated(); err != nil { // an attempt's first row counts entries
+		return err
+	}
 	if page > 0 {
 		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO pages (run_id, domain, attempt, seq) VALUES (?, ?, ?, ?)`, k.RunID, k.Domain, k.Attempt, page); err != nil {
 			return fmt.Errorf("diff state: record page %d: %w", page, err)
@@ -324,6 +338,9 @@ func (t *Tx) AddProgress(k Key, page int, d Progress) error {
 // `before` (ns) — an entry first observed by a newer, concurrent read is not
 // gone. fn may mark entries gone.
 func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
+	if err := t.saveCreated(); err != nil {
+		return err
+	}
 	after := ""
 	for {
 		// Both sides are in id order: SQLite merges them (EXCEPT) in one
@@ -402,33 +419,6 @@ func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) erro
 	}
 	if err != nil {
 		return fmt.Errorf("diff state: keep undo of %s: %w", id, err)
-	}
-	return nil
-}
-
-// saveCreated writes the undo records of the entries Put recorded for the
-// first time in this transaction (existed=0: undone by deleting them),
-// one statement per run and domain.
-func (t *Tx) saveCreated() error {
-	for len(t.created) > 0 {
-		first := t.created[0]
-		n := 1
-		for n < len(t.created) && t.created[n].runID == first.runID && t.created[n].domain == first.domain {
-			n++
-		}
-		ids := make([]string, n)
-		for i, k := range t.created[:n] {
-			ids[i] = k.id
-		}
-		arg, err := json.Marshal(ids)
-		if err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed) SELECT ?1, ?2, value, 0 FROM json_each(?3)`,
-			first.runID, first.domain, string(arg)); err != nil {
-			return fmt.Errorf("diff state: keep undo of %d new entries: %w", n, err)
-		}
-		t.created = t.created[n:]
 	}
 	return nil
 }
