@@ -51,8 +51,8 @@ type applier struct {
 	failing map[string]bool
 	// known caches the current state of a batch's accounts (preload).
 	known map[string]current
-	// creates are createMany's statements by number of accounts.
-	creates map[int][2]*sql.Stmt
+	// creates are createMany's statements, by kind and number of rows.
+	creates map[string]*sql.Stmt
 }
 
 func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
@@ -107,8 +107,7 @@ func (a *applier) close() {
 		}
 	}
 	for _, st := range a.creates {
-		st[0].Close()
-		st[1].Close()
+		st.Close()
 	}
 }
 
@@ -309,6 +308,9 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 	}
 	has := map[string]bool{}
 	for _, g := range refs {
+		if has[g.ID] {
+			continue // listed twice: one membership
+		}
 		has[g.ID] = true
 		if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at

@@ -13,8 +13,9 @@ import (
 const createChunk = 64
 
 // createMany applies a batch's plain creations — an account new to the
-// store, without groups, whose local name nothing else holds or takes in
-// the batch, with no earlier failure — a chunk of accounts per statement
+// store, whose local name nothing else holds or takes in the batch, with no
+// earlier failure — a chunk of accounts (and of their groups and
+// memberships) per statement
 // instead of two statements each, and returns the batch's other changes,
 // in order, for apply. Each account ends as apply would have left it:
 // such a creation meets nothing else of the batch, so applying it first
@@ -47,7 +48,7 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 		}
 	}
 	for start := 0; start < len(rows); start += createChunk {
-		if err := a.createChunk(domain, rows[start:min(start+createChunk, len(rows))]); err != nil {
+		if err := a.createChunk(domain, rows[start:min(start+createChunk, len(rows))], res); err != nil {
 			return nil, err
 		}
 	}
@@ -70,7 +71,7 @@ func (a *applier) plainCreations(domain string, changes []events.AccountChange) 
 	plain := make([]bool, len(changes))
 	for i, ch := range changes {
 		e := ch.Entry
-		if e == nil || ch.Op != events.OpCreate || len(ch.Fields) > 0 || len(e.GroupRefs) > 0 || ids[ch.ExternalID] > 1 ||
+		if e == nil || ch.Op != events.OpCreate || len(ch.Fields) > 0 || !distinctGroups(e.GroupRefs) || ids[ch.ExternalID] > 1 ||
 			names[a.s.opt.LocalName.Name(domain, e.Username)] > 1 || a.failing[domain+"/"+ch.ExternalID] {
 			continue
 		}
@@ -116,80 +117,154 @@ func (a *applier) namesTaken(domain string, changes []events.AccountChange, plai
 	return taken, rows.Err()
 }
 
-// createChunk inserts up to createChunk new accounts and their report
-// rows, one statement each. The columns are those of apply's upsert for an
+// createChunk inserts up to createChunk new accounts, their report rows,
+// groups and memberships. The columns are those of apply's upsert for an
 // account that does not exist: active unless disabled in the directory
-// (then deactivated by the sync, for the directory's reason).
-func (a *applier) createChunk(domain string, chunk []events.AccountChange) error {
-	accounts, report, err := a.createStatements(len(chunk))
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, 3+createArgs*len(chunk))
-	args = append(args, domain, a.now, a.runID)
-	rargs := make([]any, 0, 7+reportArgs*len(chunk))
-	rargs = append(rargs, a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now)
+// (then deactivated by the sync, for the directory's reason); a new
+// account joins each of its groups, which are created or renamed as
+// setGroups does.
+func (a *applier) createChunk(domain string, chunk []events.AccountChange, res *Applied) error {
+	accounts := make([][]any, 0, len(chunk))
+	reports := make([][]any, 0, len(chunk))
+	var members [][]any
+	groups := map[string]events.GroupRef{}
+	var order []string
 	for _, ch := range chunk {
 		e := ch.Entry
 		name := a.s.opt.LocalName.Name(domain, e.Username)
-		args = append(args, ch.ExternalID, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
-			e.Disabled, e.DisabledReason, ch.Version)
-		rargs = append(rargs, ch.ExternalID, name, ch.Reason)
+		accounts = append(accounts, []any{ch.ExternalID, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
+			e.Disabled, e.DisabledReason, ch.Version})
+		reports = append(reports, []any{ch.ExternalID, name, ch.Reason})
+		for _, g := range e.GroupRefs {
+			if _, ok := groups[g.ID]; !ok {
+				order = append(order, g.ID)
+			}
+			groups[g.ID] = g // the last one, as one upsert after another
+			members = append(members, []any{ch.ExternalID, g.ID})
+		}
 	}
-	r, err := accounts.ExecContext(a.ctx, args...)
+	n, err := a.insertRows(insertAccounts, []any{domain, a.now, a.runID}, accounts)
 	if err != nil {
 		return fmt.Errorf("accounts: create %d accounts of %s: %w", len(chunk), domain, err)
 	}
-	if n, err := r.RowsAffected(); err != nil || int(n) != len(chunk) {
-		return fmt.Errorf("accounts: create %d accounts of %s: %d created (%v)", len(chunk), domain, n, err)
+	if n != len(chunk) {
+		return fmt.Errorf("accounts: create %d accounts of %s: %d created", len(chunk), domain, n)
 	}
-	if _, err := report.ExecContext(a.ctx, rargs...); err != nil {
+	if _, err := a.insertRows(insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
 		return fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
 	}
+	if len(members) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(order))
+	for _, id := range order {
+		g := groups[id]
+		rows = append(rows, []any{g.ID, g.Name, g.DN})
+	}
+	if _, err := a.insertRows(upsertGroups, []any{domain, a.now}, rows); err != nil {
+		return fmt.Errorf("accounts: record the groups of %d accounts of %s: %w", len(chunk), domain, err)
+	}
+	if _, err := a.insertRows(insertMembers, []any{domain}, members); err != nil {
+		return fmt.Errorf("accounts: record the memberships of %d accounts of %s: %w", len(chunk), domain, err)
+	}
+	res.Joined += len(members)
 	return nil
 }
 
-// Arguments per account of createChunk's statements.
-const (
-	createArgs = 12
-	reportArgs = 3
+// distinctGroups reports whether no group is listed twice.
+func distinctGroups(refs []events.GroupRef) bool {
+	for i := range refs {
+		for j := i + 1; j < len(refs); j++ {
+			if refs[i].ID == refs[j].ID {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rowsInsert is an INSERT of many rows: head, then a row per set of
+// arguments, then tail. A row's text names the statement's shared
+// arguments ?1, ?2… and its own as $0, $1… (up to $9 and $10, $11).
+type rowsInsert struct {
+	name, head, row, tail string
+	shared, per           int
+}
+
+var (
+	insertAccounts = rowsInsert{name: "accounts", shared: 3, per: 12, // ?1 domain, ?2 now, ?3 run
+		head: `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
+			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id) VALUES `,
+		row: `(?1,$0,$1,$2,$3,$4,$5,$6,$7,$8, NOT $9,$10, CASE WHEN $9 THEN 'sync' ELSE '' END, NOT $9,$10,$11,?2,?2, CASE WHEN $9 THEN ?2 ELSE '' END,?3)`}
+	insertReports = rowsInsert{name: "reports", shared: 7, per: 3, // ?1 run, ?2 domain, ?3 op, ?4 fields, ?5 result, ?6 error, ?7 at
+		head: `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at) VALUES `,
+		row:  `(?1,?2,$0,$1,?3,?4,$2,?5,?6,?7)`}
+	upsertGroups = rowsInsert{name: "groups", shared: 2, per: 3, // ?1 domain, ?2 now
+		head: `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES `,
+		row:  `(?1,$0,$1,$2,?2)`,
+		tail: ` ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
+			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`}
+	insertMembers = rowsInsert{name: "members", shared: 1, per: 2, // ?1 domain
+		head: `INSERT INTO account_groups (domain, account_id, group_id) VALUES `,
+		row:  `(?1,$0,$1)`}
 )
 
-// createStatements returns createChunk's two statements for n accounts,
-// prepared once per size in the applier's transaction.
-func (a *applier) createStatements(n int) (*sql.Stmt, *sql.Stmt, error) {
-	if st, ok := a.creates[n]; ok {
-		return st[0], st[1], nil
+// insertRows runs ins over rows, createChunk rows a statement, and returns
+// the rows it changed.
+func (a *applier) insertRows(ins rowsInsert, shared []any, rows [][]any) (int, error) {
+	total := 0
+	for start := 0; start < len(rows); start += createChunk {
+		chunk := rows[start:min(start+createChunk, len(rows))]
+		st, err := a.rowsStatement(ins, len(chunk))
+		if err != nil {
+			return total, err
+		}
+		args := make([]any, 0, ins.shared+ins.per*len(chunk))
+		args = append(args, shared...)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		res, err := st.ExecContext(a.ctx, args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
 	}
-	var q, r strings.Builder
-	q.WriteString(`INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
-		active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id) VALUES `)
-	r.WriteString(`INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at) VALUES `)
-	p := func(i int) string { return "?" + strconv.Itoa(i) }
+	return total, nil
+}
+
+// rowsStatement prepares ins for n rows, once per size in the applier's
+// transaction.
+func (a *applier) rowsStatement(ins rowsInsert, n int) (*sql.Stmt, error) {
+	key := ins.name + "/" + strconv.Itoa(n)
+	if st, ok := a.creates[key]; ok {
+		return st, nil
+	}
+	var q strings.Builder
+	q.WriteString(ins.head)
 	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
-			r.WriteByte(',')
 		}
-		b := 4 + createArgs*i // ?1 domain, ?2 now, ?3 run
-		id, user, name, upn, mail, disp, given, sur, dn, dis, why, ver := p(b), p(b+1), p(b+2), p(b+3), p(b+4), p(b+5), p(b+6), p(b+7), p(b+8), p(b+9), p(b+10), p(b+11)
-		fmt.Fprintf(&q, "(?1,%s,%s,%s,%s,%s,%s,%s,%s,%s, NOT %s,%s, CASE WHEN %s THEN 'sync' ELSE '' END, NOT %s,%s,%s,?2,?2, CASE WHEN %s THEN ?2 ELSE '' END,?3)",
-			id, user, name, upn, mail, disp, given, sur, dn, dis, why, dis, dis, why, ver, dis)
-		c := 8 + reportArgs*i // ?1 run, ?2 domain, ?3 op, ?4 fields, ?5 result, ?6 error, ?7 at
-		fmt.Fprintf(&r, "(?1,?2,%s,%s,?3,?4,%s,?5,?6,?7)", p(c), p(c+1), p(c+2))
+		// $11 before $1: the replacer tries its pairs in order.
+		pairs := make([]string, 0, 2*ins.per)
+		for j := ins.per - 1; j >= 0; j-- {
+			pairs = append(pairs, "$"+strconv.Itoa(j), "?"+strconv.Itoa(ins.shared+1+ins.per*i+j))
+		}
+		q.WriteString(strings.NewReplacer(pairs...).Replace(ins.row))
 	}
-	accounts, err := a.tx.PrepareContext(a.ctx, q.String())
+	q.WriteString(ins.tail)
+	st, err := a.tx.PrepareContext(a.ctx, q.String())
 	if err != nil {
-		return nil, nil, err
-	}
-	report, err := a.tx.PrepareContext(a.ctx, r.String())
-	if err != nil {
-		accounts.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	if a.creates == nil {
-		a.creates = map[int][2]*sql.Stmt{}
+		a.creates = map[string]*sql.Stmt{}
 	}
-	a.creates[n] = [2]*sql.Stmt{accounts, report}
-	return accounts, report, nil
+	a.creates[key] = st
+	return st, nil
 }

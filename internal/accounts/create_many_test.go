@@ -15,8 +15,8 @@ import (
 // TestPlainCreationsInBulkEqualOneByOne applies the same plans to two
 // stores: one batch per change (each change goes through apply, one
 // account at a time) and the whole plan as one batch (plain creations go
-// through createMany, in chunks). Accounts, versions, failures, counts and
-// report rows must be the same.
+// through createMany, in chunks). Accounts, versions, groups, memberships,
+// failures, counts and report rows must be the same.
 func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 	entry := func(id, user string) *events.DirectoryEntry {
 		return &events.DirectoryEntry{ID: id, Username: user, UPN: user + "@corp.example.com", Email: user + "@example.org",
@@ -30,10 +30,31 @@ func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 		c.Entry.Disabled, c.Entry.DisabledReason, c.Reason = true, events.ReasonDirectoryDisabled, events.ReasonDirectoryDisabled
 		return c
 	}
-	withGroups := func(c events.AccountChange) events.AccountChange {
-		c.Entry.GroupRefs = []events.GroupRef{{ID: "grp1", Name: "staff", DN: "cn=staff,ou=groups,dc=example,dc=org"}}
+	staff := events.GroupRef{ID: "grp1", Name: "staff", DN: "cn=staff,ou=groups,dc=example,dc=org"}
+	admins := events.GroupRef{ID: "grp2", Name: "admins", DN: "cn=admins,ou=groups,dc=example,dc=org"}
+	withGroups := func(c events.AccountChange, refs ...events.GroupRef) events.AccountChange {
+		if len(refs) == 0 {
+			refs = []events.GroupRef{staff}
+		}
+		c.Entry.GroupRefs = refs
 		return c
 	}
+	// groupsFor gives every user of a plan one or two groups.
+	groupsFor := func(plan []events.AccountChange) []events.AccountChange {
+		out := make([]events.AccountChange, len(plan))
+		for i, c := range plan {
+			e := *c.Entry
+			c.Entry = &e
+			if i%2 == 0 {
+				out[i] = withGroups(c, staff)
+			} else {
+				out[i] = withGroups(c, staff, admins)
+			}
+		}
+		return out
+	}
+	renamed := admins
+	renamed.Name, renamed.DN = "administrators", "cn=administrators,ou=groups,dc=example,dc=org"
 	many := func(n int) []events.AccountChange {
 		var out []events.AccountChange
 		for i := range n {
@@ -56,6 +77,10 @@ func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 			plan: append(many(5), mk("new", "taken"))},
 		{name: "an id twice in the batch", plan: append(many(5), mk("twice", "tw1"), mk("twice", "tw2"))},
 		{name: "with groups", plan: append(many(5), withGroups(mk("g1", "grouped")))},
+		{name: "everyone in groups, several chunks", plan: groupsFor(many(2*createChunk + 5))},
+		{name: "a group renamed since the last run", before: []events.AccountChange{withGroups(mk("old", "olduser"), admins)},
+			plan: append(groupsFor(many(4)), withGroups(mk("r1", "renamer"), renamed))},
+		{name: "a group listed twice for one user", plan: append(many(5), withGroups(mk("g2", "twicegrouped"), staff, staff))},
 		{name: "an update and a rename that frees a name", before: []events.AccountChange{mk("a1", "alice"), mk("b1", "bob")},
 			plan: func() []events.AccountChange {
 				ren := mk("a1", "alice2")
@@ -145,6 +170,26 @@ func applyPlan(t *testing.T, rule LocalNamer, before, plan []events.AccountChang
 	out.dump = dump.String()
 	if strings.Count(out.dump, "\n") == 0 {
 		t.Fatal("no accounts")
+	}
+	for _, q := range []string{`SELECT domain, external_id, name, dn, updated_at FROM groups ORDER BY domain, external_id`,
+		`SELECT domain, account_id, group_id FROM account_groups ORDER BY domain, account_id, group_id`} {
+		grows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for grows.Next() {
+			cols := make([]any, 5)
+			ptrs := make([]any, len(cols))
+			for i := range cols {
+				ptrs[i] = &cols[i]
+			}
+			n, _ := grows.Columns()
+			if err := grows.Scan(ptrs[:len(n)]...); err != nil {
+				t.Fatal(err)
+			}
+			out.dump += fmt.Sprintf("%#v\n", cols[:len(n)])
+		}
+		grows.Close()
 	}
 	frows, err := s.db.QueryContext(ctx, `SELECT external_id, error FROM failed_changes ORDER BY external_id`)
 	if err != nil {
