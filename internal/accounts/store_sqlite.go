@@ -94,7 +94,8 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 // Stage keeps a batch of a run's domain until the domain's plan is
 // complete (once per message id). If diff's word on the domain came first
 // and this was the last batch it waited for, the domain is finished now;
-// done reports that.
+// done reports that, and for a batch staged before, whether its domain is
+// finished.
 func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountChanges) (done bool, err error) {
 	kind, seq := batchOrder(b.Batch)
 	payload, err := encodeStaged(b)
@@ -107,7 +108,14 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 			return err
 		}
 		if n > 0 {
-			return nil // redelivered
+			// Redelivered. The delivery that staged it may have finished
+			// the domain and then failed to end the run (sync.completed
+			// not published): done says the domain is finished, so that
+			// the run's end is tried again.
+			var finished int
+			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_domains WHERE run_id=? AND domain=?`, b.RunID, b.Domain).Scan(&finished)
+			done = finished > 0
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (message_id, run_id, domain, attempt, kind, seq, payload, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload, codecS2JSON); err != nil {

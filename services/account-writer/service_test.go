@@ -1,0 +1,94 @@
+package accountwriter
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/adsync/adsync/events"
+)
+
+type published struct {
+	mu  sync.Mutex
+	evs []events.Event
+}
+
+func (p *published) Publish(_ context.Context, evs ...events.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.evs = append(p.evs, evs...)
+	return nil
+}
+
+func (p *published) completed() []*events.SyncCompleted {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*events.SyncCompleted
+	for _, e := range p.evs {
+		if c, ok := e.(*events.SyncCompleted); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// flakyLeases fails its first Release, as a lease bucket whose NATS
+// leader just died does.
+type flakyLeases struct{ calls int }
+
+func (l *flakyLeases) Release(context.Context, string, string) error {
+	l.calls++
+	if l.calls == 1 {
+		return errors.New("nats: no response from stream")
+	}
+	return nil
+}
+
+type noMarks struct{}
+
+func (noMarks) Put(context.Context, string, events.Watermark) error { return nil }
+
+// TestABatchRedeliveredAfterTheRunsEndFailedEndsTheRun: the last batch of a
+// domain finishes it, and the run's end then fails (the lease bucket does
+// not answer); the batch is redelivered and must end the run — it used to
+// be taken as a mere repeat, and the run stayed "running" for ever. Found
+// by the cluster test that kills the leader of account-writer's consumer.
+func TestABatchRedeliveredAfterTheRunsEndFailedEndsTheRun(t *testing.T) {
+	ctx := context.Background()
+	pub := &published{}
+	leases := &flakyLeases{}
+	s, err := New(ctx, Config{DBPath: filepath.Join(t.TempDir(), "accounts.db")}, pub, leases, noMarks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	run := events.Run{RunID: "r1", Job: "j"}
+	// diff's word first, then the domain's only batch.
+	if err := s.HandleChangesCompleted(ctx, &events.ChangesCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1,
+		Outcome: events.OutcomeCompleted, TotalBatches: 1, Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	b := &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: "p1", Changes: []events.AccountChange{{
+		Op: events.OpCreate, ExternalID: "g1", Version: 1, Entry: &events.DirectoryEntry{ID: "g1", Username: "alice"}}}}
+	if err := s.HandleChanges(ctx, b); err == nil {
+		t.Fatal("the run's end failed, yet the batch was handled")
+	}
+	if n := len(pub.completed()); n != 0 {
+		t.Fatalf("%d sync.completed before the lease was released", n)
+	}
+	if err := s.HandleChanges(ctx, b); err != nil { // redelivered
+		t.Fatal(err)
+	}
+	done := pub.completed()
+	if len(done) != 1 || done[0].Outcome != events.OutcomeCompleted || done[0].Totals.Created != 1 {
+		t.Fatalf("sync.completed after the redelivery: %+v", done)
+	}
+	if err := s.HandleChanges(ctx, b); err != nil { // redelivered again: nothing more
+		t.Fatal(err)
+	}
+	if n := len(pub.completed()); n != 1 {
+		t.Fatalf("%d sync.completed after a second redelivery, want 1", n)
+	}
+}
