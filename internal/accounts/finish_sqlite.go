@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segmentio/encoding/json"
@@ -376,6 +377,32 @@ func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, runID, job string,
 
 // ErrNotHeld is returned when deciding on a plan that is not held.
 var ErrNotHeld = errors.New("no held plan")
+
+// Decided returns what deciding d did, if the plan was decided so already
+// (nil otherwise): a decision redelivered after its plan was applied or
+// dropped, whose plan.applied may not have been published.
+func (s *Store) Decided(ctx context.Context, d *events.PlanDecided) (*events.PlanApplied, error) {
+	want := events.OutcomeCompleted
+	if d.Decision != events.DecisionApprove {
+		want = OutcomeDiscarded
+	}
+	var outcome, reason, at string
+	out := &events.PlanApplied{Run: d.Run, Domain: d.Domain, Decision: d.Decision}
+	err := s.db.QueryRowContext(ctx, `SELECT outcome, reason, created, updated, deactivated, reactivated, unchanged, joined, left_groups, failed, finished_at
+		FROM run_domains WHERE run_id=? AND domain=?`, d.RunID, d.Domain).Scan(&outcome, &reason, &out.Counts.Created, &out.Counts.Updated,
+		&out.Counts.Deactivated, &out.Counts.Reactivated, &out.Counts.Unchanged, &out.Counts.Joined, &out.Counts.Left, &out.Failed, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if outcome != want || !strings.HasPrefix(reason, "held plan ") {
+		return nil, nil
+	}
+	out.At, _ = time.Parse(time.RFC3339Nano, at)
+	return out, nil
+}
 
 // Decide applies (approve) or drops (discard) a domain's held plan —
 // exactly the plan that was held, not a new read.

@@ -134,8 +134,18 @@ func (s *Service) HandleChangesCompleted(ctx context.Context, c *events.ChangesC
 func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) error {
 	res, err := s.store.Decide(ctx, d)
 	if errors.Is(err, accounts.ErrNotHeld) {
-		bus.Logger(ctx).Warn("decision on a plan that is not held; ignored", "decision", d.Decision, "err", err)
-		return nil
+		// A redelivery of this very decision, whose end (watermarks,
+		// plan.applied) may have failed after the plan was applied or
+		// dropped: that end is done again.
+		done, derr := s.store.Decided(ctx, d)
+		if derr != nil {
+			return derr
+		}
+		if done == nil {
+			bus.Logger(ctx).Warn("decision on a plan that is not held; ignored", "decision", d.Decision, "err", err)
+			return nil
+		}
+		res, err = done, nil
 	}
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/accounts"
 )
 
 type published struct {
@@ -90,5 +91,73 @@ func TestABatchRedeliveredAfterTheRunsEndFailedEndsTheRun(t *testing.T) {
 	}
 	if n := len(pub.completed()); n != 1 {
 		t.Fatalf("%d sync.completed after a second redelivery, want 1", n)
+	}
+}
+
+// flakyMarks fails its first Put, as a watermark bucket without a leader
+// does.
+type flakyMarks struct{ calls int }
+
+func (m *flakyMarks) Put(context.Context, string, events.Watermark) error {
+	m.calls++
+	if m.calls == 1 {
+		return errors.New("nats: no response from stream")
+	}
+	return nil
+}
+
+func (p *published) applied() []*events.PlanApplied {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*events.PlanApplied
+	for _, e := range p.evs {
+		if a, ok := e.(*events.PlanApplied); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestADecisionRedeliveredAfterItsEndFailedEndsIt: an approved held plan
+// is applied, then saving the domain's watermark fails; the redelivered
+// decision must save it and publish plan.applied (it used to be ignored as
+// a decision on a plan no longer held), and apply nothing twice.
+func TestADecisionRedeliveredAfterItsEndFailedEndsIt(t *testing.T) {
+	ctx := context.Background()
+	pub := &published{}
+	marks := &flakyMarks{}
+	s, err := New(ctx, Config{DBPath: filepath.Join(t.TempDir(), "accounts.db")}, pub, &flakyLeases{calls: 1}, marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	run := events.Run{RunID: "r1", Job: "j"}
+	b := &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: "p1", Changes: []events.AccountChange{{
+		Op: events.OpCreate, ExternalID: "g1", Version: 1, Entry: &events.DirectoryEntry{ID: "g1", Username: "alice"}}}}
+	if err := s.HandleChanges(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.HandleChangesCompleted(ctx, &events.ChangesCompleted{Run: run, Domain: "corp", Domains: []string{"corp"}, Attempt: 1,
+		Outcome: events.OutcomeHeld, Hold: &events.Hold{Reasons: []string{"test"}}, TotalBatches: 1, Attempts: 1,
+		Watermark: &events.Watermark{Kind: events.WatermarkUSN, USN: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	d := &events.PlanDecided{Run: run, Domain: "corp", Decision: events.DecisionApprove, DecidedBy: "admin"}
+	if err := s.HandleDecided(ctx, d); err == nil {
+		t.Fatal("saving the watermark failed, yet the decision was handled")
+	}
+	if err := s.HandleDecided(ctx, d); err != nil { // redelivered
+		t.Fatal(err)
+	}
+	if marks.calls != 2 {
+		t.Fatalf("watermark saved %d times, want 2 (once failed)", marks.calls)
+	}
+	a := pub.applied()
+	if len(a) != 1 || a[0].Decision != events.DecisionApprove || a[0].Counts.Created != 1 {
+		t.Fatalf("plan.applied: %+v", a)
+	}
+	list, err := s.Store().List(ctx, accounts.ListFilter{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("accounts %v, %v", list, err)
 	}
 }
