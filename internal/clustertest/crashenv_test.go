@@ -534,25 +534,38 @@ func readStoredRuns(nc *nats.Conn, name string) (map[string]int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	subject := events.SubjectOf(name)
+	// How many the stream holds, first: a consumer created just after a
+	// node came back can answer "nothing yet" to a fetch (it did once, and
+	// the count said 0 of a stored sync.completed).
+	st, err := js.Stream(ctx, bus.StreamControl)
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, err
+	}
+	want := info.State.Subjects[subject]
+	out := map[string]int{}
+	if want == 0 {
+		return out, nil
+	}
 	cons, err := js.OrderedConsumer(ctx, bus.StreamControl, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectOf(name)}, DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int{}
-	for {
-		batch, err := cons.FetchNoWait(500)
+	var read uint64
+	for read < want {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return nil, err
 		}
 		n := 0
-		var pending uint64
 		for m := range batch.Messages() {
 			n++
-			if md, err := m.Metadata(); err == nil {
-				pending = md.NumPending
-			}
 			var head events.Run
 			_ = json.Unmarshal(m.Data(), &head)
 			out[head.RunID]++
@@ -560,10 +573,12 @@ func readStoredRuns(nc *nats.Conn, name string) (map[string]int, error) {
 		if err := batch.Error(); err != nil {
 			return nil, err
 		}
-		if n == 0 || pending == 0 {
-			return out, nil
+		if n == 0 {
+			return nil, fmt.Errorf("read %d of the %d %s stored", read, want, name)
 		}
+		read += uint64(n)
 	}
+	return out, nil
 }
 
 // freeze stops the process (SIGSTOP) until it is killed: it does nothing
