@@ -112,18 +112,8 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 			return c.searchError(ctx, filter, err)
 		}
 		p.entries, p.skipped = mapped.entries, mapped.skipped
-		st.Pages++
-		for _, s := range p.skipped {
-			st.skip(s)
-			if c.onSkipped != nil {
-				c.onSkipped(s)
-			}
-		}
-		if len(p.entries) > 0 {
-			if err := fn(p.entries); err != nil {
-				return err
-			}
-			st.Entries += len(p.entries)
+		if err := c.deliver(p, st, fn); err != nil {
+			return err
 		}
 		if p.last {
 			complete = true
@@ -222,6 +212,15 @@ func (c *Conn) streamWhole(ctx context.Context, filter string, m *mapper, disabl
 	if err != nil {
 		return false, c.searchError(ctx, filter, err)
 	}
+	if err := c.deliver(p, st, fn); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// deliver counts a mapped page, reports its skipped entries and hands its
+// entries to fn.
+func (c *Conn) deliver(p page, st *Stats, fn func([]events.DirectoryEntry) error) error {
 	st.Pages++
 	for _, s := range p.skipped {
 		st.skip(s)
@@ -229,13 +228,14 @@ func (c *Conn) streamWhole(ctx context.Context, filter string, m *mapper, disabl
 			c.onSkipped(s)
 		}
 	}
-	if len(p.entries) > 0 {
-		if err := fn(p.entries); err != nil {
-			return false, err
-		}
-		st.Entries += len(p.entries)
+	if len(p.entries) == 0 {
+		return nil
 	}
-	return true, nil
+	if err := fn(p.entries); err != nil {
+		return err
+	}
+	st.Entries += len(p.entries)
+	return nil
 }
 
 // mapPage maps entries; it may read more values of the groups attribute.
