@@ -15,15 +15,21 @@ const createChunk = 64
 // createMany applies a batch's plain creations — an account new to the
 // store, whose local name nothing else holds or takes in the batch, with no
 // earlier failure — a chunk of accounts (and of their groups and
-// memberships) per statement
-// instead of two statements each, and returns the batch's other changes,
-// in order, for apply. Each account ends as apply would have left it:
+// memberships) per statement instead of two statements each, and returns
+// the batch's other changes, in order, for apply. Each account ends as apply would have left it:
 // such a creation meets nothing else of the batch, so applying it first
 // changes only where its row comes in the report
 // (TestPlainCreationsInBulkEqualOneByOne). A first sync is all plain
 // creations.
 func (a *applier) createMany(domain string, changes []events.AccountChange, res *Applied) ([]events.AccountChange, error) {
-	plain := a.plainCreations(domain, changes)
+	// The local name of each change with an entry ("" without).
+	names := make([]string, len(changes))
+	for i, ch := range changes {
+		if ch.Entry != nil {
+			names[i] = a.s.opt.LocalName.Name(domain, ch.Entry.Username)
+		}
+	}
+	plain := a.plainCreations(domain, changes, names)
 	n := 0
 	for _, p := range plain {
 		if p {
@@ -33,22 +39,24 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 	if n < 2 || a.report.rows+n > a.report.max {
 		return changes, nil // a bounded report counts each row left out: apply does
 	}
-	taken, err := a.namesTaken(domain, changes, plain)
+	taken, err := a.namesTaken(names, plain)
 	if err != nil {
 		return nil, err
 	}
 	var rows []events.AccountChange
+	var rowNames []string
 	rest := make([]events.AccountChange, 0, len(changes)-n)
 	for i, ch := range changes {
-		if plain[i] && !taken[a.s.opt.LocalName.Name(domain, ch.Entry.Username)] {
-			rows = append(rows, ch)
+		if plain[i] && !taken[names[i]] {
+			rows, rowNames = append(rows, ch), append(rowNames, names[i])
 			delete(a.known, ch.ExternalID)
 		} else {
 			rest = append(rest, ch)
 		}
 	}
 	for start := 0; start < len(rows); start += createChunk {
-		if err := a.createChunk(domain, rows[start:min(start+createChunk, len(rows))], res); err != nil {
+		end := min(start+createChunk, len(rows))
+		if err := a.createChunk(domain, rows[start:end], rowNames[start:end], res); err != nil {
 			return nil, err
 		}
 	}
@@ -59,20 +67,20 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 
 // plainCreations marks the changes createMany may apply, before the store
 // is asked about local names.
-func (a *applier) plainCreations(domain string, changes []events.AccountChange) []bool {
+func (a *applier) plainCreations(domain string, changes []events.AccountChange, names []string) []bool {
 	ids := make(map[string]int, len(changes))
-	names := make(map[string]int, len(changes))
-	for _, ch := range changes {
+	uses := make(map[string]int, len(changes))
+	for i, ch := range changes {
 		ids[ch.ExternalID]++
 		if ch.Entry != nil {
-			names[a.s.opt.LocalName.Name(domain, ch.Entry.Username)]++
+			uses[names[i]]++
 		}
 	}
 	plain := make([]bool, len(changes))
 	for i, ch := range changes {
 		e := ch.Entry
 		if e == nil || ch.Op != events.OpCreate || len(ch.Fields) > 0 || !distinctGroups(e.GroupRefs) || ids[ch.ExternalID] > 1 ||
-			names[a.s.opt.LocalName.Name(domain, e.Username)] > 1 || a.failing[domain+"/"+ch.ExternalID] {
+			uses[names[i]] > 1 || a.failing[domain+"/"+ch.ExternalID] {
 			continue
 		}
 		if c, ok := a.known[ch.ExternalID]; !ok || c.exists {
@@ -86,11 +94,11 @@ func (a *applier) plainCreations(domain string, changes []events.AccountChange) 
 // namesTaken returns which local names of the plain creations an account
 // of the store holds already: those go through apply, which reports the
 // conflict.
-func (a *applier) namesTaken(domain string, changes []events.AccountChange, plain []bool) (map[string]bool, error) {
+func (a *applier) namesTaken(names []string, plain []bool) (map[string]bool, error) {
 	var q strings.Builder
 	q.WriteString(`SELECT local_name FROM accounts WHERE local_name IN (`)
 	var args []any
-	for i, ch := range changes {
+	for i, name := range names {
 		if !plain[i] {
 			continue
 		}
@@ -98,7 +106,7 @@ func (a *applier) namesTaken(domain string, changes []events.AccountChange, plai
 			q.WriteByte(',')
 		}
 		q.WriteByte('?')
-		args = append(args, a.s.opt.LocalName.Name(domain, ch.Entry.Username))
+		args = append(args, name)
 	}
 	q.WriteByte(')')
 	rows, err := a.tx.QueryContext(a.ctx, q.String(), args...)
@@ -123,15 +131,14 @@ func (a *applier) namesTaken(domain string, changes []events.AccountChange, plai
 // (then deactivated by the sync, for the directory's reason); a new
 // account joins each of its groups, which are created or renamed as
 // setGroups does.
-func (a *applier) createChunk(domain string, chunk []events.AccountChange, res *Applied) error {
+func (a *applier) createChunk(domain string, chunk []events.AccountChange, names []string, res *Applied) error {
 	accounts := make([][]any, 0, len(chunk))
 	reports := make([][]any, 0, len(chunk))
 	var members [][]any
 	groups := map[string]events.GroupRef{}
 	var order []string
-	for _, ch := range chunk {
-		e := ch.Entry
-		name := a.s.opt.LocalName.Name(domain, e.Username)
+	for i, ch := range chunk {
+		e, name := ch.Entry, names[i]
 		accounts = append(accounts, []any{ch.ExternalID, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
 			e.Disabled, e.DisabledReason, ch.Version})
 		reports = append(reports, []any{ch.ExternalID, name, ch.Reason})
