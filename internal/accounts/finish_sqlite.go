@@ -375,6 +375,10 @@ func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, runID, job string,
 	return nil
 }
 
+// heldPlanReason begins the reason Decide records for a decided plan, by
+// which Decided knows the outcome is a decision's.
+const heldPlanReason = "held plan "
+
 // ErrNotHeld is returned when deciding on a plan that is not held.
 var ErrNotHeld = errors.New("no held plan")
 
@@ -397,7 +401,7 @@ func (s *Store) Decided(ctx context.Context, d *events.PlanDecided) (*events.Pla
 	if err != nil {
 		return nil, err
 	}
-	if outcome != want || !strings.HasPrefix(reason, "held plan ") {
+	if outcome != want || !strings.HasPrefix(reason, heldPlanReason) {
 		return nil, nil
 	}
 	out.At, _ = time.Parse(time.RFC3339Nano, at)
@@ -432,7 +436,7 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 				return err
 			}
 			r.Outcome = events.OutcomeCompleted
-			r.Reason = fmt.Sprintf("held plan approved by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
+			r.Reason = fmt.Sprintf(heldPlanReason+"approved by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
 			r.Counts, r.Failed = res.Counts, res.Failed
 		} else {
 			if err := s.dropStaged(ctx, tx, d.RunID, d.Domain); err != nil {
@@ -442,7 +446,7 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 				return err
 			}
 			r.Outcome = OutcomeDiscarded
-			r.Reason = fmt.Sprintf("held plan discarded by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
+			r.Reason = fmt.Sprintf(heldPlanReason+"discarded by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
 		}
 		r.Unchanged = unchanged
 		if r.Drift, err = s.drift(ctx, tx, d.Domain); err != nil {
