@@ -155,9 +155,7 @@ func measureDelta(ctx context.Context, o *options, sys *system, d *directory, k 
 		runs = append(runs, r)
 		times = append(times, r.Wall)
 	}
-	sorted := slices.Clone(runs)
-	slices.SortFunc(sorted, func(a, b *runResult) int { return cmp.Compare(a.Wall, b.Wall) })
-	r := sorted[len(sorted)/2]
+	r := medianRun(runs)
 	check, err := sys.run(ctx, "full run after the delta run", "bench", d, o.timeoutFor(n))
 	if err != nil {
 		return "delta: " + err.Error(), r
@@ -255,9 +253,7 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 		}
 	}
 	if len(noChange) > 0 {
-		sorted := slices.Clone(noChange)
-		slices.SortFunc(sorted, func(a, b *runResult) int { return cmp.Compare(a.Wall, b.Wall) })
-		median := sorted[len(sorted)/2]
+		median := medianRun(noChange)
 		for _, r := range noChange {
 			if r != median {
 				median.Problems = append(median.Problems, r.Problems...) // a check failed in any run is reported
@@ -270,6 +266,13 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	}
 	c.Disk["adsync data_dir (SQLite)"] = diskUsage(filepath.Join(dir, "data"))
 	c.Disk["nats-server store"] = diskUsage(filepath.Join(dir, "nats"))
+}
+
+// medianRun returns the run of median wall time.
+func medianRun(runs []*runResult) *runResult {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b *runResult) int { return cmp.Compare(a.Wall, b.Wall) })
+	return sorted[len(sorted)/2]
 }
 
 func ratio(a, b time.Duration) float64 {

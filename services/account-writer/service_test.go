@@ -23,17 +23,21 @@ func (p *published) Publish(_ context.Context, evs ...events.Event) error {
 	return nil
 }
 
-func (p *published) completed() []*events.SyncCompleted {
+// publishedOf returns the published events of type T.
+func publishedOf[T events.Event](p *published) []T {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []*events.SyncCompleted
+	var out []T
 	for _, e := range p.evs {
-		if c, ok := e.(*events.SyncCompleted); ok {
-			out = append(out, c)
+		if v, ok := e.(T); ok {
+			out = append(out, v)
 		}
 	}
 	return out
 }
+
+func (p *published) completed() []*events.SyncCompleted { return publishedOf[*events.SyncCompleted](p) }
+func (p *published) applied() []*events.PlanApplied     { return publishedOf[*events.PlanApplied](p) }
 
 // flakyLeases fails its first Release, as a lease bucket whose NATS
 // leader just died does.
@@ -104,18 +108,6 @@ func (m *flakyMarks) Put(context.Context, string, events.Watermark) error {
 		return errors.New("nats: no response from stream")
 	}
 	return nil
-}
-
-func (p *published) applied() []*events.PlanApplied {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []*events.PlanApplied
-	for _, e := range p.evs {
-		if a, ok := e.(*events.PlanApplied); ok {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // TestADecisionRedeliveredAfterItsEndFailedEndsIt: an approved held plan
