@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/sqlite"
 )
 
 // createChunk is how many accounts one statement of createMany inserts.
@@ -191,8 +192,8 @@ func distinctGroups(refs []events.GroupRef) bool {
 }
 
 // rowsInsert is an INSERT of many rows: head, then a row per set of
-// arguments, then tail. A row's text names the statement's shared
-// arguments ?1, ?2… and its own as $0, $1… (up to $9 and $10, $11).
+// arguments (sqlite.Rows: a row's text names the statement's shared
+// arguments ?1, ?2… and its own as $0, $1…), then tail.
 type rowsInsert struct {
 	name, head, row, tail string
 	shared, per           int
@@ -251,21 +252,8 @@ func (a *applier) rowsStatement(ins rowsInsert, n int) (*sql.Stmt, error) {
 	if st, ok := a.creates[key]; ok {
 		return st, nil
 	}
-	var q strings.Builder
-	q.WriteString(ins.head)
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		// $11 before $1: the replacer tries its pairs in order.
-		pairs := make([]string, 0, 2*ins.per)
-		for j := ins.per - 1; j >= 0; j-- {
-			pairs = append(pairs, "$"+strconv.Itoa(j), "?"+strconv.Itoa(ins.shared+1+ins.per*i+j))
-		}
-		q.WriteString(strings.NewReplacer(pairs...).Replace(ins.row))
-	}
-	q.WriteString(ins.tail)
-	st, err := a.tx.PrepareContext(a.ctx, q.String())
+	q := ins.head + sqlite.Rows(ins.row, ins.shared, ins.per, n) + ins.tail
+	st, err := a.tx.PrepareContext(a.ctx, q)
 	if err != nil {
 		return nil, err
 	}

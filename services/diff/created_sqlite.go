@@ -3,10 +3,10 @@ package diff
 import (
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/sqlite"
 )
 
 // newEntry is an entry Put records for the first time, not written yet.
@@ -73,25 +73,11 @@ func (t *Tx) createdStatement(n int) (*sql.Stmt, error) {
 	if st, ok := t.createds[n]; ok {
 		return st, nil
 	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at) VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('(')
-		for j := range 7 {
-			if j > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteByte('?')
-			q.WriteString(strconv.Itoa(1 + 7*i + j))
-		}
-		q.WriteByte(')')
-	}
-	q.WriteString(` ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
-		active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`)
-	st, err := t.tx.PrepareContext(t.ctx, q.String())
+	q := `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at) VALUES ` +
+		sqlite.Rows(`($0,$1,$2,$3,$4,$5,$6)`, 0, 7, n) +
+		` ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
+		active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`
+	st, err := t.tx.PrepareContext(t.ctx, q)
 	if err != nil {
 		return nil, err
 	}
