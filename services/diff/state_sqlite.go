@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/segmentio/encoding/json"
@@ -139,6 +140,9 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 	return &v, raw, nil
 }
 
+// lookupHashHex is the length of an entry hash in hex (Hash: 16 bytes).
+const lookupHashHex = 32
+
 // LookupChanged returns what diff recorded of the page's entries whose
 // recorded hash is not the given one (or that were recorded gone), keyed by
 // id; an id with no record maps to nil. Entries recorded with the same hash
@@ -153,17 +157,26 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 	if len(ids) == 0 {
 		return seen, raws, nil
 	}
-	pairs := make([][2]string, len(ids))
+	// One string per entry: its hash in hex (lookupHashHex characters),
+	// then its id. SQLite takes them apart with substr, which costs far
+	// less than extracting two fields of a JSON pair (->>), about 0.5 µs
+	// each.
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		pairs[i] = [2]string{id, hex.EncodeToString(hashes[i])}
+		if len(hashes[i]) != lookupHashHex/2 {
+			return nil, nil, fmt.Errorf("diff state: hash of %s has %d bytes, want %d", id, len(hashes[i]), lookupHashHex/2)
+		}
+		keys[i] = hex.EncodeToString(hashes[i]) + id
 	}
-	arg, err := json.Marshal(pairs)
+	arg, err := json.Marshal(keys)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := t.prepare(&t.changed, `SELECT p.value->>0, e.external_id IS NOT NULL, e.hash, e.entry, e.active, e.present, e.observed_at
-		FROM json_each(?2) p LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.value->>0
-		WHERE e.external_id IS NULL OR e.present=0 OR e.hash<>unhex(p.value->>1)`)
+	st, err := t.prepare(&t.changed, `SELECT p.id, e.external_id IS NOT NULL, e.hash, e.entry, e.active, e.present, e.observed_at
+		FROM (SELECT substr(value, `+strconv.Itoa(lookupHashHex+1)+`) AS id, unhex(substr(value, 1, `+strconv.Itoa(lookupHashHex)+`)) AS hash
+			FROM json_each(?2)) p
+		LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.id
+		WHERE e.external_id IS NULL OR e.present=0 OR e.hash<>p.hash`)
 	if err != nil {
 		return nil, nil, err
 	}
