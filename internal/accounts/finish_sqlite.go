@@ -257,52 +257,92 @@ func (s *Store) retryFailures(ctx context.Context, tx *sql.Tx, ap *applier, doma
 	return res, nil
 }
 
+// stagedGroup is how many staged batches eachStaged reads at a time.
+const stagedGroup = 8
+
+// stagedItem is a staged batch as eachStaged hands it on.
+type stagedItem struct {
+	id      string
+	payload []byte
+	codec   string
+	b       events.AccountChanges
+	err     error
+}
+
 // eachStaged calls fn with each staged batch of a run's domain in order,
-// reading a few at a time (never the whole plan in memory).
+// reading stagedGroup at a time (never the whole plan in memory). The
+// next group is read before fn gets the current one, and decoded on a
+// goroutine of its own meanwhile: decoding is a tenth of applying a first
+// sync, and the other core is idle then (TestStagedBatchesComeInOrder).
 func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string, fn func(id string, b *events.AccountChanges) error) error {
-	type key struct {
-		attempt, seq int
-		kind         string
-	}
-	after := key{-1, 0, ""}
-	for {
-		rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload, codec FROM staged WHERE run_id=? AND domain=?
-			AND (attempt, kind, seq) > (?, ?, ?) ORDER BY attempt, kind, seq LIMIT 16`, runID, domain, after.attempt, after.kind, after.seq)
+	after := stagedKey{attempt: -1}
+	read := func() ([]stagedItem, <-chan struct{}, error) {
+		items, err := s.readStaged(ctx, tx, runID, domain, &after)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		type item struct {
-			id string
-			b  events.AccountChanges
-		}
-		var items []item
-		for rows.Next() {
-			var it item
-			var raw []byte
-			var codec string
-			if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &raw, &codec); err != nil {
-				rows.Close()
-				return err
+		decoded := make(chan struct{})
+		go func() {
+			defer close(decoded)
+			for i := range items {
+				if err := decodeStaged(items[i].payload, items[i].codec, &items[i].b); err != nil {
+					items[i].err = fmt.Errorf("accounts: staged batch %s is unreadable: %w", items[i].id, err)
+				}
+				items[i].payload = nil
 			}
-			if err := decodeStaged(raw, codec, &it.b); err != nil {
-				rows.Close()
-				return fmt.Errorf("accounts: staged batch %s is unreadable: %w", it.id, err)
+		}()
+		return items, decoded, nil
+	}
+	items, decoded, err := read()
+	for err == nil && len(items) > 0 {
+		<-decoded
+		var next []stagedItem
+		var nextDecoded <-chan struct{}
+		if len(items) == stagedGroup {
+			if next, nextDecoded, err = read(); err != nil {
+				break
 			}
-			items = append(items, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for i := range items {
-			if err := fn(items[i].id, &items[i].b); err != nil {
-				return err
+			if err = items[i].err; err != nil {
+				break
+			}
+			if err = fn(items[i].id, &items[i].b); err != nil {
+				break
 			}
 		}
-		if len(items) < 16 {
-			return nil
+		if err != nil && nextDecoded != nil {
+			<-nextDecoded
 		}
+		items, decoded = next, nextDecoded
 	}
+	return err
+}
+
+// stagedKey orders staged batches: attempts, then pages before removals.
+type stagedKey struct {
+	attempt, seq int
+	kind         string
+}
+
+// readStaged reads the next stagedGroup staged batches after *after, not
+// decoded, and moves *after past them.
+func (s *Store) readStaged(ctx context.Context, tx *sql.Tx, runID, domain string, after *stagedKey) ([]stagedItem, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload, codec FROM staged WHERE run_id=? AND domain=?
+		AND (attempt, kind, seq) > (?, ?, ?) ORDER BY attempt, kind, seq LIMIT ?`, runID, domain, after.attempt, after.kind, after.seq, stagedGroup)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []stagedItem
+	for rows.Next() {
+		var it stagedItem
+		if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &it.payload, &it.codec); err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
 }
 
 // reportStaged writes the per-account report of a plan that is not
