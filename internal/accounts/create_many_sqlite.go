@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/sqlite"
@@ -13,13 +12,18 @@ import (
 // createChunk is how many accounts one statement of createMany inserts.
 const createChunk = 64
 
-// createMany applies a batch's plain creations — an account new to the
-// store, whose local name nothing else holds or takes in the batch, with no
-// earlier failure — a chunk of accounts (and of their groups and
+// createMany applies a batch's plain creations — a change creating an
+// account whose id and local name no other change of the batch has, with
+// no earlier failure — a chunk of accounts (and of their groups and
 // memberships) per statement instead of two statements each, and returns
-// the batch's other changes, in order, for apply. Each account ends as apply would have left it:
-// such a creation meets nothing else of the batch, so applying it first
-// changes only where its row comes in the report
+// the batch's other changes, in order, for apply. A chunk is inserted only
+// if every account in it is new and takes a local name nobody holds: the
+// statement skips a row that meets an existing id or name (ON CONFLICT DO
+// NOTHING), and then the chunk is taken back (a savepoint) and goes through
+// apply, which reports the conflict. So the store is asked nothing before
+// (a first sync meets no conflict), and each account ends as apply would
+// have left it: such a creation meets nothing else of the batch, so
+// applying it first changes only where its row comes in the report
 // (TestPlainCreationsInBulkEqualOneByOne). A first sync is all plain
 // creations.
 func (a *applier) createMany(domain string, changes []events.AccountChange, res *Applied) ([]events.AccountChange, error) {
@@ -31,43 +35,48 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 		}
 	}
 	plain := a.plainCreations(domain, changes, names)
-	n := 0
-	for _, p := range plain {
+	var candidates []int
+	for i, p := range plain {
 		if p {
-			n++
+			candidates = append(candidates, i)
 		}
 	}
-	if n < 2 || a.report.rows+n > a.report.max {
+	if len(candidates) < 2 || a.report.rows+len(candidates) > a.report.max {
 		return changes, nil // a bounded report counts each row left out: apply does
 	}
-	taken, err := a.namesTaken(names, plain)
-	if err != nil {
-		return nil, err
+	created := 0
+	for start := 0; start < len(candidates); start += createChunk {
+		chunk := candidates[start:min(start+createChunk, len(candidates))]
+		rows, rowNames := make([]events.AccountChange, len(chunk)), make([]string, len(chunk))
+		for j, i := range chunk {
+			rows[j], rowNames[j] = changes[i], names[i]
+		}
+		ok, err := a.createChunk(domain, rows, rowNames, res)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			for _, i := range chunk {
+				plain[i] = false // to apply, in its place
+			}
+			continue
+		}
+		created += len(chunk)
 	}
-	var rows []events.AccountChange
-	var rowNames []string
-	rest := make([]events.AccountChange, 0, len(changes)-n)
+	rest := make([]events.AccountChange, 0, len(changes)-created)
 	for i, ch := range changes {
-		if plain[i] && !taken[names[i]] {
-			rows, rowNames = append(rows, ch), append(rowNames, names[i])
-			delete(a.known, ch.ExternalID)
-		} else {
+		if !plain[i] {
 			rest = append(rest, ch)
 		}
 	}
-	for start := 0; start < len(rows); start += createChunk {
-		end := min(start+createChunk, len(rows))
-		if err := a.createChunk(domain, rows[start:end], rowNames[start:end], res); err != nil {
-			return nil, err
-		}
-	}
-	a.report.rows += len(rows)
-	res.Created += len(rows)
+	a.report.rows += created
+	res.Created += created
 	return rest, nil
 }
 
-// plainCreations marks the changes createMany may apply, before the store
-// is asked about local names.
+// plainCreations marks the changes createMany may apply. It asks the store
+// nothing: a plain creation that meets an account of the store is found
+// when its chunk is inserted.
 func (a *applier) plainCreations(domain string, changes []events.AccountChange, names []string) []bool {
 	ids := make(map[string]int, len(changes))
 	uses := make(map[string]int, len(changes))
@@ -84,46 +93,9 @@ func (a *applier) plainCreations(domain string, changes []events.AccountChange, 
 			uses[names[i]] > 1 || a.failing[domain+"/"+ch.ExternalID] {
 			continue
 		}
-		if c, ok := a.known[ch.ExternalID]; !ok || c.exists {
-			continue
-		}
 		plain[i] = true
 	}
 	return plain
-}
-
-// namesTaken returns which local names of the plain creations an account
-// of the store holds already: those go through apply, which reports the
-// conflict.
-func (a *applier) namesTaken(names []string, plain []bool) (map[string]bool, error) {
-	var q strings.Builder
-	q.WriteString(`SELECT local_name FROM accounts WHERE local_name IN (`)
-	var args []any
-	for i, name := range names {
-		if !plain[i] {
-			continue
-		}
-		if len(args) > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('?')
-		args = append(args, name)
-	}
-	q.WriteByte(')')
-	rows, err := a.tx.QueryContext(a.ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("accounts: look up local names: %w", err)
-	}
-	defer rows.Close()
-	taken := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		taken[n] = true
-	}
-	return taken, rows.Err()
 }
 
 // createChunk inserts up to createChunk new accounts, their report rows,
@@ -132,7 +104,7 @@ func (a *applier) namesTaken(names []string, plain []bool) (map[string]bool, err
 // (then deactivated by the sync, for the directory's reason); a new
 // account joins each of its groups, which are created or renamed as
 // setGroups does.
-func (a *applier) createChunk(domain string, chunk []events.AccountChange, names []string, res *Applied) error {
+func (a *applier) createChunk(domain string, chunk []events.AccountChange, names []string, res *Applied) (ok bool, err error) {
 	accounts := make([][]any, 0, len(chunk))
 	reports := make([][]any, 0, len(chunk))
 	var members [][]any
@@ -151,18 +123,29 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 			members = append(members, []any{ch.ExternalID, g.ID})
 		}
 	}
+	if _, err := a.tx.ExecContext(a.ctx, `SAVEPOINT create_chunk`); err != nil {
+		return false, err
+	}
 	n, err := a.insertRows(insertAccounts, []any{domain, a.now, a.runID}, accounts)
 	if err != nil {
-		return fmt.Errorf("accounts: create %d accounts of %s: %w", len(chunk), domain, err)
+		return false, fmt.Errorf("accounts: create %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	if n != len(chunk) {
-		return fmt.Errorf("accounts: create %d accounts of %s: %d created", len(chunk), domain, n)
+		// An id or a local name the store holds: take the chunk back.
+		if _, err := a.tx.ExecContext(a.ctx, `ROLLBACK TO create_chunk`); err != nil {
+			return false, err
+		}
+		_, err := a.tx.ExecContext(a.ctx, `RELEASE create_chunk`)
+		return false, err
+	}
+	if _, err := a.tx.ExecContext(a.ctx, `RELEASE create_chunk`); err != nil {
+		return false, err
 	}
 	if _, err := a.insertRows(insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
-		return fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
+		return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	if len(members) == 0 {
-		return nil
+		return true, nil
 	}
 	rows := make([][]any, 0, len(order))
 	for _, id := range order {
@@ -170,13 +153,13 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 		rows = append(rows, []any{g.ID, g.Name, g.DN})
 	}
 	if _, err := a.insertRows(upsertGroups, []any{domain, a.now}, rows); err != nil {
-		return fmt.Errorf("accounts: record the groups of %d accounts of %s: %w", len(chunk), domain, err)
+		return false, fmt.Errorf("accounts: record the groups of %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	if _, err := a.insertRows(insertMembers, []any{domain}, members); err != nil {
-		return fmt.Errorf("accounts: record the memberships of %d accounts of %s: %w", len(chunk), domain, err)
+		return false, fmt.Errorf("accounts: record the memberships of %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	res.Joined += len(members)
-	return nil
+	return true, nil
 }
 
 // distinctGroups reports whether no group is listed twice.
@@ -203,7 +186,8 @@ var (
 	insertAccounts = rowsInsert{name: "accounts", shared: 3, per: 12, // ?1 domain, ?2 now, ?3 run
 		head: `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id) VALUES `,
-		row: `(?1,$0,$1,$2,$3,$4,$5,$6,$7,$8, NOT $9,$10, CASE WHEN $9 THEN 'sync' ELSE '' END, NOT $9,$10,$11,?2,?2, CASE WHEN $9 THEN ?2 ELSE '' END,?3)`}
+		row:  `(?1,$0,$1,$2,$3,$4,$5,$6,$7,$8, NOT $9,$10, CASE WHEN $9 THEN 'sync' ELSE '' END, NOT $9,$10,$11,?2,?2, CASE WHEN $9 THEN ?2 ELSE '' END,?3)`,
+		tail: ` ON CONFLICT DO NOTHING`} // an existing id or local name: createChunk takes the chunk back
 	insertReports = rowsInsert{name: "reports", shared: 7, per: 3, // ?1 run, ?2 domain, ?3 op, ?4 fields, ?5 result, ?6 error, ?7 at
 		head: `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at) VALUES `,
 		row:  `(?1,?2,$0,$1,?3,?4,$2,?5,?6,?7)`}

@@ -87,6 +87,10 @@ func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 				ren.Op, ren.Fields = events.OpUpdate, []string{"username"}
 				return append([]events.AccountChange{mk("c1", "alice")}, append(many(4), ren, mk("c2", "carol"))...)
 			}()},
+		{name: "one chunk of several meets a name the store holds", before: []events.AccountChange{mk("old", "user0100")},
+			plan: many(2*createChunk + 5)},
+		{name: "a creation of an account the store holds", before: []events.AccountChange{mk("id0070", "someone")},
+			plan: many(2*createChunk + 5)},
 		{name: "the report reaches its bound", plan: many(30), max: 20},
 		{name: `DOMAIN\user names`, before: []events.AccountChange{mk("old", "taken")}, plan: append(many(5), mk("new", "taken")), rule: RuleDomainBackslash},
 	}

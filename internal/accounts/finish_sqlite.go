@@ -154,15 +154,15 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 	}
 	err = s.eachStaged(ctx, tx, run.RunID, domain, func(id string, b *events.AccountChanges) error {
 		var br Applied
-		if err := ap.preload(domain, b.Changes); err != nil {
-			return err
-		}
 		changes := b.Changes
 		if first == nil {
 			var err error
 			if changes, err = ap.createMany(domain, changes, &br); err != nil {
 				return err
 			}
+		}
+		if err := ap.preload(domain, changes); err != nil {
+			return err
 		}
 		for _, ch := range changes {
 			counts := &br
