@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"crypto/sha256"
+	"strconv"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -12,15 +14,29 @@ import (
 	"github.com/adsync/adsync/internal/holds"
 )
 
+// benchIDs: how the directory's ids follow one another. OpenLDAP's
+// entryUUIDs of entries added together are time-based, nearly in order;
+// Active Directory's objectGUIDs are random.
+var benchIDs = []struct {
+	name string
+	id   func(n int) string
+}{
+	{"ids=ordered", func(n int) string { return fmt.Sprintf("5f0c%04x-1d2e-4a3b-9c8d-%012x", n%65536, n) }},
+	{"ids=random", func(n int) string {
+		h := sha256.Sum256([]byte(strconv.Itoa(n)))
+		return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	}},
+}
+
 // benchPages returns a run's pages of realistic entries.
-func benchPages(r runOf, pages, perPage int) []*events.DirectoryPage {
+func benchPages(r runOf, pages, perPage int, id func(int) string) []*events.DirectoryPage {
 	out := make([]*events.DirectoryPage, 0, pages)
 	for p := range pages {
 		pg := &events.DirectoryPage{Run: events.Run{RunID: r.id, Job: "j"}, Domain: "corp", Attempt: r.attempt, Seq: p + 1, ObservedAt: r.at}
 		for i := range perPage {
 			n := p*perPage + i
 			pg.Entries = append(pg.Entries, events.DirectoryEntry{
-				ID: fmt.Sprintf("5f0c%04x-1d2e-4a3b-9c8d-%012x", n%65536, n), DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", n),
+				ID: id(n), DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", n),
 				Username: fmt.Sprintf("user%07d", n), Email: fmt.Sprintf("user%07d@example.org", n),
 				DisplayName: fmt.Sprintf("User %07d", n), GivenName: "User", Surname: fmt.Sprintf("%07d", n),
 			})
@@ -30,34 +46,38 @@ func benchPages(r runOf, pages, perPage int) []*events.DirectoryPage {
 	return out
 }
 
-// BenchmarkHandlePageUnchanged: a run of 10,000 entries that all match what
-// diff recorded (the no-change sync); reports ns per entry.
+// BenchmarkHandlePageUnchanged: a run of 100,000 entries that all match
+// what diff recorded (the no-change sync); reports ns per entry.
 func BenchmarkHandlePageUnchanged(b *testing.B) {
-	const pages, perPage = 10, 1000
-	ctx := context.Background()
-	s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, &recorder{},
-		fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	run := func(i int) {
-		r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0.Add(time.Duration(i) * time.Minute)}
-		for _, p := range benchPages(r, pages, perPage) {
-			if err := s.HandlePage(ctx, p); err != nil {
+	for _, ids := range benchIDs {
+		b.Run(ids.name, func(b *testing.B) {
+			const pages, perPage = 100, 1000
+			ctx := context.Background()
+			s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, &recorder{},
+				fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-		if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
-			b.Fatal(err)
-		}
+			defer s.Close()
+			run := func(i int) {
+				r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0.Add(time.Duration(i) * time.Minute)}
+				for _, p := range benchPages(r, pages, perPage, ids.id) {
+					if err := s.HandlePage(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			run(0)
+			b.ResetTimer()
+			for i := range b.N {
+				run(i + 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
+		})
 	}
-	run(0)
-	b.ResetTimer()
-	for i := range b.N {
-		run(i + 1)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
 }
 
 // encodingPublisher encodes what it is given as the bus would, and drops
@@ -73,32 +93,36 @@ func (encodingPublisher) Publish(_ context.Context, evs ...events.Event) error {
 	return nil
 }
 
-// BenchmarkHandlePageNew: a first sync of 10,000 entries (every one new to
-// diff), their changes encoded as for the bus; reports ns per entry.
+// BenchmarkHandlePageNew: a first sync of 100,000 entries (every one new
+// to diff), their changes encoded as for the bus; reports ns per entry.
 func BenchmarkHandlePageNew(b *testing.B) {
-	const pages, perPage = 10, 1000
-	ctx := context.Background()
-	for i := range b.N {
-		b.StopTimer()
-		s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, encodingPublisher{},
-			fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
-		ps := benchPages(r, pages, perPage)
-		b.StartTimer()
-		for _, p := range ps {
-			if err := s.HandlePage(ctx, p); err != nil {
-				b.Fatal(err)
+	for _, ids := range benchIDs {
+		b.Run(ids.name, func(b *testing.B) {
+			const pages, perPage = 100, 1000
+			ctx := context.Background()
+			for i := range b.N {
+				b.StopTimer()
+				s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, encodingPublisher{},
+					fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
+				ps := benchPages(r, pages, perPage, ids.id)
+				b.StartTimer()
+				for _, p := range ps {
+					if err := s.HandlePage(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
 			}
-		}
-		if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
 }

@@ -31,13 +31,30 @@ func (t *Tx) saveCreated() error {
 	}
 	for start := 0; start < len(t.created); start += createdChunk {
 		chunk := t.created[start:min(start+createdChunk, len(t.created))]
-		st, err := t.createdStatement(len(chunk))
+		first, err := t.docIDs(len(chunk))
 		if err != nil {
 			return err
 		}
-		args := make([]any, 0, 7*len(chunk))
-		for _, e := range chunk {
-			args = append(args, e.domain, e.s.Entry.ID, e.s.Hash, e.raw, e.s.Active, e.s.Present, e.s.ObservedAt)
+		docs, err := t.rowsStatement(&t.docs, `INSERT INTO entry_docs (id, entry) VALUES `, `($0,$1)`, 2, len(chunk), ``)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 2*len(chunk))
+		for i, e := range chunk {
+			args = append(args, first+int64(i), e.raw)
+		}
+		if _, err := docs.ExecContext(t.ctx, args...); err != nil {
+			return fmt.Errorf("diff state: put %d new entries: %w", len(chunk), err)
+		}
+		st, err := t.rowsStatement(&t.createds, `INSERT INTO entries (domain, external_id, hash, doc, active, present, observed_at) VALUES `,
+			`($0,$1,$2,$3,$4,$5,$6)`, 7, len(chunk), ` ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, doc=excluded.doc,
+			active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`)
+		if err != nil {
+			return err
+		}
+		args = make([]any, 0, 7*len(chunk))
+		for i, e := range chunk {
+			args = append(args, e.domain, e.s.Entry.ID, e.s.Hash, first+int64(i), e.s.Active, e.s.Present, e.s.ObservedAt)
 		}
 		if _, err := st.ExecContext(t.ctx, args...); err != nil {
 			return fmt.Errorf("diff state: put %d new entries: %w", len(chunk), err)
@@ -66,24 +83,21 @@ func (t *Tx) saveCreated() error {
 	return nil
 }
 
-// createdStatement returns the statement that writes n new entries, as
-// Put writes one (rows of one statement are written in order: an entry
-// twice in a page ends as its last state).
-func (t *Tx) createdStatement(n int) (*sql.Stmt, error) {
-	if st, ok := t.createds[n]; ok {
+// rowsStatement prepares, once per transaction and row count, a statement
+// of n rows (sqlite.Rows: a row's own arguments are $0, $1…; rows of one
+// statement are written in order, so an entry twice in a page ends as its
+// last state, its first document dropped by a trigger).
+func (t *Tx) rowsStatement(cache *map[int]*sql.Stmt, head, row string, per, n int, tail string) (*sql.Stmt, error) {
+	if st, ok := (*cache)[n]; ok {
 		return st, nil
 	}
-	q := `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at) VALUES ` +
-		sqlite.Rows(`($0,$1,$2,$3,$4,$5,$6)`, 0, 7, n) +
-		` ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
-		active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`
-	st, err := t.tx.PrepareContext(t.ctx, q)
+	st, err := t.tx.PrepareContext(t.ctx, head+sqlite.Rows(row, 0, per, n)+tail)
 	if err != nil {
 		return nil, err
 	}
-	if t.createds == nil {
-		t.createds = map[int]*sql.Stmt{}
+	if *cache == nil {
+		*cache = map[int]*sql.Stmt{}
 	}
-	t.createds[n] = st
+	(*cache)[n] = st
 	return st, nil
 }

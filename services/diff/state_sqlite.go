@@ -56,6 +56,11 @@ type Tx struct {
 	// together (created_sqlite.go), with createds their statements.
 	created  []newEntry
 	createds map[int]*sql.Stmt
+	docs     map[int]*sql.Stmt
+	// putDoc rewrites a document (putKnown); nextDoc is the next free
+	// document id, 0 until read (docIDs).
+	putDoc  *sql.Stmt
+	nextDoc int64
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -84,13 +89,15 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.seen, t.undo, t.changed, t.markSeen} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.seen, t.undo, t.changed, t.markSeen} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	for _, st := range t.createds {
-		st.Close()
+	for _, m := range []map[int]*sql.Stmt{t.createds, t.docs} {
+		for _, st := range m {
+			st.Close()
+		}
 	}
 }
 
@@ -125,7 +132,8 @@ func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
 	if err := t.saveCreated(); err != nil {
 		return nil, nil, err
 	}
-	st, err := t.prepare(&t.get, `SELECT hash, entry, active, present, observed_at FROM entries WHERE domain=? AND external_id=?`)
+	st, err := t.prepare(&t.get, `SELECT e.hash, d.entry, e.active, e.present, e.observed_at FROM entries e JOIN entry_docs d ON d.id=e.doc
+		WHERE e.domain=? AND e.external_id=?`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,10 +180,11 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := t.prepare(&t.changed, `SELECT p.id, e.external_id IS NOT NULL, e.hash, e.entry, e.active, e.present, e.observed_at
+	st, err := t.prepare(&t.changed, `SELECT p.id, e.external_id IS NOT NULL, e.hash, d.entry, e.active, e.present, e.observed_at
 		FROM (SELECT substr(value, `+strconv.Itoa(lookupHashHex+1)+`) AS id, unhex(substr(value, 1, `+strconv.Itoa(lookupHashHex)+`)) AS hash
 			FROM json_each(?2)) p
 		LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.id
+		LEFT JOIN entry_docs d ON d.id=e.doc
 		WHERE e.external_id IS NULL OR e.present=0 OR e.hash<>p.hash`)
 	if err != nil {
 		return nil, nil, err
@@ -239,17 +248,11 @@ func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw [
 	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
 		return err
 	}
-	st, err := t.prepare(&t.put, `INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry,
-		active=excluded.active, present=excluded.present, observed_at=excluded.observed_at`)
-	if err != nil {
+	known, err := t.putKnown(domain, s, raw)
+	if err != nil || known {
 		return err
 	}
-	if _, err := st.ExecContext(t.ctx, domain, s.Entry.ID, s.Hash, raw, s.Active, s.Present, s.ObservedAt); err != nil {
-		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
-	}
-	return nil
+	return t.putNew(domain, s, raw)
 }
 
 // MarkSeen notes that an attempt saw an entry.
@@ -360,7 +363,7 @@ func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
 		// pass, about 2.5× faster than probing seen for each entry — this
 		// query is on the path from a no-change read's last page to the
 		// run's end.
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT e.external_id, e.hash, e.entry, e.active, e.observed_at FROM entries e
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT e.external_id, e.hash, d.entry, e.active, e.observed_at FROM entries e JOIN entry_docs d ON d.id=e.doc
 			WHERE e.domain=?1 AND e.external_id IN (
 				SELECT external_id FROM entries WHERE domain=?1 AND present=1 AND observed_at < ?2 AND external_id > ?3
 				EXCEPT SELECT external_id FROM seen WHERE run_id=?4 AND domain=?1 AND attempt=?5 AND external_id > ?3
@@ -441,12 +444,17 @@ func (t *Tx) Undo(runID, domain string) error {
 	if err := t.saveCreated(); err != nil {
 		return err
 	}
+	if err := t.restoreMissing(runID, domain); err != nil {
+		return fmt.Errorf("diff state: undo run %s in %s: %w", runID, domain, err)
+	}
 	stmts := []string{
+		// New entries go (their documents with them: a trigger).
 		`DELETE FROM entries WHERE domain=?2 AND external_id IN (SELECT external_id FROM undo WHERE run_id=?1 AND domain=?2 AND existed=0)`,
-		`INSERT INTO entries (domain, external_id, hash, entry, active, present, observed_at)
-			SELECT domain, external_id, hash, entry, active, present, observed_at FROM undo WHERE run_id=?1 AND domain=?2 AND existed=1
-			ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, entry=excluded.entry, active=excluded.active,
-			present=excluded.present, observed_at=excluded.observed_at`,
+		// The others get their state and document back, in place.
+		`UPDATE entry_docs SET entry=u.entry FROM undo u JOIN entries e ON e.domain=u.domain AND e.external_id=u.external_id
+			WHERE u.run_id=?1 AND u.domain=?2 AND u.existed=1 AND entry_docs.id=e.doc`,
+		`UPDATE entries SET hash=u.hash, active=u.active, present=u.present, observed_at=u.observed_at FROM undo u
+			WHERE u.run_id=?1 AND u.domain=?2 AND u.existed=1 AND entries.domain=u.domain AND entries.external_id=u.external_id`,
 		`DELETE FROM undo WHERE run_id=?1 AND domain=?2`,
 	}
 	for _, q := range stmts {
