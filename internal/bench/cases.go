@@ -36,10 +36,18 @@ func (o *options) timeoutFor(n int) time.Duration {
 	return 2*time.Minute + time.Duration(n)*time.Millisecond
 }
 
+// slapdLabel names the slapd cases in the report.
+func slapdLabel(randomIDs bool) string {
+	if randomIDs {
+		return "slapd, random ids"
+	}
+	return "slapd"
+}
+
 // runSlapdCase measures N users in a private slapd.
 func runSlapdCase(ctx context.Context, o *options, n int) (c *caseResult) {
 	t0 := time.Now()
-	c = &caseResult{Label: "slapd", N: n, Disk: map[string]int64{}}
+	c = &caseResult{Label: slapdLabel(o.randomIDs), N: n, Disk: map[string]int64{}}
 	defer func() { c.Elapsed = time.Since(t0) }()
 	dir := filepath.Join(o.scratch, fmt.Sprintf("n%d", n))
 	defer func() {
@@ -49,7 +57,7 @@ func runSlapdCase(ctx context.Context, o *options, n int) (c *caseResult) {
 	}()
 
 	logf("N=%d: slapadd of %d users into a private slapd", n, n)
-	d, err := startSlapd(filepath.Join(dir, "slapd"), n, o.plaintext)
+	d, err := startSlapd(filepath.Join(dir, "slapd"), n, o.plaintext, o.randomIDs)
 	if err != nil {
 		c.Err = err
 		return c

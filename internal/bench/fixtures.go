@@ -52,10 +52,15 @@ var (
 )
 
 // startSlapd creates a private slapd in dir loaded offline (slapadd) with n
-// inetOrgPerson users and starts it as a child of this process.
-func startSlapd(dir string, n int, plaintext bool) (*directory, error) {
+// inetOrgPerson users (entryUUIDs in no order with randomIDs) and starts it
+// as a child of this process.
+func startSlapd(dir string, n int, plaintext, randomIDs bool) (*directory, error) {
 	t0 := time.Now()
-	s, err := testenv.NewSlapd(dir, testenv.WithUsers(n))
+	opts := []testenv.SlapdOption{testenv.WithUsers(n)}
+	if randomIDs {
+		opts = append(opts, testenv.WithRandomIDs())
+	}
+	s, err := testenv.NewSlapd(dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("slapd with %d users: %w", n, err)
 	}

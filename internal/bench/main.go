@@ -31,7 +31,8 @@
 // (adsync: insecure_plaintext) with -transport ldap.
 //
 // Usage: bench [flags]; see -h. Environment: BENCH_N (comma-separated),
-// BENCH_LARGE=1, BENCH_DELTA=0, BENCH_PROFILE=DIR (or 1 for ./bench-profiles).
+// BENCH_LARGE=1, BENCH_DELTA=0, BENCH_IDS=random (entryUUIDs in no order, as
+// Active Directory objectGUIDs are), BENCH_PROFILE=DIR (or 1 for ./bench-profiles).
 package main
 
 import (
@@ -65,6 +66,7 @@ type options struct {
 	strict       bool
 	profileDir   string
 	profileOK    bool
+	randomIDs    bool
 	delta        bool
 	deltaUsers   int
 	deltaChanged float64
@@ -193,6 +195,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
+	ids := fs.String("ids", envOr("BENCH_IDS", "ordered"), "entryUUIDs of the slapd users: ordered (slapadd's own, time-based) or random (as Active Directory's objectGUIDs) (env BENCH_IDS)")
 	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes on first use)")
 	fs.IntVar(&o.deltaUsers, "delta-users", 10000, "users in the Samba bench OU")
 	fs.Float64Var(&o.deltaChanged, "delta-changed", 0.01, "fraction of the Samba users changed before the delta run")
@@ -215,6 +218,13 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if len(o.ns) == 0 {
 		return nil, errors.New("no N to measure")
+	}
+	switch *ids {
+	case "ordered":
+	case "random":
+		o.randomIDs = true
+	default:
+		return nil, fmt.Errorf("-ids must be ordered or random, not %q", *ids)
 	}
 	switch o.transport {
 	case "ldaps":

@@ -83,6 +83,11 @@ func (r *report) render() string {
 		transport = "plain `ldap://` for both the raw read and adsync (`insecure_plaintext: true`)"
 	}
 	w("- Transport: %s; page size 1000.\n", transport)
+	if r.o.randomIDs {
+		w("- Directory ids: the slapd users' entryUUIDs are random (`-ids random`), as Active Directory's objectGUIDs are.\n")
+	} else {
+		w("- Directory ids: the slapd users' entryUUIDs are slapadd's own, time-based and nearly in order (`-ids random` gives random ones, as Active Directory's objectGUIDs are).\n")
+	}
 	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
 	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again, run %d times, the median run counts (as the raw read's median does).\n", r.o.changeRuns)
@@ -296,10 +301,10 @@ func (r *report) rssCell(c *caseResult, run *runResult, svc string) string {
 func (r *report) scaling(w func(string, ...any)) {
 	var small, large *caseResult
 	for _, c := range r.cases {
-		if c.Label == "slapd" && c.N == 100_000 {
+		if c.Label == slapdLabel(r.o.randomIDs) && c.N == 100_000 {
 			small = c
 		}
-		if c.Label == "slapd" && c.N == largeN {
+		if c.Label == slapdLabel(r.o.randomIDs) && c.N == largeN {
 			large = c
 		}
 	}

@@ -52,6 +52,7 @@ type SlapdOption func(*slapdOptions)
 
 type slapdOptions struct {
 	users     int
+	randomIDs bool
 	dnsNames  []string
 	ips       []net.IP
 	ldapPort  int
@@ -63,6 +64,10 @@ type slapdOptions struct {
 // WithUsers preloads n users (see WriteUsersLDIF) with slapadd before slapd
 // starts; loading is streamed, 1,000,000 users are fine.
 func WithUsers(n int) SlapdOption { return func(o *slapdOptions) { o.users = n } }
+
+// WithRandomIDs gives the preloaded users entryUUIDs in no order, as Active
+// Directory's objectGUIDs are (see WriteUsersLDIF).
+func WithRandomIDs() SlapdOption { return func(o *slapdOptions) { o.randomIDs = true } }
 
 // WithCertNames makes the server certificate valid for exactly these DNS
 // names and IP addresses (default: ldap.example.org, localhost, 127.0.0.1).
@@ -176,7 +181,7 @@ func NewSlapd(dir string, opts ...SlapdOption) (*SlapdServer, error) {
 	if err := writeFile(s.ConfFile, slapdConf(s, tls, hash), 0o600); err != nil {
 		return nil, err
 	}
-	if err := slapadd(context.Background(), s, o.users); err != nil {
+	if err := slapadd(context.Background(), s, o.users, o.randomIDs); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -184,7 +189,7 @@ func NewSlapd(dir string, opts ...SlapdOption) (*SlapdServer, error) {
 
 // slapadd loads the skeleton and n generated users offline, streaming the
 // LDIF into slapadd's stdin.
-func slapadd(ctx context.Context, s *SlapdServer, n int) error {
+func slapadd(ctx context.Context, s *SlapdServer, n int, randomIDs bool) error {
 	cmd := exec.CommandContext(ctx, "slapadd", "-q", "-f", s.ConfFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -201,7 +206,7 @@ func slapadd(ctx context.Context, s *SlapdServer, n int) error {
 			s.ReaderDN, s.readerHash)
 	}
 	if writeErr == nil {
-		writeErr = WriteUsersLDIF(stdin, s.BaseDN, n)
+		writeErr = WriteUsersLDIF(stdin, s.BaseDN, n, randomIDs)
 	}
 	closeErr := stdin.Close()
 	if err := cmd.Wait(); err != nil {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,8 +45,11 @@ func WriteBaseLDIF(w io.Writer, baseDN string) error {
 // to w, one at a time (constant memory, fine for millions of users). User i
 // (1-based) is uid=user%07d with cn "User <i>", givenName "Given<i>", sn
 // "Surname<i>", displayName "Display User <i>" and mail <uid>@example.org.
-// It writes no skeleton entries: see WriteBaseLDIF.
-func WriteUsersLDIF(w io.Writer, baseDN string, n int) error {
+// It writes no skeleton entries: see WriteBaseLDIF. With randomIDs each
+// user also gets an entryUUID that looks random (RandomUUID(i)), as Active
+// Directory's objectGUIDs are; without, slapadd gives time-based ones,
+// nearly in order.
+func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool) error {
 	width := max(7, len(strconv.Itoa(n)))
 	bw := bufio.NewWriterSize(w, 1<<16)
 	people := "ou=people," + baseDN
@@ -60,6 +64,9 @@ func WriteUsersLDIF(w io.Writer, baseDN string, n int) error {
 		writeLDIFAttr(bw, "sn", "Surname"+num)
 		writeLDIFAttr(bw, "displayName", "Display User "+num)
 		writeLDIFAttr(bw, "mail", uid+"@example.org")
+		if randomIDs {
+			writeLDIFAttr(bw, "entryUUID", RandomUUID(i))
+		}
 		if err := bw.WriteByte('\n'); err != nil {
 			return fmt.Errorf("write users ldif: %w", err)
 		}
@@ -82,4 +89,13 @@ func foldASCII(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// RandomUUID returns a version 4 UUID derived from i: the same for the
+// same i, in no order from one i to the next.
+func RandomUUID(i int) string {
+	h := sha256.Sum256([]byte("adsync-user-" + strconv.Itoa(i)))
+	h[6] = h[6]&0x0f | 0x40 // version 4
+	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

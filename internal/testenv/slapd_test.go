@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -22,6 +23,14 @@ func TestSlapd(t *testing.T) {
 		}
 		if u := s.EntryUUID(t, dn); len(u) != 36 {
 			t.Fatalf("entryUUID = %q", u)
+		}
+	})
+	t.Run("preloaded users with random ids keep them", func(t *testing.T) {
+		r := Slapd(t, WithUsers(20), WithRandomIDs())
+		for _, i := range []int{1, 7, 20} {
+			if got, want := r.EntryUUID(t, fmt.Sprintf("uid=user%07d,%s", i, r.UsersDN)), RandomUUID(i); got != want {
+				t.Fatalf("entryUUID of user %d = %q, want %q", i, got, want)
+			}
 		}
 	})
 	t.Run("online helpers", func(t *testing.T) {
@@ -75,7 +84,7 @@ func TestSlapd(t *testing.T) {
 func TestWriteUsersLDIF(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2); err != nil {
+	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2, false); err != nil {
 		t.Fatal(err)
 	}
 	want := `dn: uid=user0000001,ou=people,dc=example,dc=org
@@ -94,13 +103,44 @@ mail: user0000001@example.org
 		t.Fatalf("first entry:\n%s\nwant:\n%s", got, want)
 	}
 
+	t.Run("random ids", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, true); err != nil {
+			t.Fatal(err)
+		}
+		if first := strings.SplitAfter(buf.String(), "\n\n")[0]; !strings.HasSuffix(first, "mail: user0000001@example.org\nentryUUID: "+RandomUUID(1)+"\n\n") {
+			t.Fatalf("first entry:\n%s\nwant it to end with entryUUID %s", first, RandomUUID(1))
+		}
+		var ids []string
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if id, ok := strings.CutPrefix(line, "entryUUID: "); ok {
+				ids = append(ids, id)
+			}
+		}
+		distinct := map[string]bool{}
+		ascending := 0
+		for i, id := range ids {
+			distinct[id] = true
+			if len(id) != 36 || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) {
+				t.Fatalf("id %q is not a version 4 UUID", id)
+			}
+			if i > 0 && id > ids[i-1] {
+				ascending++
+			}
+		}
+		// In order, 999 of 999 steps would go up; at random about half.
+		if len(ids) != 1000 || len(distinct) != 1000 || ascending > 600 || ascending < 400 {
+			t.Fatalf("%d ids, %d distinct, %d of %d steps ascending: want 1000 distinct ids in no order", len(ids), len(distinct), ascending, len(ids)-1)
+		}
+	})
+
 	t.Run("a million users stream", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("short")
 		}
 		cw := &countingWriter{}
 		start := time.Now()
-		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000); err != nil {
+		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000, false); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("1,000,000 users: %d MB of LDIF in %v", cw.n>>20, time.Since(start).Round(time.Millisecond))
