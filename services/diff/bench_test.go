@@ -1,11 +1,11 @@
 package diff
 
 import (
-	"crypto/sha256"
-	"strconv"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 

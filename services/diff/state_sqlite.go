@@ -47,7 +47,6 @@ type Tx struct {
 	now  func() time.Time
 	get  *sql.Stmt
 	put  *sql.Stmt
-	seen *sql.Stmt
 	undo *sql.Stmt
 	// changed and markSeen serve a page (LookupChanged, MarkSeenMany).
 	changed  *sql.Stmt
@@ -89,7 +88,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.seen, t.undo, t.changed, t.markSeen} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.undo, t.changed, t.markSeen} {
 		if st != nil {
 			st.Close()
 		}
@@ -253,18 +252,6 @@ func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw [
 		return err
 	}
 	return t.putNew(domain, s, raw)
-}
-
-// MarkSeen notes that an attempt saw an entry.
-func (t *Tx) MarkSeen(k Key, id string) error {
-	st, err := t.prepare(&t.seen, `INSERT OR IGNORE INTO seen (run_id, domain, attempt, external_id) VALUES (?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	if _, err := st.ExecContext(t.ctx, k.RunID, k.Domain, k.Attempt, id); err != nil {
-		return fmt.Errorf("diff state: mark seen %s: %w", id, err)
-	}
-	return nil
 }
 
 // Progress is an attempt's progress and planned counts.
