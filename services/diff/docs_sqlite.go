@@ -24,9 +24,9 @@ func (t *Tx) docIDs(n int) (int64, error) {
 	return first, nil
 }
 
-// putNew records an entry (new, or missing although expected) with a new
-// document.
-func (t *Tx) putNew(domain string, s Seen, raw []byte) error {
+// putNew records an entry (missing although expected) with a new
+// document; createdRun is the run that created it, if it is not kept yet.
+func (t *Tx) putNew(domain string, s Seen, raw []byte, createdRun string) error {
 	id, err := t.docIDs(1)
 	if err != nil {
 		return err
@@ -34,10 +34,10 @@ func (t *Tx) putNew(domain string, s Seen, raw []byte) error {
 	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO entry_docs (id, entry) VALUES (?, ?)`, id, raw); err != nil {
 		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO entries (domain, external_id, hash, doc, active, present, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO entries (domain, external_id, hash, doc, active, present, observed_at, created_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, doc=excluded.doc, active=excluded.active,
 		present=excluded.present, observed_at=excluded.observed_at`,
-		domain, s.Entry.ID, s.Hash, id, s.Active, s.Present, s.ObservedAt); err != nil {
+		domain, s.Entry.ID, s.Hash, id, s.Active, s.Present, s.ObservedAt, createdRun); err != nil {
 		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
 	}
 	return nil
@@ -71,22 +71,23 @@ func (t *Tx) putKnown(domain string, s Seen, raw []byte) (bool, error) {
 // undo records say existed before it but that are missing now (none
 // expected: a run deletes only entries it created).
 func (t *Tx) restoreMissing(runID, domain string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT u.external_id, u.hash, u.entry, u.active, u.present, u.observed_at FROM undo u
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT u.external_id, u.hash, u.entry, u.active, u.present, u.observed_at, u.created_run FROM undo u
 		WHERE u.run_id=?1 AND u.domain=?2 AND u.existed=1
 		AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.domain=u.domain AND e.external_id=u.external_id)`, runID, domain)
 	if err != nil {
 		return err
 	}
 	type missing struct {
-		s   Seen
-		raw []byte
+		s       Seen
+		raw     []byte
+		created string
 	}
 	var all []missing
 	for rows.Next() {
 		var m missing
 		var active, present sql.NullBool
 		var observed sql.NullInt64
-		if err := rows.Scan(&m.s.Entry.ID, &m.s.Hash, &m.raw, &active, &present, &observed); err != nil {
+		if err := rows.Scan(&m.s.Entry.ID, &m.s.Hash, &m.raw, &active, &present, &observed, &m.created); err != nil {
 			rows.Close()
 			return err
 		}
@@ -98,7 +99,7 @@ func (t *Tx) restoreMissing(runID, domain string) error {
 		return err
 	}
 	for _, m := range all {
-		if err := t.putNew(domain, m.s, m.raw); err != nil {
+		if err := t.putNew(domain, m.s, m.raw, m.created); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/segmentio/encoding/json"
+
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/sqlite"
 	"github.com/adsync/adsync/schemas"
@@ -181,6 +183,77 @@ func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 		}
 		if entries != 5 || docs != 5 {
 			t.Errorf("%d distinct documents of entries, %d documents; want 5 and 5", entries, docs)
+		}
+		return nil
+	}))
+}
+
+// TestUndoRemovesWhatTheRunCreated: undoing a run removes the entries it
+// created — also one a later attempt of the run changed again, and one
+// recorded before created_run existed (an undo record says so) — and puts
+// back those it changed.
+func TestUndoRemovesWhatTheRunCreated(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenState(ctx, filepath.Join(t.TempDir(), "diff.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	put := func(tx *Tx, run, id, mail string, at int64) error {
+		prev, prevRaw, err := tx.Lookup("corp", id)
+		if err != nil {
+			return err
+		}
+		e := events.DirectoryEntry{ID: id, Username: id, Email: mail}
+		hash, raw := Hash(e)
+		return tx.Put(run, "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: at}, raw, prev, prevRaw)
+	}
+	must(t, st.InTx(ctx, func(tx *Tx) error { return put(tx, "r0", "kept", "kept@r0", 1) }))
+	must(t, st.InTx(ctx, func(tx *Tx) error { return tx.KeepChanges("r0", "corp") }))
+	// An entry of an older version: created_run '', an undo record of r9.
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		if err := put(tx, "r8", "legacy", "legacy@r9", 1); err != nil {
+			return err
+		}
+		for _, q := range []string{`UPDATE entries SET created_run='' WHERE external_id='legacy'`,
+			`INSERT INTO undo (run_id, domain, external_id, existed) VALUES ('r9', 'corp', 'legacy', 0)`} {
+			if _, err := tx.tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	// r1: creates "new" (first attempt), changes it and "kept" (second).
+	must(t, st.InTx(ctx, func(tx *Tx) error { return put(tx, "r1", "new", "new@1", 2) }))
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		if err := put(tx, "r1", "new", "new@2", 3); err != nil {
+			return err
+		}
+		return put(tx, "r1", "kept", "kept@r1", 3)
+	}))
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Undo("r1", "corp"); err != nil {
+			return err
+		}
+		return tx.Undo("r9", "corp")
+	}))
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		for id, want := range map[string]string{"new": "", "legacy": "", "kept": "kept@r0"} {
+			s, raw, err := tx.Lookup("corp", id)
+			if err != nil {
+				return err
+			}
+			got := ""
+			if s != nil {
+				var e events.DirectoryEntry
+				if err := json.Unmarshal(raw, &e); err != nil {
+					return err
+				}
+				got = e.Email
+			}
+			if got != want {
+				t.Errorf("%s after the undos: %q, want %q (\"\": no entry)", id, got, want)
+			}
 		}
 		return nil
 	}))

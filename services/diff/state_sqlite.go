@@ -251,7 +251,7 @@ func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw [
 	if err != nil || known {
 		return err
 	}
-	return t.putNew(domain, s, raw)
+	return t.putNew(domain, s, raw, "")
 }
 
 // Progress is an attempt's progress and planned counts.
@@ -405,13 +405,14 @@ func (t *Tx) MarkGone(runID, domain string, g Seen, raw []byte, observedAt int64
 }
 
 func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) error {
-	// Undo records keep the first state of the run: those of new entries
-	// waiting in t.created come first.
+	// Undo records keep the first state of the run (and the run that
+	// created the entry); new entries waiting in t.created are written
+	// first.
 	if err := t.saveCreated(); err != nil {
 		return err
 	}
-	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at, created_run)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce((SELECT created_run FROM entries WHERE domain=?2 AND external_id=?3), ''))`)
 	if err != nil {
 		return err
 	}
@@ -435,13 +436,17 @@ func (t *Tx) Undo(runID, domain string) error {
 		return fmt.Errorf("diff state: undo run %s in %s: %w", runID, domain, err)
 	}
 	stmts := []string{
-		// New entries go (their documents with them: a trigger).
-		`DELETE FROM entries WHERE domain=?2 AND external_id IN (SELECT external_id FROM undo WHERE run_id=?1 AND domain=?2 AND existed=0)`,
-		// The others get their state and document back, in place.
+		// Entries the run changed get their state and document back, in
+		// place.
 		`UPDATE entry_docs SET entry=u.entry FROM undo u JOIN entries e ON e.domain=u.domain AND e.external_id=u.external_id
 			WHERE u.run_id=?1 AND u.domain=?2 AND u.existed=1 AND entry_docs.id=e.doc`,
 		`UPDATE entries SET hash=u.hash, active=u.active, present=u.present, observed_at=u.observed_at FROM undo u
 			WHERE u.run_id=?1 AND u.domain=?2 AND u.existed=1 AND entries.domain=u.domain AND entries.external_id=u.external_id`,
+		// Entries it created go, their documents with them (a trigger),
+		// even if a later attempt of the run changed them (above): known
+		// by created_run, or by an undo record from before that column.
+		`DELETE FROM entries WHERE domain=?2 AND created_run=?1`,
+		`DELETE FROM entries WHERE domain=?2 AND external_id IN (SELECT external_id FROM undo WHERE run_id=?1 AND domain=?2 AND existed=0)`,
 		`DELETE FROM undo WHERE run_id=?1 AND domain=?2`,
 	}
 	for _, q := range stmts {
