@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/sqlite"
 )
 
 // Results of one account change, in the per-account report.
@@ -51,8 +52,8 @@ type applier struct {
 	failing map[string]bool
 	// known caches the current state of a batch's accounts (preload).
 	known map[string]current
-	// creates are createMany's statements, by kind and number of rows.
-	creates map[string]*sql.Stmt
+	// inserts are createMany's statements of many rows.
+	inserts *sqlite.Inserts
 }
 
 func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*applier, error) {
@@ -60,7 +61,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}}
+	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}, inserts: sqlite.NewInserts(ctx, tx)}
 	rows, err := tx.QueryContext(ctx, `SELECT domain, external_id FROM failed_changes`)
 	if err != nil {
 		return nil, err
@@ -106,9 +107,7 @@ func (a *applier) close() {
 			st.Close()
 		}
 	}
-	for _, st := range a.creates {
-		st.Close()
-	}
+	a.inserts.Close()
 }
 
 type current struct {

@@ -1,16 +1,14 @@
 package accounts
 
 import (
-	"database/sql"
 	"fmt"
-	"strconv"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/sqlite"
 )
 
 // createChunk is how many accounts one statement of createMany inserts.
-const createChunk = 64
+const createChunk = sqlite.RowsPerStatement
 
 // createMany applies a batch's plain creations — a change creating an
 // account whose id and local name no other change of the batch has, with
@@ -126,7 +124,7 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	if _, err := a.tx.ExecContext(a.ctx, `SAVEPOINT create_chunk`); err != nil {
 		return false, err
 	}
-	n, err := a.insertRows(insertAccounts, []any{domain, a.now, a.runID}, accounts)
+	n, err := a.inserts.Insert(&insertAccounts, []any{domain, a.now, a.runID}, accounts)
 	if err != nil {
 		return false, fmt.Errorf("accounts: create %d accounts of %s: %w", len(chunk), domain, err)
 	}
@@ -141,7 +139,7 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	if _, err := a.tx.ExecContext(a.ctx, `RELEASE create_chunk`); err != nil {
 		return false, err
 	}
-	if _, err := a.insertRows(insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
+	if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
 		return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	if len(members) == 0 {
@@ -152,10 +150,10 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 		g := groups[id]
 		rows = append(rows, []any{g.ID, g.Name, g.DN})
 	}
-	if _, err := a.insertRows(upsertGroups, []any{domain, a.now}, rows); err != nil {
+	if _, err := a.inserts.Insert(&upsertGroups, []any{domain, a.now}, rows); err != nil {
 		return false, fmt.Errorf("accounts: record the groups of %d accounts of %s: %w", len(chunk), domain, err)
 	}
-	if _, err := a.insertRows(insertMembers, []any{domain}, members); err != nil {
+	if _, err := a.inserts.Insert(&insertMembers, []any{domain}, members); err != nil {
 		return false, fmt.Errorf("accounts: record the memberships of %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	res.Joined += len(members)
@@ -174,76 +172,21 @@ func distinctGroups(refs []events.GroupRef) bool {
 	return true
 }
 
-// rowsInsert is an INSERT of many rows: head, then a row per set of
-// arguments (sqlite.Rows: a row's text names the statement's shared
-// arguments ?1, ?2… and its own as $0, $1…), then tail.
-type rowsInsert struct {
-	name, head, row, tail string
-	shared, per           int
-}
-
 var (
-	insertAccounts = rowsInsert{name: "accounts", shared: 3, per: 12, // ?1 domain, ?2 now, ?3 run
-		head: `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
+	insertAccounts = sqlite.RowsInsert{Shared: 3, Per: 12, // ?1 domain, ?2 now, ?3 run
+		Head: `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id) VALUES `,
-		row:  `(?1,$0,$1,$2,$3,$4,$5,$6,$7,$8, NOT $9,$10, CASE WHEN $9 THEN 'sync' ELSE '' END, NOT $9,$10,$11,?2,?2, CASE WHEN $9 THEN ?2 ELSE '' END,?3)`,
-		tail: ` ON CONFLICT DO NOTHING`} // an existing id or local name: createChunk takes the chunk back
-	insertReports = rowsInsert{name: "reports", shared: 7, per: 3, // ?1 run, ?2 domain, ?3 op, ?4 fields, ?5 result, ?6 error, ?7 at
-		head: `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at) VALUES `,
-		row:  `(?1,?2,$0,$1,?3,?4,$2,?5,?6,?7)`}
-	upsertGroups = rowsInsert{name: "groups", shared: 2, per: 3, // ?1 domain, ?2 now
-		head: `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES `,
-		row:  `(?1,$0,$1,$2,?2)`,
-		tail: ` ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
+		Row:  `(?1,$0,$1,$2,$3,$4,$5,$6,$7,$8, NOT $9,$10, CASE WHEN $9 THEN 'sync' ELSE '' END, NOT $9,$10,$11,?2,?2, CASE WHEN $9 THEN ?2 ELSE '' END,?3)`,
+		Tail: ` ON CONFLICT DO NOTHING`} // an existing id or local name: createChunk takes the chunk back
+	insertReports = sqlite.RowsInsert{Shared: 7, Per: 3, // ?1 run, ?2 domain, ?3 op, ?4 fields, ?5 result, ?6 error, ?7 at
+		Head: `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at) VALUES `,
+		Row:  `(?1,?2,$0,$1,?3,?4,$2,?5,?6,?7)`}
+	upsertGroups = sqlite.RowsInsert{Shared: 2, Per: 3, // ?1 domain, ?2 now
+		Head: `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES `,
+		Row:  `(?1,$0,$1,$2,?2)`,
+		Tail: ` ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
 			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`}
-	insertMembers = rowsInsert{name: "members", shared: 1, per: 2, // ?1 domain
-		head: `INSERT INTO account_groups (domain, account_id, group_id) VALUES `,
-		row:  `(?1,$0,$1)`}
+	insertMembers = sqlite.RowsInsert{Shared: 1, Per: 2, // ?1 domain
+		Head: `INSERT INTO account_groups (domain, account_id, group_id) VALUES `,
+		Row:  `(?1,$0,$1)`}
 )
-
-// insertRows runs ins over rows, createChunk rows a statement, and returns
-// the rows it changed.
-func (a *applier) insertRows(ins rowsInsert, shared []any, rows [][]any) (int, error) {
-	total := 0
-	for start := 0; start < len(rows); start += createChunk {
-		chunk := rows[start:min(start+createChunk, len(rows))]
-		st, err := a.rowsStatement(ins, len(chunk))
-		if err != nil {
-			return total, err
-		}
-		args := make([]any, 0, ins.shared+ins.per*len(chunk))
-		args = append(args, shared...)
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		res, err := st.ExecContext(a.ctx, args...)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-	}
-	return total, nil
-}
-
-// rowsStatement prepares ins for n rows, once per size in the applier's
-// transaction.
-func (a *applier) rowsStatement(ins rowsInsert, n int) (*sql.Stmt, error) {
-	key := ins.name + "/" + strconv.Itoa(n)
-	if st, ok := a.creates[key]; ok {
-		return st, nil
-	}
-	q := ins.head + sqlite.Rows(ins.row, ins.shared, ins.per, n) + ins.tail
-	st, err := a.tx.PrepareContext(a.ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if a.creates == nil {
-		a.creates = map[string]*sql.Stmt{}
-	}
-	a.creates[key] = st
-	return st, nil
-}

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 )
@@ -24,4 +26,83 @@ func Rows(row string, shared, per, n int) string {
 		b.WriteString(strings.NewReplacer(pairs...).Replace(row))
 	}
 	return b.String()
+}
+
+// RowsPerStatement is how many rows one statement of an Inserts holds.
+const RowsPerStatement = 64
+
+// RowsInsert is an INSERT of many rows: Head, then a row of Row per set of
+// arguments (Rows: Row names the statement's Shared arguments ?1, ?2…
+// and its own Per arguments $0, $1…), then Tail.
+type RowsInsert struct {
+	Head, Row, Tail string
+	Shared, Per     int
+}
+
+// Inserts runs RowsInserts in one transaction, each statement prepared
+// once per RowsInsert and row count. Rows of one statement are written in
+// order.
+type Inserts struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[insertKey]*sql.Stmt
+}
+
+type insertKey struct {
+	ins *RowsInsert
+	n   int
+}
+
+// NewInserts returns the Inserts of a transaction; Close closes their
+// statements.
+func NewInserts(ctx context.Context, tx *sql.Tx) *Inserts {
+	return &Inserts{ctx: ctx, tx: tx, stmts: map[insertKey]*sql.Stmt{}}
+}
+
+// Insert runs ins over rows, RowsPerStatement rows a statement, shared
+// being the statement's shared arguments, and returns the rows it changed.
+func (s *Inserts) Insert(ins *RowsInsert, shared []any, rows [][]any) (int, error) {
+	total := 0
+	for start := 0; start < len(rows); start += RowsPerStatement {
+		chunk := rows[start:min(start+RowsPerStatement, len(rows))]
+		st, err := s.statement(ins, len(chunk))
+		if err != nil {
+			return total, err
+		}
+		args := make([]any, 0, ins.Shared+ins.Per*len(chunk))
+		args = append(args, shared...)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		res, err := st.ExecContext(s.ctx, args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+func (s *Inserts) statement(ins *RowsInsert, n int) (*sql.Stmt, error) {
+	key := insertKey{ins, n}
+	if st, ok := s.stmts[key]; ok {
+		return st, nil
+	}
+	st, err := s.tx.PrepareContext(s.ctx, ins.Head+Rows(ins.Row, ins.Shared, ins.Per, n)+ins.Tail)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[key] = st
+	return st, nil
+}
+
+// Close closes the prepared statements.
+func (s *Inserts) Close() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
 }

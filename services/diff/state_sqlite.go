@@ -52,10 +52,9 @@ type Tx struct {
 	changed  *sql.Stmt
 	markSeen *sql.Stmt
 	// created are the entries Put records for the first time, written
-	// together (created_sqlite.go), with createds their statements.
-	created  []newEntry
-	createds map[int]*sql.Stmt
-	docs     map[int]*sql.Stmt
+	// together (created_sqlite.go) by inserts.
+	created []newEntry
+	inserts *sqlite.Inserts
 	// putDoc rewrites a document (putKnown); nextDoc is the next free
 	// document id, 0 until read (docIDs).
 	putDoc  *sql.Stmt
@@ -72,6 +71,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 	// SQLite driver starts a goroutine per statement, the transaction as a
 	// whole still ends with the handler.
 	t := &Tx{tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
+	t.inserts = sqlite.NewInserts(t.ctx, tx)
 	defer t.close()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
@@ -93,11 +93,7 @@ func (t *Tx) close() {
 			st.Close()
 		}
 	}
-	for _, m := range []map[int]*sql.Stmt{t.createds, t.docs} {
-		for _, st := range m {
-			st.Close()
-		}
-	}
+	t.inserts.Close()
 }
 
 func (t *Tx) prepare(dst **sql.Stmt, q string) (*sql.Stmt, error) {
