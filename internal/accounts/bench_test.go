@@ -2,36 +2,21 @@ package accounts
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/testenv"
 )
-
-// benchIDs: how the directory's ids follow one another. OpenLDAP's
-// entryUUIDs of entries added together are time-based, nearly in order;
-// Active Directory's objectGUIDs are random.
-var benchIDs = []struct {
-	name string
-	id   func(n int) string
-}{
-	{"ids=ordered", func(n int) string { return fmt.Sprintf("5f0c%04x-1d2e-4a3b-9c8d-%012x", n%65536, n) }},
-	{"ids=random", func(n int) string {
-		h := sha256.Sum256([]byte(strconv.Itoa(n)))
-		return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-	}},
-}
 
 // BenchmarkFirstSyncApply: a first sync's plan of 100,000 creations, staged
 // batch by batch and then applied whole (what account-writer does between
 // the first batch and sync.completed); reports ns per account.
 func BenchmarkFirstSyncApply(b *testing.B) {
-	for _, ids := range benchIDs {
-		b.Run(ids.name, func(b *testing.B) { benchFirstSyncApply(b, ids.id) })
+	for _, ids := range testenv.IDOrders {
+		b.Run(ids.Name, func(b *testing.B) { benchFirstSyncApply(b, ids.ID) })
 	}
 }
 

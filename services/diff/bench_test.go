@@ -2,31 +2,16 @@ package diff
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
+	"github.com/adsync/adsync/internal/testenv"
 )
-
-// benchIDs: how the directory's ids follow one another. OpenLDAP's
-// entryUUIDs of entries added together are time-based, nearly in order;
-// Active Directory's objectGUIDs are random.
-var benchIDs = []struct {
-	name string
-	id   func(n int) string
-}{
-	{"ids=ordered", func(n int) string { return fmt.Sprintf("5f0c%04x-1d2e-4a3b-9c8d-%012x", n%65536, n) }},
-	{"ids=random", func(n int) string {
-		h := sha256.Sum256([]byte(strconv.Itoa(n)))
-		return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-	}},
-}
 
 // benchPages returns a run's pages of realistic entries.
 func benchPages(r runOf, pages, perPage int, id func(int) string) []*events.DirectoryPage {
@@ -49,8 +34,8 @@ func benchPages(r runOf, pages, perPage int, id func(int) string) []*events.Dire
 // BenchmarkHandlePageUnchanged: a run of 100,000 entries that all match
 // what diff recorded (the no-change sync); reports ns per entry.
 func BenchmarkHandlePageUnchanged(b *testing.B) {
-	for _, ids := range benchIDs {
-		b.Run(ids.name, func(b *testing.B) {
+	for _, ids := range testenv.IDOrders {
+		b.Run(ids.Name, func(b *testing.B) {
 			const pages, perPage = 100, 1000
 			ctx := context.Background()
 			s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, &recorder{},
@@ -61,7 +46,7 @@ func BenchmarkHandlePageUnchanged(b *testing.B) {
 			defer s.Close()
 			run := func(i int) {
 				r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0.Add(time.Duration(i) * time.Minute)}
-				for _, p := range benchPages(r, pages, perPage, ids.id) {
+				for _, p := range benchPages(r, pages, perPage, ids.ID) {
 					if err := s.HandlePage(ctx, p); err != nil {
 						b.Fatal(err)
 					}
@@ -96,8 +81,8 @@ func (encodingPublisher) Publish(_ context.Context, evs ...events.Event) error {
 // BenchmarkHandlePageNew: a first sync of 100,000 entries (every one new
 // to diff), their changes encoded as for the bus; reports ns per entry.
 func BenchmarkHandlePageNew(b *testing.B) {
-	for _, ids := range benchIDs {
-		b.Run(ids.name, func(b *testing.B) {
+	for _, ids := range testenv.IDOrders {
+		b.Run(ids.Name, func(b *testing.B) {
 			const pages, perPage = 100, 1000
 			ctx := context.Background()
 			for i := range b.N {
@@ -108,7 +93,7 @@ func BenchmarkHandlePageNew(b *testing.B) {
 					b.Fatal(err)
 				}
 				r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
-				ps := benchPages(r, pages, perPage, ids.id)
+				ps := benchPages(r, pages, perPage, ids.ID)
 				b.StartTimer()
 				for _, p := range ps {
 					if err := s.HandlePage(ctx, p); err != nil {
