@@ -3,16 +3,14 @@ package accounts
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/adsync/adsync/internal/sqlite"
-	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/internal/testenv"
 )
 
 // TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable: accounts
@@ -24,26 +22,7 @@ import (
 func TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "accounts.db")
-	all, err := schemas.Migrations("accounts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	names, err := fs.Glob(all, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if name >= "0007" {
-			continue
-		}
-		data, err := fs.ReadFile(all, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before[name] = &fstest.MapFile{Data: data}
-	}
-	old, err := sqlite.Open(ctx, path, before)
+	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "accounts", "0007"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,14 @@ package diff
 
 import (
 	"context"
-	"io/fs"
 	"path/filepath"
 	"testing"
-	"testing/fstest"
-	"time"
 
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/sqlite"
-	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/internal/testenv"
 )
 
 // TestEntryDocumentsFollowTheirEntries walks entries through what runs do
@@ -23,11 +20,7 @@ import (
 // and that no document is left without an entry.
 func TestEntryDocumentsFollowTheirEntries(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenState(ctx, filepath.Join(t.TempDir(), "diff.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openState(t, "")
 	seen := func(id, mail string, present bool, at int64) (Seen, []byte) {
 		e := events.DirectoryEntry{ID: id, Username: id, Email: mail}
 		hash, raw := Hash(e)
@@ -130,15 +123,7 @@ func TestEntryDocumentsFollowTheirEntries(t *testing.T) {
 func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "diff.db")
-	all, err := schemas.Migrations("diff")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := fs.ReadFile(all, "0001_diff.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := sqlite.Open(ctx, path, fstest.MapFS{"0001_diff.sql": {Data: first}})
+	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "diff", "0002"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +141,7 @@ func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 	}
 	must(t, old.Close())
 
-	st, err := OpenState(ctx, path, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openState(t, path)
 	must(t, st.InTx(ctx, func(tx *Tx) error {
 		for id, w := range want {
 			got, raw, err := tx.Lookup("corp", id)
@@ -194,11 +175,7 @@ func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 // back those it changed.
 func TestUndoRemovesWhatTheRunCreated(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenState(ctx, filepath.Join(t.TempDir(), "diff.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openState(t, "")
 	put := func(tx *Tx, run, id, mail string, at int64) error {
 		prev, prevRaw, err := tx.Lookup("corp", id)
 		if err != nil {

@@ -2,9 +2,7 @@ package diff
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/adsync/adsync/events"
 )
@@ -16,11 +14,7 @@ import (
 // (the lookup takes each key apart by characters).
 func TestLookupChangedReturnsOnlyWhatDiffers(t *testing.T) {
 	ctx := context.Background()
-	st, err := OpenState(ctx, filepath.Join(t.TempDir(), "diff.db"), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openState(t, "")
 	ids := map[string]string{
 		"guid":    "5f0c2a1b-1d2e-4a3b-9c8d-0123456789ab",
 		"unicode": "üser-ÿ-雪-1",
