@@ -31,13 +31,10 @@ func (t *Tx) putNew(domain string, s Seen, raw []byte, createdRun string) error 
 	if err != nil {
 		return err
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO entry_docs (id, entry) VALUES (?, ?)`, id, raw); err != nil {
+	if _, err := t.inserts.Insert(&insertDocs, nil, [][]any{{id, raw}}); err != nil {
 		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO entries (domain, external_id, hash, doc, active, present, observed_at, created_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (domain, external_id) DO UPDATE SET hash=excluded.hash, doc=excluded.doc, active=excluded.active,
-		present=excluded.present, observed_at=excluded.observed_at`,
-		domain, s.Entry.ID, s.Hash, id, s.Active, s.Present, s.ObservedAt, createdRun); err != nil {
+	if _, err := t.inserts.Insert(&insertEntries, nil, [][]any{{domain, s.Entry.ID, s.Hash, id, s.Active, s.Present, s.ObservedAt, createdRun}}); err != nil {
 		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
 	}
 	return nil

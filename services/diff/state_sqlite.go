@@ -400,24 +400,19 @@ func (t *Tx) MarkGone(runID, domain string, g Seen, raw []byte, observedAt int64
 	return err
 }
 
+// saveUndo keeps the state an existing entry had before the run changed it
+// (the first one of the run), with the run that created the entry. A new
+// entry needs none: it carries the run that created it (created_run).
 func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) error {
-	// Undo records keep the first state of the run (and the run that
-	// created the entry); new entries waiting in t.created are written
-	// first.
-	if err := t.saveCreated(); err != nil {
+	if err := t.saveCreated(); err != nil { // its created_run is read below
 		return err
 	}
 	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at, created_run)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce((SELECT created_run FROM entries WHERE domain=?2 AND external_id=?3), ''))`)
+		VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, coalesce((SELECT created_run FROM entries WHERE domain=?2 AND external_id=?3), ''))`)
 	if err != nil {
 		return err
 	}
-	if prev == nil {
-		_, err = st.ExecContext(t.ctx, runID, domain, id, 0, nil, nil, nil, nil, nil)
-	} else {
-		_, err = st.ExecContext(t.ctx, runID, domain, id, 1, prev.Hash, prevRaw, prev.Active, prev.Present, prev.ObservedAt)
-	}
-	if err != nil {
+	if _, err := st.ExecContext(t.ctx, runID, domain, id, prev.Hash, prevRaw, prev.Active, prev.Present, prev.ObservedAt); err != nil {
 		return fmt.Errorf("diff state: keep undo of %s: %w", id, err)
 	}
 	return nil
