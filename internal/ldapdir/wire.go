@@ -189,13 +189,11 @@ func integer(v []byte) (int64, error) {
 
 // parseEntry decodes a SearchResultEntry. The entry's strings share one
 // copy of body, and its ByteValues are slices of body itself, which the
-// caller must not change afterwards.
+// caller must not change afterwards. A first pass counts the attributes and
+// values, so that the entry takes five allocations whatever its size (the
+// attributes, their pointers, the values twice, and the copy of body)
+// instead of a few per attribute.
 func parseEntry(body []byte) (*ldap.Entry, error) {
-	s := string(body)
-	str := func(v []byte) string { // v is a slice of body
-		off := cap(body) - cap(v)
-		return s[off : off+len(v)]
-	}
 	dn, rest, err := expect(body, berOctetString, "entry name")
 	if err != nil {
 		return nil, err
@@ -204,32 +202,67 @@ func parseEntry(body []byte) (*ldap.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	nAttrs, nVals, err := countAttributes(attrs)
+	if err != nil {
+		return nil, err
+	}
+	s := string(body)
+	str := func(v []byte) string { // v is a slice of body
+		off := cap(body) - cap(v)
+		return s[off : off+len(v)]
+	}
 	e := &ldap.Entry{DN: str(dn)}
+	if nAttrs == 0 {
+		return e, nil
+	}
+	eas := make([]ldap.EntryAttribute, nAttrs)
+	e.Attributes = make([]*ldap.EntryAttribute, nAttrs)
+	values, byteValues := make([]string, nVals), make([][]byte, nVals)
+	for i := range eas {
+		a, next, _ := expect(attrs, berSequence, "attribute") // checked by countAttributes
+		attrs = next
+		typ, rest, _ := expect(a, berOctetString, "attribute type")
+		vals, _, _ := expect(rest, berSet, "attribute values")
+		ea := &eas[i]
+		ea.Name = str(typ)
+		n := 0
+		for ; len(vals) > 0; n++ {
+			v, next, _ := expect(vals, berOctetString, "attribute value")
+			vals = next
+			values[n], byteValues[n] = str(v), v[:len(v):len(v)]
+		}
+		ea.Values, ea.ByteValues = values[:n:n], byteValues[:n:n]
+		values, byteValues = values[n:], byteValues[n:]
+		e.Attributes[i] = ea
+	}
+	return e, nil
+}
+
+// countAttributes checks the PartialAttributeList of an entry and counts
+// its attributes and their values.
+func countAttributes(attrs []byte) (nAttrs, nVals int, err error) {
 	for len(attrs) > 0 {
 		var a []byte
 		if a, attrs, err = expect(attrs, berSequence, "attribute"); err != nil {
-			return nil, err
+			return 0, 0, err
 		}
-		typ, rest, err := expect(a, berOctetString, "attribute type")
+		_, rest, err := expect(a, berOctetString, "attribute type")
 		if err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 		vals, _, err := expect(rest, berSet, "attribute values")
 		if err != nil {
-			return nil, err
+			return 0, 0, err
 		}
-		ea := &ldap.EntryAttribute{Name: str(typ), Values: []string{}, ByteValues: [][]byte{}}
 		for len(vals) > 0 {
-			var v []byte
-			if v, vals, err = expect(vals, berOctetString, "attribute value"); err != nil {
-				return nil, err
+			if _, vals, err = expect(vals, berOctetString, "attribute value"); err != nil {
+				return 0, 0, err
 			}
-			ea.Values = append(ea.Values, str(v))
-			ea.ByteValues = append(ea.ByteValues, v[:len(v):len(v)])
+			nVals++
 		}
-		e.Attributes = append(e.Attributes, ea)
+		nAttrs++
 	}
-	return e, nil
+	return nAttrs, nVals, nil
 }
 
 // result is an LDAPResult (the body of SearchResultDone, BindResponse...).
