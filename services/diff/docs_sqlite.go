@@ -11,16 +11,21 @@ import (
 // many entries that point to them. Triggers drop a document when its entry
 // is deleted or points to another one.
 
-// docIDs reserves n consecutive document ids and returns the first. The
-// transaction is the store's only writer, so the largest id is read once.
+// docIDs reserves n consecutive document ids and returns the first. Ids
+// are never handed out twice, not even those of deleted documents: an
+// attempt's seen pages name entries by document id (MarkSeenMany). The
+// transaction is the store's only writer, so the next id is read once.
 func (t *Tx) docIDs(n int) (int64, error) {
 	if t.nextDoc == 0 {
-		if err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) + 1 FROM entry_docs`).Scan(&t.nextDoc); err != nil {
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT max((SELECT next FROM doc_ids), (SELECT coalesce(max(id), 0) + 1 FROM entry_docs))`).Scan(&t.nextDoc); err != nil {
 			return 0, fmt.Errorf("diff state: next document id: %w", err)
 		}
 	}
 	first := t.nextDoc
 	t.nextDoc += int64(n)
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE doc_ids SET next=?`, t.nextDoc); err != nil {
+		return 0, fmt.Errorf("diff state: reserve document ids: %w", err)
+	}
 	return first, nil
 }
 

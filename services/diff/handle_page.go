@@ -51,9 +51,6 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err != nil {
 			return err
 		}
-		if err := tx.MarkSeenMany(k, append(ids, p.Kept...)); err != nil {
-			return err
-		}
 		// Tombstones: users the directory deleted (delta reads).
 		for _, id := range p.Gone {
 			prev, prevRaw, err := tx.Lookup(p.Domain, id)
@@ -105,6 +102,10 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			if err := tx.Put(p.RunID, p.Domain, next, encs[i], prev, prevRaw); err != nil {
 				return err
 			}
+		}
+		// After the page's changes: its new entries are seen too.
+		if err := tx.MarkSeenMany(k, p.Seq, append(ids, p.Kept...)); err != nil {
+			return err
 		}
 		if len(changes) > 0 {
 			batch := &events.AccountChanges{Run: p.Run, Domain: p.Domain, Attempt: p.Attempt, Batch: fmt.Sprintf("p%d", p.Seq), Changes: changes}

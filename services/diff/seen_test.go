@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/testenv"
 )
 
 // TestGoneIsWhatTheAttemptDidNotSee: entries e1…e6 are recorded; an
@@ -42,7 +44,7 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 		}))
 	}
 	mark := func(t *testing.T, st *State, seq int, ids ...string) {
-		must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(k, ids) }))
+		must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(k, seq, ids) }))
 	}
 	gone := func(t *testing.T, st *State) []string {
 		var out []string
@@ -89,14 +91,14 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 		{"another attempt's pages do not count", func(t *testing.T, st *State, _ string) *State {
 			mark(t, st, 1, "e1", "e2")
 			other := Key{RunID: k.RunID, Domain: k.Domain, Attempt: 2}
-			must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(other, []string{"e3"}) }))
+			must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(other, 1, []string{"e3"}) }))
 			return st
 		}, []string{"e3", "e4", "e5", "e6"}},
 		{"a page's transaction rolled back", func(t *testing.T, st *State, _ string) *State {
 			mark(t, st, 1, "e1", "e2")
 			failed := errors.New("handler failed")
 			if err := st.InTx(ctx, func(tx *Tx) error {
-				if err := tx.MarkSeenMany(k, []string{"e3", "e4"}); err != nil {
+				if err := tx.MarkSeenMany(k, 2, []string{"e3", "e4"}); err != nil {
 					return err
 				}
 				return failed
@@ -123,4 +125,111 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goneOf lists the entries Gone returns for attempt k (observed before
+// 100), in order.
+func goneOf(t *testing.T, st *State, k Key) []string {
+	t.Helper()
+	var out []string
+	must(t, st.InTx(context.Background(), func(tx *Tx) error {
+		return tx.Gone(k, 100, 2, func(batch []Seen) error {
+			for _, s := range batch {
+				out = append(out, s.Entry.ID)
+			}
+			return nil
+		})
+	}))
+	return out
+}
+
+// TestAnEntryRecordedAfterASeenOneWasRemovedIsNotSeen: an attempt's seen
+// pages name entries by document id. An entry that another run created,
+// seen by the attempt and then removed (that run's plan was not applied),
+// must not lend its id to an entry recorded later: the attempt never saw
+// that one, and Gone must list it.
+func TestAnEntryRecordedAfterASeenOneWasRemovedIsNotSeen(t *testing.T) {
+	ctx := context.Background()
+	st := openState(t, "")
+	put := func(run, id string) {
+		e := events.DirectoryEntry{ID: id, Username: id}
+		hash, raw := Hash(e)
+		must(t, st.InTx(ctx, func(tx *Tx) error {
+			return tx.Put(run, "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil)
+		}))
+	}
+	k := Key{RunID: "r3", Domain: "corp", Attempt: 1}
+	put("r1", "e1")
+	put("r2", "e2") // the newest document
+	must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(k, 1, []string{"e2"}) }))
+	must(t, st.InTx(ctx, func(tx *Tx) error { return tx.Undo("r2", "corp") }))
+	put("r4", "e3")
+	if got, want := goneOf(t, st, k), []string{"e1", "e3"}; !slices.Equal(got, want) {
+		t.Fatalf("gone = %v, want %v", got, want)
+	}
+}
+
+// TestSeenEntriesOfAnOlderVersionStillCount: attempts under way when
+// adsync is upgraded saw entries as rows of the older `seen` table; after
+// the upgrade (migration 0004) they count as seen, next to the pages seen
+// afterwards, each for its own attempt; and new documents get ids of their
+// own.
+func TestSeenEntriesOfAnOlderVersionStillCount(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "diff.db")
+	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "diff", "0004"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1 := Key{RunID: "r1", Domain: "corp", Attempt: 1}
+	k2 := Key{RunID: "r1", Domain: "corp", Attempt: 2}
+	for i, id := range []string{"e1", "e2", "e3", "e4", "e5"} {
+		e := events.DirectoryEntry{ID: id, Username: id}
+		hash, raw := Hash(e)
+		doc := 10 * (i + 1) // ids with gaps, as deletions leave them
+		if _, err := old.ExecContext(ctx, `INSERT INTO entry_docs (id, entry) VALUES (?, ?)`, doc, raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.ExecContext(ctx, `INSERT INTO entries (domain, external_id, hash, doc, active, present, observed_at) VALUES ('corp', ?, ?, ?, 1, 1, 1)`,
+			id, hash, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []struct {
+		k  Key
+		id string
+	}{{k1, "e1"}, {k1, "e3"}, {k1, "unknown"}, {k2, "e2"}, {Key{RunID: "r0", Domain: "corp", Attempt: 1}, "e4"}} {
+		if _, err := old.ExecContext(ctx, `INSERT INTO seen (run_id, domain, attempt, external_id) VALUES (?, ?, ?, ?)`,
+			s.k.RunID, s.k.Domain, s.k.Attempt, s.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, old.Close())
+
+	st := openState(t, path)
+	must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(k1, 2, []string{"e4"}) }))
+	if got, want := goneOf(t, st, k1), []string{"e2", "e5"}; !slices.Equal(got, want) {
+		t.Errorf("gone for attempt 1 = %v, want %v", got, want)
+	}
+	if got, want := goneOf(t, st, k2), []string{"e1", "e3", "e4", "e5"}; !slices.Equal(got, want) {
+		t.Errorf("gone for attempt 2 = %v, want %v", got, want)
+	}
+	e := events.DirectoryEntry{ID: "e6", Username: "e6"}
+	hash, raw := Hash(e)
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Put("r2", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil); err != nil {
+			return err
+		}
+		if err := tx.saveCreated(); err != nil {
+			return err
+		}
+		var doc int
+		if err := tx.tx.QueryRow(`SELECT doc FROM entries WHERE external_id='e6'`).Scan(&doc); err != nil {
+			return err
+		}
+		if doc != 51 {
+			t.Errorf("new entry's document id = %d, want 51", doc)
+		}
+		return nil
+	}))
 }
