@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Rows returns n rows for a multi-row VALUES clause: row is one row's
@@ -33,11 +34,28 @@ const RowsPerStatement = 64
 
 // RowsInsert is an INSERT of many rows: Head, then a row of Row per set of
 // arguments (Rows: Row names the statement's Shared arguments ?1, ?2…
-// and its own Per arguments $0, $1…), then Tail.
+// and its own Per arguments $0, $1…), then Tail. Declare them as package
+// variables: their statements are kept by address (text).
 type RowsInsert struct {
 	Head, Row, Tail string
 	Shared, Per     int
 }
+
+// text returns the statement of n rows, built once per RowsInsert and n:
+// a transaction of diff prepares its statements again, and building the
+// text of 64 rows each time was half the cost of that.
+func (ins *RowsInsert) text(n int) string {
+	key := insertKey{ins, n}
+	if q, ok := insertTexts.Load(key); ok {
+		return q.(string)
+	}
+	q := ins.Head + Rows(ins.Row, ins.Shared, ins.Per, n) + ins.Tail
+	insertTexts.Store(key, q)
+	return q
+}
+
+// insertTexts holds the statements RowsInsert.text built.
+var insertTexts sync.Map
 
 // Inserts runs RowsInserts in one transaction, each statement prepared
 // once per RowsInsert and row count. Rows of one statement are written in
@@ -92,7 +110,7 @@ func (s *Inserts) statement(ins *RowsInsert, n int) (*sql.Stmt, error) {
 	if st, ok := s.stmts[key]; ok {
 		return st, nil
 	}
-	st, err := s.tx.PrepareContext(s.ctx, ins.Head+Rows(ins.Row, ins.Shared, ins.Per, n)+ins.Tail)
+	st, err := s.tx.PrepareContext(s.ctx, ins.text(n))
 	if err != nil {
 		return nil, err
 	}
