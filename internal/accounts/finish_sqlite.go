@@ -257,8 +257,15 @@ func (s *Store) retryFailures(ctx context.Context, tx *sql.Tx, ap *applier, doma
 	return res, nil
 }
 
-// stagedGroup is how many staged batches eachStaged reads at a time.
-const stagedGroup = 8
+// eachStaged reads staged batches a group at a time: at most stagedGroup
+// batches, and no more once they hold stagedGroupBytes as stored
+// (compressed: 1,000 changes of the bench are about 70 KB, so a group
+// holds about 8,000 changes whatever the size of the batches). Two groups
+// are in memory at once, decoded.
+const (
+	stagedGroup      = 8
+	stagedGroupBytes = 512 << 10
+)
 
 // stagedItem is a staged batch as eachStaged hands it on.
 type stagedItem struct {
@@ -276,11 +283,13 @@ type stagedItem struct {
 // sync, and the other core is idle then (TestStagedBatchesComeInOrder).
 func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string, fn func(id string, b *events.AccountChanges) error) error {
 	after := stagedKey{attempt: -1}
+	more := true
 	read := func() ([]stagedItem, <-chan struct{}, error) {
-		items, err := s.readStaged(ctx, tx, runID, domain, &after)
+		items, m, err := s.readStaged(ctx, tx, runID, domain, &after)
 		if err != nil {
 			return nil, nil, err
 		}
+		more = m
 		decoded := make(chan struct{})
 		go func() {
 			defer close(decoded)
@@ -298,7 +307,7 @@ func (s *Store) eachStaged(ctx context.Context, tx *sql.Tx, runID, domain string
 		<-decoded
 		var next []stagedItem
 		var nextDecoded <-chan struct{}
-		if len(items) == stagedGroup {
+		if more {
 			if next, nextDecoded, err = read(); err != nil {
 				break
 			}
@@ -325,24 +334,28 @@ type stagedKey struct {
 	kind         string
 }
 
-// readStaged reads the next stagedGroup staged batches after *after, not
-// decoded, and moves *after past them.
-func (s *Store) readStaged(ctx context.Context, tx *sql.Tx, runID, domain string, after *stagedKey) ([]stagedItem, error) {
+// readStaged reads the next staged batches after *after, not decoded —
+// at most stagedGroup of them, and no more once they hold s.groupBytes —
+// and moves *after past them. more is false when none are left.
+func (s *Store) readStaged(ctx context.Context, tx *sql.Tx, runID, domain string, after *stagedKey) (items []stagedItem, more bool, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT message_id, attempt, kind, seq, payload, codec FROM staged WHERE run_id=? AND domain=?
 		AND (attempt, kind, seq) > (?, ?, ?) ORDER BY attempt, kind, seq LIMIT ?`, runID, domain, after.attempt, after.kind, after.seq, stagedGroup)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	var items []stagedItem
+	size := 0
 	for rows.Next() {
 		var it stagedItem
 		if err := rows.Scan(&it.id, &after.attempt, &after.kind, &after.seq, &it.payload, &it.codec); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		items = append(items, it)
+		if size += len(it.payload); size >= s.groupBytes {
+			return items, true, nil
+		}
 	}
-	return items, rows.Err()
+	return items, len(items) == stagedGroup, rows.Err()
 }
 
 // reportStaged writes the per-account report of a plan that is not

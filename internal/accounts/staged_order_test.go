@@ -65,17 +65,22 @@ func TestStagedBatchesComeInOrder(t *testing.T) {
 		want = append(want, fmt.Sprintf("%d/%s", p.attempt, p.batch))
 	}
 
-	t.Run("every batch once, in plan order", func(t *testing.T) {
-		s := openStore(t, RuleUserAtDomain)
-		ids := stage(t, s)
-		got, err := walk(s, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("order:\n got %v\nwant %v", got, want)
-		}
-	})
+	// Groups of batches are cut by count (stagedGroup) or, for large
+	// batches, by size: one batch a group, about three, or by count.
+	for _, bytes := range []int{1, 3 * 60, stagedGroupBytes} {
+		t.Run(fmt.Sprintf("every batch once, in plan order, groups of %d bytes", bytes), func(t *testing.T) {
+			s := openStore(t, RuleUserAtDomain)
+			s.groupBytes = bytes
+			ids := stage(t, s)
+			got, err := walk(s, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("order:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
 	t.Run("an unreadable batch stops the walk", func(t *testing.T) {
 		for _, bad := range []int{0, stagedGroup - 1, stagedGroup, len(want) - 1} {
 			t.Run(want[bad], func(t *testing.T) {

@@ -34,6 +34,8 @@ type Options struct {
 type Store struct {
 	db  *sqlite.DB
 	opt Options
+	// groupBytes is eachStaged's stagedGroupBytes (tests set less).
+	groupBytes int
 }
 
 // Open opens (and migrates) the account store at path.
@@ -61,7 +63,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, opt: opt}, nil
+	return &Store{db: db, opt: opt, groupBytes: stagedGroupBytes}, nil
 }
 
 // Close closes the store.
