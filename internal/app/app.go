@@ -88,7 +88,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		readerCfg = directoryreader.Config{Domains: dirs, Now: o.Now}
+		readerCfg = directoryreader.Config{Domains: dirs, MaxEntriesPerEvent: cfg.Reader.EntriesPerEvent, Now: o.Now}
 	}
 	natsOpts, err := cfg.BusOptions(o.Env)
 	if err != nil {
@@ -200,6 +200,7 @@ func Run(ctx context.Context, o Options) error {
 				log.Info("directory-reader idle: this process is not a job server (job_server: false)")
 				continue
 			}
+			readerCfg.MaxBytesPerEvent = directoryreader.BytesPerEvent(b.NC.MaxPayload())
 			r, err := directoryreader.New(readerCfg, b, nil, st.Marks, &admission.Checker{Jobs: st.Jobs, Settings: st.Settings})
 			if err != nil {
 				return err

@@ -47,8 +47,15 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 		return nil, err
 	}
 	s.natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port)
+	// max_payload as in deploy/nats and the embedded server (with NATS'
+	// default of 1 MB, pages hold about 1,700 entries instead of
+	// directory-reader's DefaultEntriesPerEvent).
+	natsConf := filepath.Join(dir, "nats-server.conf")
+	if err := os.WriteFile(natsConf, []byte("max_payload: 8MB\n"), 0o600); err != nil {
+		return nil, err
+	}
 	s.nats, err = children.start("nats-server", filepath.Join(dir, "logs", "nats-server.log"),
-		[]string{o.natsServer, "-js", "-sd", filepath.Join(dir, "nats"), "-a", "127.0.0.1", "-p", strconv.Itoa(port)}, nil)
+		[]string{o.natsServer, "-c", natsConf, "-js", "-sd", filepath.Join(dir, "nats"), "-a", "127.0.0.1", "-p", strconv.Itoa(port)}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type File struct {
 	Guard     Guard    `yaml:"guard"`
 	Log       Log      `yaml:"log"`
 	Accounts  Accounts `yaml:"accounts"`
+	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
 	Domains   []Domain `yaml:"domains"`
 
@@ -77,6 +78,15 @@ type NATS struct {
 type Guard struct {
 	// RunLease is how long a run that never finishes blocks its job.
 	RunLease Duration `yaml:"run_lease"`
+}
+
+// Reader settings (directory-reader).
+type Reader struct {
+	// EntriesPerEvent is how many directory entries one directory.page
+	// event carries at most (default directoryreader.DefaultEntriesPerEvent,
+	// 2500). Events are also kept below three quarters of the NATS server's
+	// max_payload.
+	EntriesPerEvent int `yaml:"entries_per_event"`
 }
 
 // Metrics settings.

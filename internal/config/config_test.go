@@ -74,6 +74,7 @@ domains:
 		}},
 		{"no domains", "data_dir: ./x\n", []string{"domains: at least one domain is required"}},
 		{"unknown key (typo)", good + "jobserver: true\n", []string{"field jobserver not found"}},
+		{"entries per event out of range", good + "directory_reader:\n  entries_per_event: -5\n", []string{"directory_reader.entries_per_event: -5 is out of range"}},
 		{"bad duration", good + "guard:\n  run_lease: soon\n", []string{`"soon" is not a duration`}},
 		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
 	}

@@ -55,6 +55,9 @@ func (f *File) validate() []string {
 	if f.Accounts.ReportMaxRows < 0 {
 		add("accounts.report_max_rows: must be positive")
 	}
+	if n := f.Reader.EntriesPerEvent; n < 0 || n > 100_000 {
+		add("directory_reader.entries_per_event: %d is out of range (1 to 100000; 0 or unset: 2500)", n)
+	}
 	if f.Guard.RunLease.D() < 0 {
 		add("guard.run_lease: must be positive")
 	}

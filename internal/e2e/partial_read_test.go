@@ -36,6 +36,10 @@ func pagesRead(t *testing.T, sys *System, runID, domain string, min int) (pages,
 	return pages, entries
 }
 
+// eventsOf1000: directory.page events of 1000 entries, so that the
+// entries read before a failure fill one.
+var eventsOf1000 = WithConfig("directory_reader:\n  entries_per_event: 1000\n")
+
 // A server-side limit stops the read after the first pages: slapd's
 // size.prtotal limit of the bind account ends the paged search with
 // sizeLimitExceeded after 1500 of 3000 users (15 pages of 100). The run fails, naming the
@@ -48,7 +52,7 @@ func TestServerSizeLimitMidReadDeactivatesNobody(t *testing.T) {
 	admin.PageSize = 100
 	limited := admin
 	limited.BindDN, limited.PasswordFile = slapd.ReaderDN, slapd.ReaderPasswordFile
-	sys := Start(t, []Domain{admin})
+	sys := Start(t, []Domain{admin}, eventsOf1000)
 	// No deletion guard limits: only the partial read must stop the deactivations.
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full", "--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	sys.MustComplete("lab-sync")
@@ -98,7 +102,7 @@ func TestMidReadFailureOnActiveDirectoryDeactivatesNobody(t *testing.T) {
 	corp := ADDomain("corp", dc, ou)
 	corp.URL = "ldaps://" + proxy.Addr()
 	corp.PageSize = 100
-	sys := Start(t, []Domain{corp})
+	sys := Start(t, []Domain{corp}, eventsOf1000)
 	// Full reads (a delta read of an unchanged OU would read nothing), and
 	// no deletion guard limits: only the broken read must stop the deactivations.
 	sys.MustCLI("job", "create", "corp-sync", "--all-domains", "--mode", "full", "--groups-base-dn", ou,
