@@ -39,8 +39,12 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 			candidates = append(candidates, i)
 		}
 	}
-	if len(candidates) < 2 || a.report.rows+len(candidates) > a.report.max {
-		return changes, nil // a bounded report counts each row left out: apply does
+	// The report is bounded. Either the creations are all listed, or the
+	// report is full and they are only counted (as apply does); the batch
+	// that fills it goes through apply, which lists what still fits.
+	full := a.report.rows >= a.report.max
+	if len(candidates) < 2 || !full && a.report.rows+len(candidates) > a.report.max {
+		return changes, nil
 	}
 	created := 0
 	for start := 0; start < len(candidates); start += createChunk {
@@ -67,7 +71,9 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 			rest = append(rest, ch)
 		}
 	}
-	a.report.rows += created
+	if !full {
+		a.report.rows += created
+	}
 	res.Created += created
 	return rest, nil
 }
@@ -139,7 +145,11 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	if _, err := a.tx.ExecContext(a.ctx, `RELEASE create_chunk`); err != nil {
 		return false, err
 	}
-	if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
+	if a.report.rows >= a.report.max {
+		if err := a.report.cutMany(domain, len(chunk)); err != nil {
+			return false, err
+		}
+	} else if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
 		return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
 	}
 	if len(members) == 0 {

@@ -69,6 +69,8 @@ func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 		plan   []events.AccountChange
 		max    int
 		rule   LocalNamer
+		// per is the batch size of the bulk run (default: the whole plan).
+		per int
 	}{
 		{name: "all plain, several chunks", plan: many(2*createChunk + 5)},
 		{name: "disabled in the directory", plan: append(many(5), disabled("d1", "dora"), disabled("d2", "dan"))},
@@ -92,12 +94,17 @@ func TestPlainCreationsInBulkEqualOneByOne(t *testing.T) {
 		{name: "a creation of an account the store holds", before: []events.AccountChange{mk("id0070", "someone")},
 			plan: many(2*createChunk + 5)},
 		{name: "the report reaches its bound", plan: many(30), max: 20},
+		{name: "batches after the report is full", plan: many(5 * 2 * createChunk), max: 5 * createChunk, per: 2 * createChunk},
 		{name: `DOMAIN\user names`, before: []events.AccountChange{mk("old", "taken")}, plan: append(many(5), mk("new", "taken")), rule: RuleDomainBackslash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			one := applyPlan(t, tc.rule, tc.before, tc.plan, tc.max, 1)
-			bulk := applyPlan(t, tc.rule, tc.before, tc.plan, tc.max, len(tc.plan))
+			per := tc.per
+			if per == 0 {
+				per = len(tc.plan)
+			}
+			bulk := applyPlan(t, tc.rule, tc.before, tc.plan, tc.max, per)
 			if one.dump != bulk.dump {
 				t.Errorf("accounts differ:\none by one:\n%s\nin bulk:\n%s", one.dump, bulk.dump)
 			}

@@ -43,8 +43,8 @@ func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*rep
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return nil, err
 	}
-	if r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?, ?, 1)
-		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+1`); err != nil {
+	if r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?1, ?2, ?3)
+		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+?3`); err != nil {
 		return nil, err
 	}
 	r.update, err = tx.PrepareContext(ctx, `UPDATE run_changes SET local_name=?4, op=?5, fields=?6, reason=?7, result=?8, error=?9, at=?10
@@ -61,10 +61,7 @@ func (r *reporter) add(domain string, ch events.AccountChange, name, result, not
 	}
 	if r.rows >= r.max && result != ResultFailed {
 		// Bounded; failures are always listed. The row is counted as not listed.
-		if _, err := r.cut.ExecContext(r.ctx, r.runID, domain); err != nil {
-			return fmt.Errorf("accounts: count a report row not listed: %w", err)
-		}
-		return nil
+		return r.cutMany(domain, 1)
 	}
 	r.rows++
 	fields, _ := json.Marshal(nonNil(ch.Fields))
@@ -73,6 +70,14 @@ func (r *reporter) add(domain string, ch events.AccountChange, name, result, not
 		r.lastRowID, err = res.LastInsertId()
 	}
 	return err
+}
+
+// cutMany counts n report rows of a domain that are not listed.
+func (r *reporter) cutMany(domain string, n int) error {
+	if _, err := r.cut.ExecContext(r.ctx, r.runID, domain, n); err != nil {
+		return fmt.Errorf("accounts: count %d report rows not listed: %w", n, err)
+	}
+	return nil
 }
 
 func (r *reporter) close() {
