@@ -90,6 +90,9 @@ type System struct {
 	// captureURL and captureOpts reach a bus that requires TLS or credentials.
 	captureURL  string
 	captureOpts []nats.Option
+	// binary runs `adsync run` as this executable (an older version)
+	// instead of in the test process.
+	binary string
 }
 
 // WithListen fixes the embedded server's address.
@@ -180,11 +183,15 @@ func (s *System) start() {
 	ready := make(chan struct{})
 	var once sync.Once
 	s.cancel, s.done = cancel, make(chan error, 1)
-	go func() {
-		s.done <- cli.Run(ctx, []string{"run", "-c", s.ConfigPath}, cli.Env{
-			Stdout: s.log, Stderr: s.log, Now: s.Clock.Now, Ready: func() { once.Do(func() { close(ready) }) },
-		})
-	}()
+	if s.binary != "" {
+		s.startBinary(ctx, func() { once.Do(func() { close(ready) }) })
+	} else {
+		go func() {
+			s.done <- cli.Run(ctx, []string{"run", "-c", s.ConfigPath}, cli.Env{
+				Stdout: s.log, Stderr: s.log, Now: s.Clock.Now, Ready: func() { once.Do(func() { close(ready) }) },
+			})
+		}()
+	}
 	select {
 	case <-ready:
 	case err := <-s.done:

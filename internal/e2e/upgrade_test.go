@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/adsync/adsync/internal/testenv"
+)
+
+// An administrator upgrades adsync: the version before the newest store
+// migration syncs a directory, stops, and this version starts on the same
+// data. The accounts are all there, unchanged; a run with no directory
+// change changes nothing; and a changed and a deleted user are found as
+// they would have been without the upgrade (the deletion through what the
+// new version records of a read, on entries the older version recorded).
+func TestAnUpgradeKeepsTheAccountsAndGoesOn(t *testing.T) {
+	t.Parallel()
+	older, commit := testenv.OlderAdsync(t)
+	t.Logf("older adsync: %s", commit)
+	const n = 300
+	slapd := testenv.Slapd(t, testenv.WithUsers(n))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithBinary(older))
+	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full",
+		"--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
+	if c, _, _, _, _ := Counts(t, sys.MustComplete("lab-sync"), "lab"); c != n {
+		t.Fatalf("the older version created %d accounts, want %d", c, n)
+	}
+	before := sys.Accounts("lab")
+
+	sys.Upgrade()
+	if c, u, d, r, unchanged := Counts(t, sys.MustComplete("lab-sync"), "lab"); c+u+d+r != 0 || unchanged != n {
+		t.Fatalf("first run after the upgrade: created %d, updated %d, deactivated %d, reactivated %d, unchanged %d; want %d unchanged",
+			c, u, d, r, unchanged, n)
+	}
+	if after := sys.Accounts("lab"); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the accounts changed across the upgrade:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "moved@example.org")
+	slapd.Delete(t, "uid=user0000002,"+slapd.UsersDN)
+	if c, u, d, r, unchanged := Counts(t, sys.MustComplete("lab-sync"), "lab"); c != 0 || u != 1 || d != 1 || r != 0 || unchanged != n-2 {
+		t.Fatalf("after a change and a deletion: created %d, updated %d, deactivated %d, reactivated %d, unchanged %d", c, u, d, r, unchanged)
+	}
+	got := ByUsername(t, sys.Accounts("lab"))
+	if a := got["user0000001"]; a.Email != "moved@example.org" || !a.Active {
+		t.Errorf("the changed user: %+v", a)
+	}
+	if a := got["user0000002"]; a.Active || a.ExternalID == "" {
+		t.Errorf("the deleted user must be kept, deactivated: %+v", a)
+	}
+	if len(got) != n {
+		t.Errorf("%d accounts, want %d (none deleted)", len(got), n)
+	}
+}
