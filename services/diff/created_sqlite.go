@@ -45,6 +45,7 @@ func (t *Tx) saveCreated() error {
 	entries := make([][]any, len(t.created))
 	for i, e := range t.created {
 		doc := first + int64(i)
+		t.newDocs = append(t.newDocs, doc)
 		docs[i] = []any{doc, e.raw}
 		entries[i] = []any{e.domain, e.s.Entry.ID, e.s.Hash, doc, e.s.Active, e.s.Present, e.s.ObservedAt, e.runID}
 	}

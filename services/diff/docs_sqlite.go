@@ -42,6 +42,7 @@ func (t *Tx) putNew(domain string, s Seen, raw []byte, createdRun string) error 
 	if _, err := t.inserts.Insert(&insertEntries, nil, [][]any{{domain, s.Entry.ID, s.Hash, id, s.Active, s.Present, s.ObservedAt, createdRun}}); err != nil {
 		return fmt.Errorf("diff state: put %s/%s: %w", domain, s.Entry.ID, err)
 	}
+	t.newDocs = append(t.newDocs, id)
 	return nil
 }
 

@@ -103,8 +103,15 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				return err
 			}
 		}
-		// After the page's changes: its new entries are seen too.
-		if err := tx.MarkSeenMany(k, p.Seq, append(ids, p.Kept...)); err != nil {
+		// After the page's changes. The entries diff had a record of are
+		// looked up; new ones are known (MarkSeenMany).
+		recorded := make([]string, 0, len(ids)+len(p.Kept))
+		for _, id := range ids {
+			if prev, differs := known[id]; !differs || prev != nil {
+				recorded = append(recorded, id)
+			}
+		}
+		if err := tx.MarkSeenMany(k, p.Seq, append(recorded, p.Kept...)); err != nil {
 			return err
 		}
 		if len(changes) > 0 {

@@ -233,3 +233,38 @@ func TestSeenEntriesOfAnOlderVersionStillCount(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestEntriesThePageRecordedAreSeen: the entries a page records for the
+// first time are seen by its attempt without being looked up again (their
+// document ids are known), also one recorded twice by the page; so even
+// with an observation time before the attempt's start (a clock that went
+// back), Gone does not list them.
+func TestEntriesThePageRecordedAreSeen(t *testing.T) {
+	ctx := context.Background()
+	st := openState(t, "")
+	k := Key{RunID: "r1", Domain: "corp", Attempt: 1}
+	put := func(tx *Tx, id, mail string) error {
+		e := events.DirectoryEntry{ID: id, Username: id, Email: mail}
+		hash, raw := Hash(e)
+		return tx.Put("r1", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil)
+	}
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		for _, id := range []string{"old1", "old2"} {
+			if err := put(tx, id, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, st.InTx(ctx, func(tx *Tx) error {
+		for _, e := range []struct{ id, mail string }{{"new1", ""}, {"twice", "a@x"}, {"twice", "b@x"}, {"new2", ""}} {
+			if err := put(tx, e.id, e.mail); err != nil {
+				return err
+			}
+		}
+		return tx.MarkSeenMany(k, 1, []string{"old1"})
+	}))
+	if got, want := goneOf(t, st, k), []string{"old2"}; !slices.Equal(got, want) {
+		t.Fatalf("gone = %v, want %v", got, want)
+	}
+}

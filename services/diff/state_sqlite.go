@@ -60,6 +60,9 @@ type Tx struct {
 	// document id, 0 until read (docIDs).
 	putDoc  *sql.Stmt
 	nextDoc int64
+	// newDocs are the document ids handed out to entries recorded for the
+	// first time since the last MarkSeenMany.
+	newDocs []int64
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -210,29 +213,45 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 	return seen, raws, rows.Err()
 }
 
-// MarkSeenMany notes that an attempt saw these entries on page seq: the
-// document ids of those diff has a record of (after the page's changes:
-// new entries included) go in one row. An entry diff has no record of
-// cannot be gone.
+// MarkSeenMany notes in one row what an attempt saw on page seq: the
+// document ids of these entries, which diff had a record of (kept ones
+// included: an id diff has no record of cannot be gone), and of the
+// entries this transaction recorded for the first time (their document
+// ids are known: no need to look them up).
 func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
 	if err := t.saveCreated(); err != nil { // new entries have their documents
 		return err
 	}
-	arg, err := json.Marshal(ids)
+	var docs []byte
+	if len(ids) > 0 {
+		arg, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		// CROSS JOIN: the ids drive the join (by default SQLite may scan
+		// entries once per id).
+		var found sql.NullString
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT group_concat(e.doc) FROM json_each(?2) p CROSS JOIN entries e ON e.domain=?1 AND e.external_id=p.value`,
+			k.Domain, string(arg)).Scan(&found); err != nil {
+			return fmt.Errorf("diff state: mark page %d seen: %w", seq, err)
+		}
+		docs = append(docs, found.String...)
+	}
+	for _, d := range t.newDocs {
+		if len(docs) > 0 {
+			docs = append(docs, ',')
+		}
+		docs = strconv.AppendInt(docs, d, 10)
+	}
+	t.newDocs = t.newDocs[:0]
+	if len(docs) == 0 {
+		return nil
+	}
+	st, err := t.prepare(&t.markSeen, `INSERT OR REPLACE INTO seen_pages (run_id, domain, attempt, seq, docs) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	// CROSS JOIN: the ids drive the join (by default SQLite may scan
-	// entries once per id).
-	st, err := t.prepare(&t.markSeen, `INSERT OR REPLACE INTO seen_pages (run_id, domain, attempt, seq, docs)
-		SELECT ?1, ?2, ?3, ?4, group_concat(e.doc) FROM json_each(?5) p CROSS JOIN entries e ON e.domain=?2 AND e.external_id=p.value`)
-	if err != nil {
-		return err
-	}
-	if _, err := st.ExecContext(t.ctx, k.RunID, k.Domain, k.Attempt, seq, string(arg)); err != nil {
+	if _, err := st.ExecContext(t.ctx, k.RunID, k.Domain, k.Attempt, seq, string(docs)); err != nil {
 		return fmt.Errorf("diff state: mark page %d seen: %w", seq, err)
 	}
 	return nil
