@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/sqlite"
 	"github.com/adsync/adsync/internal/testenv"
 )
 
@@ -22,10 +21,7 @@ import (
 func TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "accounts.db")
-	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "accounts", "0007"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := testenv.StoreBefore(t, path, "accounts", "0007")
 	for _, q := range []string{
 		`INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, local_note, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id)

@@ -1,12 +1,26 @@
 package testenv
 
 import (
+	"context"
 	"io/fs"
 	"testing"
 	"testing/fstest"
 
+	"github.com/adsync/adsync/internal/sqlite"
 	"github.com/adsync/adsync/schemas"
 )
+
+// StoreBefore opens (creating) a store's database at path migrated up to,
+// not including, migration name ("0007": up to 0006): the store as an older
+// version left it, for tests of an upgrade. The caller closes it.
+func StoreBefore(t testing.TB, path, store, name string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, MigrationsBefore(t, store, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
 
 // MigrationsBefore returns a store's migrations whose file names sort
 // before name ("0007": those up to 0006): the store as an older version

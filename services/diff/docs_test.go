@@ -8,7 +8,6 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/sqlite"
 	"github.com/adsync/adsync/internal/testenv"
 )
 
@@ -123,10 +122,7 @@ func TestEntryDocumentsFollowTheirEntries(t *testing.T) {
 func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "diff.db")
-	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "diff", "0002"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := testenv.StoreBefore(t, path, "diff", "0002")
 	want := map[string]Seen{}
 	raws := map[string][]byte{}
 	for i, id := range []string{"zeta", "alpha", "ümlaut", "mid"} {

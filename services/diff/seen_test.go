@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/sqlite"
 	"github.com/adsync/adsync/internal/testenv"
 )
 
@@ -45,18 +44,6 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 	}
 	mark := func(t *testing.T, st *State, seq int, ids ...string) {
 		must(t, st.InTx(ctx, func(tx *Tx) error { return tx.MarkSeenMany(k, seq, ids) }))
-	}
-	gone := func(t *testing.T, st *State) []string {
-		var out []string
-		must(t, st.InTx(ctx, func(tx *Tx) error {
-			return tx.Gone(k, 100, 2, func(batch []Seen) error {
-				for _, s := range batch {
-					out = append(out, s.Entry.ID)
-				}
-				return nil
-			})
-		}))
-		return out
 	}
 	for _, tt := range []struct {
 		name string
@@ -115,12 +102,12 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 			defer func() { st.Close() }()
 			record(t, st)
 			st = tt.read(t, st, path)
-			if got := gone(t, st); !slices.Equal(got, tt.want) {
+			if got := goneOf(t, st, k); !slices.Equal(got, tt.want) {
 				t.Fatalf("gone = %v, want %v", got, tt.want)
 			}
 			// Forget drops what the attempt saw: everything is unseen.
 			must(t, st.InTx(ctx, func(tx *Tx) error { return tx.Forget(k.RunID, k.Domain) }))
-			if got := gone(t, st); !slices.Equal(got, all) {
+			if got := goneOf(t, st, k); !slices.Equal(got, all) {
 				t.Fatalf("gone after Forget = %v, want %v", got, all)
 			}
 		})
@@ -177,10 +164,7 @@ func TestAnEntryRecordedAfterASeenOneWasRemovedIsNotSeen(t *testing.T) {
 func TestSeenEntriesOfAnOlderVersionStillCount(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "diff.db")
-	old, err := sqlite.Open(ctx, path, testenv.MigrationsBefore(t, "diff", "0004"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := testenv.StoreBefore(t, path, "diff", "0004")
 	k1 := Key{RunID: "r1", Domain: "corp", Attempt: 1}
 	k2 := Key{RunID: "r1", Domain: "corp", Attempt: 2}
 	for i, id := range []string{"e1", "e2", "e3", "e4", "e5"} {
