@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,5 +251,42 @@ func TestEntriesThePageRecordedAreSeen(t *testing.T) {
 	}))
 	if got, want := goneOf(t, st, k), []string{"old2"}; !slices.Equal(got, want) {
 		t.Fatalf("gone = %v, want %v", got, want)
+	}
+}
+
+// TestCorruptSeenPagesStopGone: a seen page that names a document id diff
+// never handed out (or is not a list of ids) makes Gone fail, naming the
+// attempt, instead of reading it as "nothing seen" and listing every entry.
+func TestCorruptSeenPagesStopGone(t *testing.T) {
+	ctx := context.Background()
+	k := Key{RunID: "r1", Domain: "corp", Attempt: 1}
+	for _, docs := range []string{"1,999999", "1,x", "0"} {
+		t.Run(docs, func(t *testing.T) {
+			st := openState(t, "")
+			e := events.DirectoryEntry{ID: "e1", Username: "e1"}
+			hash, raw := Hash(e)
+			must(t, st.InTx(ctx, func(tx *Tx) error {
+				if err := tx.Put("r0", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil); err != nil {
+					return err
+				}
+				if err := tx.saveCreated(); err != nil {
+					return err
+				}
+				_, err := tx.tx.Exec(`INSERT INTO seen_pages (run_id, domain, attempt, seq, docs) VALUES (?, ?, ?, 1, ?)`, k.RunID, k.Domain, k.Attempt, docs)
+				return err
+			}))
+			var listed []string
+			err := st.InTx(ctx, func(tx *Tx) error {
+				return tx.Gone(k, 100, 2, func(batch []Seen) error {
+					for _, s := range batch {
+						listed = append(listed, s.Entry.ID)
+					}
+					return nil
+				})
+			})
+			if err == nil || !strings.Contains(err.Error(), "seen pages of r1/corp attempt 1 are corrupt") || len(listed) > 0 {
+				t.Fatalf("Gone = %v, listed %v; want an error naming the corrupt seen pages and nothing listed", err, listed)
+			}
+		})
 	}
 }
