@@ -18,15 +18,16 @@ type caseResult struct {
 	Raw     rawResult
 	StartUp time.Duration // nats-server + five services up
 	Runs    []*runResult
-	// NoChange are the times of every no-change run; Runs holds the
-	// median one.
-	NoChange []time.Duration
-	Disk     map[string]int64
-	Problems []string // failed checks beyond the runs'
-	Notes    []string
-	Delta    string // the delta result, or why there is none
-	Elapsed  time.Duration
-	Err      error
+	// FirstSync and NoChange are the times of every first sync and
+	// no-change run; Runs holds the median ones.
+	FirstSync []time.Duration
+	NoChange  []time.Duration
+	Disk      map[string]int64
+	Problems  []string // failed checks beyond the runs'
+	Notes     []string
+	Delta     string // the delta result, or why there is none
+	Elapsed   time.Duration
+	Err       error
 }
 
 func (o *options) timeoutFor(n int) time.Duration {
@@ -198,27 +199,13 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	}
 	logf("N=%d: ldapdir read median %.3fs", n, c.Raw.GoLDAP.Seconds())
 
-	t0 := time.Now()
-	sys, err := startSystem(ctx, o, d, dir)
+	sys, err := firstSyncs(ctx, o, c, d, dir)
 	if sys != nil {
 		defer func() {
 			c.Problems = append(c.Problems, sys.stop()...)
 		}()
 	}
 	if err != nil {
-		c.Err = fmt.Errorf("start adsync: %w", err)
-		return
-	}
-	c.StartUp = time.Since(t0)
-	logf("N=%d: nats-server and five services up in %s", n, since(t0))
-	// Full reads for the comparison with the raw read; the delta job (same
-	// group scope: the watermark remembers it) reads what changed.
-	scope := []string{"--groups-base-dn", d.BaseDN}
-	if _, err := sys.cli(ctx, append([]string{"job", "create", "bench", "--all-domains", "--mode", "full"}, scope...)...); err != nil {
-		c.Err = err
-		return
-	}
-	if _, err := sys.cli(ctx, append([]string{"job", "create", "bench-delta", "--all-domains", "--mode", "auto"}, scope...)...); err != nil {
 		c.Err = err
 		return
 	}
@@ -226,54 +213,115 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	// counts, as the raw read's median does: on a small machine one run
 	// varies by ±10%.
 	var noChange []*runResult
-	for _, step := range []struct {
-		label string
-		want  counts
-		times int
-	}{
-		{"first sync", counts{Created: n}, 1},
-		{"no change", counts{Unchanged: n}, o.changeRuns},
-	} {
-		for i := range step.times {
-			logf("N=%d: %s: adsync job run bench --wait (%d of %d)", n, step.label, i+1, step.times)
-			r, err := sys.run(ctx, step.label, "bench", d, o.timeoutFor(n))
-			if r != nil && err == nil {
-				r.check(n, step.want)
-				if step.label == "no change" {
-					noChange = append(noChange, r)
-					c.NoChange = append(c.NoChange, r.Wall)
-				} else {
-					c.Runs = append(c.Runs, r)
-				}
-				logf("N=%d: %s: %.2fs (%.1f× raw) %s", n, step.label, r.Wall.Seconds(), ratio(r.Wall, c.Raw.Median), r.Summary.Totals)
-				for _, p := range r.Problems {
-					logf("N=%d: %s: PROBLEM: %s", n, step.label, p)
-				}
-			}
-			if err != nil {
-				c.Err = err
-				return
-			}
-			if ctx.Err() != nil {
-				c.Err = ctx.Err()
-				return
-			}
+	for i := range o.changeRuns {
+		r, err := timedRun(ctx, o, sys, d, "no change", counts{Unchanged: n}, i, o.changeRuns)
+		if r != nil {
+			noChange = append(noChange, r)
+			c.NoChange = append(c.NoChange, r.Wall)
+		}
+		if err != nil {
+			c.Err = err
+			return
 		}
 	}
-	if len(noChange) > 0 {
-		median := medianRun(noChange)
-		for _, r := range noChange {
-			if r != median {
-				median.Problems = append(median.Problems, r.Problems...) // a check failed in any run is reported
-			}
-		}
-		c.Runs = append(c.Runs, median)
-	}
+	c.Runs = append(c.Runs, medianOf(noChange))
 	if err := extra(ctx, sys); err != nil {
 		c.Err = err
 	}
 	c.Disk["adsync data_dir (SQLite)"] = diskUsage(filepath.Join(dir, "data"))
 	c.Disk["nats-server store"] = diskUsage(filepath.Join(dir, "nats"))
+}
+
+// firstSyncs times o.firstRuns first syncs, each by a new adsync (its own
+// data directory and NATS store: empty stores), and keeps the median one
+// in c.Runs. It returns the last adsync, still running, for the runs that
+// follow: on a small machine one first sync varies by ±10%, as the raw
+// read does.
+func firstSyncs(ctx context.Context, o *options, c *caseResult, d *directory, dir string) (*system, error) {
+	var runs []*runResult
+	for i := range o.firstRuns {
+		last := i == o.firstRuns-1
+		sdir := dir
+		if !last {
+			sdir = fmt.Sprintf("%s-first%d", dir, i+1)
+		}
+		sys, err := startBench(ctx, o, c, d, sdir)
+		var r *runResult
+		if err == nil {
+			r, err = timedRun(ctx, o, sys, d, "first sync", counts{Created: d.N}, i, o.firstRuns)
+		}
+		if r != nil {
+			runs = append(runs, r)
+			c.FirstSync = append(c.FirstSync, r.Wall)
+		}
+		if last || err != nil {
+			if len(runs) > 0 {
+				c.Runs = append(c.Runs, medianOf(runs))
+			}
+			return sys, err
+		}
+		c.Problems = append(c.Problems, sys.stop()...)
+		if !o.keep {
+			_ = os.RemoveAll(sdir)
+		}
+	}
+	return nil, nil // o.firstRuns ≥ 1
+}
+
+// startBench starts adsync in dir and creates the bench jobs.
+func startBench(ctx context.Context, o *options, c *caseResult, d *directory, dir string) (*system, error) {
+	t0 := time.Now()
+	sys, err := startSystem(ctx, o, d, dir)
+	if err != nil {
+		if sys != nil {
+			c.Problems = append(c.Problems, sys.stop()...)
+		}
+		return nil, fmt.Errorf("start adsync: %w", err)
+	}
+	c.StartUp = time.Since(t0)
+	logf("N=%d: nats-server and five services up in %s", d.N, since(t0))
+	// Full reads for the comparison with the raw read; the delta job (same
+	// group scope: the watermark remembers it) reads what changed.
+	scope := []string{"--groups-base-dn", d.BaseDN}
+	for _, job := range [][]string{{"job", "create", "bench", "--all-domains", "--mode", "full"}, {"job", "create", "bench-delta", "--all-domains", "--mode", "auto"}} {
+		if _, err := sys.cli(ctx, append(job, scope...)...); err != nil {
+			return sys, err
+		}
+	}
+	return sys, nil
+}
+
+// timedRun runs the bench job once (run i of times), checks its counts and
+// logs it.
+func timedRun(ctx context.Context, o *options, sys *system, d *directory, label string, want counts, i, times int) (*runResult, error) {
+	logf("N=%d: %s: adsync job run bench --wait (%d of %d)", d.N, label, i+1, times)
+	r, err := sys.run(ctx, label, "bench", d, o.timeoutFor(d.N))
+	if r != nil && err == nil {
+		r.check(d.N, want)
+		logf("N=%d: %s: %.2fs %s", d.N, label, r.Wall.Seconds(), r.Summary.Totals)
+		for _, p := range r.Problems {
+			logf("N=%d: %s: PROBLEM: %s", d.N, label, p)
+		}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// medianOf returns the run of median wall time; a check that failed in
+// any of the runs is reported with it.
+func medianOf(runs []*runResult) *runResult {
+	median := medianRun(runs)
+	for _, r := range runs {
+		if r != median {
+			median.Problems = append(median.Problems, r.Problems...)
+		}
+	}
+	return median
 }
 
 // medianRun returns the run of median wall time.

@@ -58,6 +58,7 @@ type options struct {
 	transport    string
 	plaintext    bool
 	rawRuns      int
+	firstRuns    int
 	changeRuns   int
 	runTimeout   time.Duration
 	logLevel     string
@@ -188,6 +189,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.natsServer, "nats-server", "", "nats-server binary (default: built from the Go module into the scratch dir)")
 	fs.StringVar(&o.transport, "transport", "ldaps", "ldaps (both contenders over TLS) or ldap (both plain ldap://, adsync with insecure_plaintext)")
 	fs.IntVar(&o.rawRuns, "raw-runs", 3, "timed ldapsearch runs (median)")
+	fs.IntVar(&o.firstRuns, "first-sync-runs", 3, "timed first syncs (median), each by a new adsync on empty stores")
 	fs.IntVar(&o.changeRuns, "no-change-runs", 3, "timed no-change job runs (median), as for the raw read")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "time limit of each job run (0: 2m + 1ms per user)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "adsync services' log level (debug adds per-batch lines)")
@@ -235,6 +237,9 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if o.rawRuns < 1 {
 		return nil, errors.New("-raw-runs must be at least 1")
+	}
+	if o.firstRuns < 1 {
+		return nil, errors.New("-first-sync-runs must be at least 1")
 	}
 	if o.changeRuns < 1 {
 		return nil, errors.New("-no-change-runs must be at least 1")

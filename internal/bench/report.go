@@ -90,7 +90,7 @@ func (r *report) render() string {
 	}
 	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
-	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores; no change = the same job again, run %d times, the median run counts (as the raw read's median does).\n", r.o.changeRuns)
+	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does).\n", r.o.firstRuns, r.o.changeRuns)
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets: first sync ≤ %.1f× raw (stretch %.1f×), no change ≤ %.1f× raw, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirst, targetFirstStrech, targetNoChange, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
@@ -128,9 +128,9 @@ func (r *report) render() string {
 	}
 
 	w("\n### Where the time goes\n\n")
-	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), and CPU seconds (user+sys) each process used during the run; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures.\n\n")
-	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | pages | batches | CPU reader | CPU diff | CPU writer | CPU guard+tick | CPU nats | CPU directory | CPU CLI | CPU other |\n")
-	w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), and CPU seconds (user+sys) each process used during the run; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (the five services, nats-server, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
+	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | pages | batches | CPU reader | CPU diff | CPU writer | CPU guard+tick | CPU nats | CPU directory | CPU CLI | CPU other | CPU all | ÷ raw |\n")
+	w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.cases {
 		for _, run := range c.Runs {
 			tl := run.Timeline
@@ -154,12 +154,17 @@ func (r *report) render() string {
 				}
 				return secs(d)
 			}
-			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			all := run.CLICPU
+			for _, u := range run.Usage {
+				all += u.CPU
+			}
+			rawCPU := c.Raw.ClientCPU + c.Raw.ServerCPU
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× |\n",
 				thousands(c.N), run.Label, first("sync.approved.v1"), first("directory.page.v1"), first("directory.completed.v1"),
 				last("directory.page.v1"), last("account.changes.v1"), first("changes.completed.v1"), first("sync.completed.v1"),
 				secs(run.Wall), count("directory.page.v1"), count("account.changes.v1"),
 				cpu("directory-reader"), cpu("diff"), cpu("account-writer"), cpu("guard", "tick"), cpu("nats-server"),
-				cpu("directory server"), secs(run.CLICPU), secs(run.OtherCPU))
+				cpu("directory server"), secs(run.CLICPU), secs(run.OtherCPU), secs(all), ratio(all, rawCPU))
 		}
 	}
 	w("\nRaw reads:\n\n")
@@ -170,6 +175,9 @@ func (r *report) render() string {
 		w("- %s %s: runs %s s (median %s s, %s entries/s); ldapsearch CPU %s s, %s CPU %s s; fixture load %s; services start-up %s.\n",
 			c.Label, thousands(c.N), joinSecs(c.Raw.Runs), secs(c.Raw.Median), thousands(int(float64(c.N)/c.Raw.Median.Seconds())),
 			secs(c.Raw.ClientCPU), c.Dir.Label, secs(c.Raw.ServerCPU), loadText(c.Dir.LoadTime), durText(c.StartUp))
+		if len(c.FirstSync) > 1 {
+			w("  First syncs, each by a new adsync on empty stores: %s s (the median one is in the tables).\n", joinSecs(c.FirstSync))
+		}
 		if len(c.NoChange) > 1 {
 			w("  No-change job runs: %s s (the median one is in the tables).\n", joinSecs(c.NoChange))
 		}
