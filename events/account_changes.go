@@ -14,12 +14,19 @@ const (
 // domain in one attempt of a run. Batch names the batch within the attempt:
 // "p<seq>" for the changes of directory page seq, "r<n>" for the n-th batch
 // of deactivations found at the end of a complete read.
+//
+// ApplyNow marks a page's batch of a domain's first sync: diff had no
+// record of the domain, so the deletion guard cannot hold the plan, and the
+// run is not a dry run. The writer applies such a batch as it arrives,
+// instead of with the rest of the plan, and keeps it whatever the run's
+// outcome (diff keeps its record of those entries too).
 type AccountChanges struct {
 	Run
-	Domain  string          `json:"domain"`
-	Attempt int             `json:"attempt"`
-	Batch   string          `json:"batch"`
-	Changes []AccountChange `json:"changes"`
+	Domain   string          `json:"domain"`
+	Attempt  int             `json:"attempt"`
+	Batch    string          `json:"batch"`
+	Changes  []AccountChange `json:"changes"`
+	ApplyNow bool            `json:"apply_now,omitempty"`
 }
 
 // AccountChange is one account's change. Entry is the account's state in the

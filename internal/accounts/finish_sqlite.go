@@ -23,13 +23,20 @@ const (
 // or drop it (failed).
 func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesCompleted) error {
 	r := events.DomainResult{Domain: c.Domain, Outcome: c.Outcome, Reason: c.Reason, Attempts: c.Attempts, Entries: c.Entries, Skipped: c.Skipped, Mode: c.Mode}
+	// A first sync's pages applied as they arrived count whatever the
+	// outcome.
+	now, err := s.appliedNow(ctx, tx, c.RunID, c.Domain)
+	if err != nil {
+		return err
+	}
+	r.Counts, r.Failed = now.Counts, now.Failed
 	switch c.Outcome {
 	case events.OutcomeCompleted:
 		res, err := s.applyStaged(ctx, tx, c.Run, c.Domain)
 		if err != nil {
 			return err
 		}
-		r.Counts, r.Failed = res.Counts, res.Failed
+		r.Counts, r.Failed = res.Counts.Add(now.Counts), res.Failed+now.Failed
 	case events.OutcomeDryRun:
 		if err := s.reportStaged(ctx, tx, c.Run, c.Domain, ResultPlanned); err != nil {
 			return err
@@ -42,9 +49,12 @@ func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesC
 		}
 		hold := *c.Hold
 		r.Hold = &hold
-	default: // failed: nothing of the run is applied
+	default: // failed: nothing of the plan is applied
 		if err := s.dropStaged(ctx, tx, c.RunID, c.Domain); err != nil {
 			return err
+		}
+		if n := now.Created + now.Updated + now.Reactivated; n > 0 {
+			r.Reason += fmt.Sprintf("; the %d accounts of the pages read before were applied as they were read (a first sync): the next run goes on from there", n)
 		}
 	}
 	r.Counts.Unchanged = c.Planned.Unchanged
@@ -209,7 +219,7 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 	if err != nil {
 		return res, err
 	}
-	return res.add(retried), nil
+	return res.add(retried), ap.report.keep()
 }
 
 func (a Applied) add(b Applied) Applied {
@@ -380,6 +390,9 @@ func (s *Store) reportStaged(ctx context.Context, tx *sql.Tx, run events.Run, do
 		}
 		return nil
 	})
+	if err == nil {
+		err = rep.keep()
+	}
 	if err != nil || result == ResultHeld {
 		return err // a held plan stays staged for approval
 	}
@@ -475,7 +488,12 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 		if err != nil {
 			return err
 		}
-		r := events.DomainResult{Domain: d.Domain}
+		// What a first sync applied as it read stays counted.
+		now, err := s.appliedNow(ctx, tx, d.RunID, d.Domain)
+		if err != nil {
+			return err
+		}
+		r := events.DomainResult{Domain: d.Domain, Counts: now.Counts, Failed: now.Failed}
 		if d.Decision == events.DecisionApprove {
 			// The held rows of the report give way to the applied ones.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM run_changes WHERE run_id=? AND domain=? AND result=?`, d.RunID, d.Domain, ResultHeld); err != nil {
@@ -484,13 +502,17 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 			if _, err := tx.ExecContext(ctx, `DELETE FROM run_report_truncated WHERE run_id=? AND domain=?`, d.RunID, d.Domain); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM run_report_rows WHERE run_id=?`, d.RunID); err != nil { // counted again
+				return err
+			}
 			res, err := s.applyStaged(ctx, tx, d.Run, d.Domain)
 			if err != nil {
 				return err
 			}
 			r.Outcome = events.OutcomeCompleted
 			r.Reason = fmt.Sprintf(heldPlanReason+"approved by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
-			r.Counts, r.Failed = res.Counts, res.Failed
+			r.Counts, r.Failed = res.Counts.Add(now.Counts), res.Failed+now.Failed
+			out.Counts, out.Failed = res.Counts, res.Failed
 		} else {
 			if err := s.dropStaged(ctx, tx, d.RunID, d.Domain); err != nil {
 				return err
@@ -505,7 +527,6 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 		if r.Drift, err = s.drift(ctx, tx, d.Domain); err != nil {
 			return err
 		}
-		out.Counts, out.Failed = r.Counts, r.Failed
 		return s.recordResult(ctx, tx, d.RunID, job, r, nil)
 	})
 	return out, err

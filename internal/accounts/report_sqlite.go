@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/adsync/adsync/events"
@@ -13,15 +14,18 @@ import (
 // rows per run; the rows left out are counted per domain
 // (run_report_truncated), so that a cut-off report says so.
 type reporter struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	runID  string
-	now    string
-	rows   int
-	max    int
-	failed int
-	stmt   *sql.Stmt
-	cut    *sql.Stmt
+	ctx   context.Context
+	tx    *sql.Tx
+	runID string
+	now   string
+	rows  int
+	max   int
+	// counted is the rows run_report_rows holds for the run (-1: none):
+	// close keeps rows there if it changed.
+	counted int
+	failed  int
+	stmt    *sql.Stmt
+	cut     *sql.Stmt
 	// replace makes add update the account's row of the run instead of
 	// adding one (the account was changed earlier in the same plan: its
 	// row's rowid is in plan_accounts).
@@ -35,10 +39,17 @@ type reporter struct {
 
 func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*reporter, error) {
 	r := &reporter{ctx: ctx, tx: tx, runID: runID, now: s.stamp(), max: s.opt.ReportMaxRows}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM run_changes WHERE run_id=?`, runID).Scan(&r.rows); err != nil {
+	err := tx.QueryRowContext(ctx, `SELECT rows FROM run_report_rows WHERE run_id=?`, runID).Scan(&r.rows)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM run_changes WHERE run_id=?`, runID).Scan(&r.rows)
+		r.counted = -1 // not kept yet
+	}
+	if err != nil {
 		return nil, err
 	}
-	var err error
+	if r.counted == 0 {
+		r.counted = r.rows
+	}
 	if r.stmt, err = tx.PrepareContext(ctx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return nil, err
@@ -77,6 +88,21 @@ func (r *reporter) cutMany(domain string, n int) error {
 	if _, err := r.cut.ExecContext(r.ctx, r.runID, domain, n); err != nil {
 		return fmt.Errorf("accounts: count %d report rows not listed: %w", n, err)
 	}
+	return nil
+}
+
+// keep records the run's row count (run_report_rows) in the caller's
+// transaction, for the next reporter of the run: each path that adds rows
+// calls it before its transaction commits.
+func (r *reporter) keep() error {
+	if r.rows == r.counted {
+		return nil
+	}
+	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO run_report_rows (run_id, rows) VALUES (?, ?)
+		ON CONFLICT (run_id) DO UPDATE SET rows=excluded.rows`, r.runID, r.rows); err != nil {
+		return fmt.Errorf("accounts: keep the report's row count of %s: %w", r.runID, err)
+	}
+	r.counted = r.rows
 	return nil
 }
 

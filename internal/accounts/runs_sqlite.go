@@ -134,6 +134,7 @@ func (s *Store) prune(ctx context.Context) error {
 		for _, q := range []string{
 			`DELETE FROM run_changes WHERE run_id IN (` + old + `)`,
 			`DELETE FROM run_report_truncated WHERE run_id IN (` + old + `)`,
+			`DELETE FROM run_report_rows WHERE run_id IN (` + old + `)`,
 			`DELETE FROM run_domains WHERE run_id IN (` + old + `)`,
 			`DELETE FROM applied_batches WHERE run_id IN (` + old + `)`,
 			`DELETE FROM runs WHERE run_id IN (` + old + `)`,

@@ -94,15 +94,18 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 }
 
 // Stage keeps a batch of a run's domain until the domain's plan is
-// complete (once per message id). If diff's word on the domain came first
-// and this was the last batch it waited for, the domain is finished now;
-// done reports that, and for a batch staged before, whether its domain is
-// finished.
+// complete (once per message id); a page of a domain's first sync is
+// applied at once instead (appliesNow). If diff's word on the domain came
+// first and this was the last batch it waited for, the domain is finished
+// now; done reports that, and for a batch staged before, whether its
+// domain is finished.
 func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountChanges) (done bool, err error) {
 	kind, seq := batchOrder(b.Batch)
-	payload, err := encodeStaged(b)
-	if err != nil {
-		return false, err
+	var payload []byte
+	if !appliesNow(b) { // encoded outside the transaction
+		if payload, err = encodeStaged(b); err != nil {
+			return false, err
+		}
 	}
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
@@ -119,6 +122,15 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 			done = finished > 0
 			return err
 		}
+		// A page of a domain's first sync is applied now, and kept
+		// whatever the run's outcome.
+		if appliesNow(b) {
+			if err := s.applyBatch(ctx, tx, messageID, b); err != nil {
+				return err
+			}
+			done, err = s.finishIfReady(ctx, tx, b.RunID, b.Domain)
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (message_id, run_id, domain, attempt, kind, seq, payload, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			messageID, b.RunID, b.Domain, b.Attempt, kind, seq, payload, codecS2JSON); err != nil {
 			return fmt.Errorf("accounts: stage batch %s: %w", b.Batch, err)
@@ -131,7 +143,7 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 		if err == nil {
 			switch outcome {
 			case events.OutcomeCompleted:
-				err = s.applyLate(ctx, tx, messageID, b)
+				err = s.applyBatch(ctx, tx, messageID, b)
 			case events.OutcomeHeld:
 				err = nil // part of the held plan, awaiting a decision
 			default: // failed, dry run, discarded: nothing of it is applied
@@ -221,11 +233,15 @@ func (s *Store) finishIfReady(ctx context.Context, tx *sql.Tx, runID, domain str
 	return true, err
 }
 
-// applyLate applies a batch that arrived after its domain's plan was
-// applied: its creations and updates under the version guard, never its
-// deactivations — those were not part of the plan the deletion guard
-// checked, and are reported as ignored.
-func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, messageID string, b *events.AccountChanges) error {
+// applyBatch applies one batch on its own, in the caller's transaction: a
+// page of a domain's first sync as it arrives (appliesNow), or a batch
+// that arrived after its domain's plan was applied, under the version
+// guard. Its new accounts go in a chunk at a time (createMany). A
+// deactivation is never applied here — it was not part of a plan the
+// deletion guard checked — and is reported as ignored (a page with one is
+// never applied as it arrives). The batch is recorded as applied, with its
+// counts.
+func (s *Store) applyBatch(ctx context.Context, tx *sql.Tx, messageID string, b *events.AccountChanges) error {
 	ap, err := s.newApplier(ctx, tx, b.RunID)
 	if err != nil {
 		return err
@@ -233,10 +249,14 @@ func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, messageID string, b *
 	defer ap.close()
 	defer ap.report.close()
 	var res Applied
-	if err := ap.preload(b.Domain, b.Changes); err != nil {
+	changes, err := ap.createMany(b.Domain, b.Changes, &res)
+	if err != nil {
 		return err
 	}
-	for _, ch := range b.Changes {
+	if err := ap.preload(b.Domain, changes); err != nil {
+		return err
+	}
+	for _, ch := range changes {
 		if ch.Op == events.OpDeactivate {
 			if err := ap.report.add(b.Domain, ch, "", ResultIgnored, "arrived after the domain's plan was applied: a deactivation outside the plan the deletion guard checked"); err != nil {
 				return err
@@ -244,9 +264,12 @@ func (s *Store) applyLate(ctx context.Context, tx *sql.Tx, messageID string, b *
 			continue
 		}
 		if err := ap.apply(b.Domain, ch, &res); err != nil {
-			return err
+			return fmt.Errorf("accounts: apply %s of %s/%s: %w", ch.Op, b.Domain, ch.ExternalID, err)
 		}
 	}
 	res.Failed = ap.report.failed
+	if err := ap.report.keep(); err != nil {
+		return err
+	}
 	return s.markApplied(ctx, tx, messageID, b, res)
 }

@@ -214,6 +214,7 @@ func Run(ctx context.Context, o Options) error {
 		case Diff:
 			dcfg := diff.ConfigFromDataDir(cfg.DataDir)
 			dcfg.Now = o.Now
+			dcfg.StreamFirstSync = cfg.Accounts.StreamsFirstSync()
 			d, err := diff.New(ctx, dcfg, b, lookupClient{nc: b.NC}, st.Holds)
 			if err != nil {
 				return err

@@ -48,6 +48,9 @@ type crashStep struct {
 	// inApply: the frozen victim (account-writer) is single-stepped into
 	// the transaction that applies the run's plan before it is killed.
 	inApply bool
+	// inPage: … into the transaction that applies a page of a first sync
+	// as it arrives, after another page.
+	inPage bool
 	// stall: the victim is not killed but frozen until JetStream has given
 	// up on what it holds (the ack wait passed and the messages were
 	// redelivered), then resumed (SIGCONT): a process that stalled.
@@ -62,13 +65,14 @@ type crashStep struct {
 
 // newCrashSystem starts a nats-server, a slapd with crashUsers users and
 // the five services, each its own process, and watches the bus.
-func newCrashSystem(t *testing.T) *crashSystem {
+// wholeFirstSync makes the first sync apply whole at the end.
+func newCrashSystem(t *testing.T, wholeFirstSync bool) *crashSystem {
 	t.Helper()
 	began := time.Now()
 	c := &crashSystem{t: t, nats: startNATSServer(t), removed: map[string]bool{}}
 	c.slapd = testenv.Slapd(t, testenv.WithUsers(crashUsers))
 	c.dir = t.TempDir()
-	c.config = writeCrashConfig(t, c.dir, c.slapd, crashConfigOptions{natsURL: c.nats.URL, dataDir: filepath.Join(c.dir, "data")})
+	c.config = writeCrashConfig(t, c.dir, c.slapd, crashConfigOptions{natsURL: c.nats.URL, dataDir: filepath.Join(c.dir, "data"), wholeFirstSync: wholeFirstSync})
 	c.services = map[string]*Service{}
 	for _, name := range app.AllServices {
 		c.services[name] = startService(t, c.dir, c.config, name)
@@ -118,18 +122,14 @@ func TestServiceCrash(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
 	began := time.Now()
-	c := newCrashSystem(t)
+	// The first sync applies whole (stream_first_sync off): its plan of
+	// 10,000 creates is applied in one transaction, and account-writer
+	// dies inside it. TestAccountWriterDiesInAFirstSyncAppliedAsItReads
+	// kills it in the middle of a first sync applied page by page.
+	c := newCrashSystem(t, true)
 	c.run([]crashStep{
-		// The first sync's plan (10,000 creates) is applied in one
-		// transaction: account-writer dies inside it.
 		{name: "kill -9 account-writer while applying the first sync", victim: app.AccountWriter, killOn: evChangesCompleted, inApply: true, holds: true,
-			change: func(t *testing.T, c *crashSystem) map[string]string {
-				want := map[string]string{}
-				for _, id := range c.uuid {
-					want[id] = events.OpCreate
-				}
-				return want
-			}},
+			change: allCreated},
 		{name: "kill -9 directory-reader", victim: app.DirectoryReader, killOn: evPage, holds: true, change: func(t *testing.T, c *crashSystem) map[string]string {
 			want := c.changeMails(t, "reader", every50(1))
 			for i := 2; i <= crashUsers; i += 200 {
@@ -166,6 +166,22 @@ func TestServiceCrash(t *testing.T) {
 	t.Logf("timing: whole test %v", time.Since(began).Round(time.Millisecond))
 }
 
+// account-writer dies (SIGKILL) inside the transaction that applies a page
+// of a first sync as it arrives (stream_first_sync, the default), holding
+// more pages: once it is started again the run completes with exactly the
+// 10,000 accounts created once, each listed once in the report.
+func TestAccountWriterDiesInAFirstSyncAppliedAsItReads(t *testing.T) {
+	needsCluster(t)
+	t.Parallel()
+	began := time.Now()
+	c := newCrashSystem(t, false)
+	c.run([]crashStep{
+		{name: "kill -9 account-writer while applying a page of the first sync", victim: app.AccountWriter, killOn: evChanges, inPage: true, holds: true,
+			change: allCreated},
+	})
+	t.Logf("timing: whole test %v", time.Since(began).Round(time.Millisecond))
+}
+
 // A service that stalls (SIGSTOP: a paused VM or container, a process
 // starved of CPU) in the middle of a run for longer than the ack wait, so
 // that JetStream redelivers what it held, and then resumes (SIGCONT): the
@@ -176,7 +192,7 @@ func TestServiceStall(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
 	began := time.Now()
-	c := newCrashSystem(t)
+	c := newCrashSystem(t, false)
 	mustCLI(t, c.config, "job", "create", "first", "--all-domains", "--mode", "full")
 	if sum := runJob(t, c.config, "first"); sum.Totals.Created != crashUsers {
 		t.Fatalf("first sync: totals %+v", sum.Totals)
@@ -200,6 +216,15 @@ func TestServiceStall(t *testing.T) {
 		}},
 	})
 	t.Logf("timing: whole test %v", time.Since(began).Round(time.Millisecond))
+}
+
+// allCreated is a first sync's change: every preloaded user is created.
+func allCreated(_ *testing.T, c *crashSystem) map[string]string {
+	want := map[string]string{}
+	for _, id := range c.uuid {
+		want[id] = events.OpCreate
+	}
+	return want
 }
 
 // dn is the DN of preloaded user i.
@@ -245,7 +270,7 @@ func (c *crashSystem) crash(t *testing.T, job string, st crashStep) {
 		result = startCLI(ctx, c.config, "job", "run", job, "--wait", "--json", "--timeout", "3m")
 	}
 
-	c.events.wait(t, job, st.killOn, 2*time.Minute)
+	first := c.events.wait(t, job, st.killOn, 2*time.Minute)
 	victim := c.services[st.victim]
 	// SIGSTOP first: what the process holds at this moment stays held
 	// (it can acknowledge nothing more) until SIGKILL.
@@ -257,6 +282,10 @@ func (c *crashSystem) crash(t *testing.T, job string, st crashStep) {
 			}
 			return nil
 		})
+	}
+	if st.inPage {
+		ws := stepIntoPage(t, victim, filepath.Join(c.dir, "data", "accounts.db"), first.RunID)
+		t.Logf("account-writer is inside the transaction that applies a page of the first sync: %+v", ws)
 	}
 	if st.inApply {
 		ws := stepIntoApply(t, victim, filepath.Join(c.dir, "data", "accounts.db"), c.events.wait(t, job, evChangesCompleted, time.Minute))

@@ -17,6 +17,7 @@ import (
 // outside, while the writer is frozen.
 type writerState struct {
 	staged    int  // batches staged (committed)
+	applied   int  // batches applied as they arrived, or handled (committed)
 	expecting bool // diff's word on the domain recorded (committed)
 	finished  bool // the domain's outcome recorded (committed)
 	txOpen    bool // the writer is inside a write transaction
@@ -35,6 +36,9 @@ func probeWriter(t *testing.T, path, runID string) writerState {
 	var st writerState
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM staged WHERE run_id=?`, runID).Scan(&st.staged); err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM applied_batches WHERE run_id=?`, runID).Scan(&st.applied); err != nil {
 		t.Fatalf("probe %s: %v", path, err)
 	}
 	if err := db.QueryRow(`SELECT count(*) FROM pending_domains WHERE run_id=?`, runID).Scan(&n); err != nil {
@@ -84,6 +88,33 @@ func stepIntoApply(t *testing.T, s *Service, dbPath string, done seenEvent) writ
 			return st // the last piece's transaction: stage it, apply the plan
 		case time.Now().After(deadline):
 			t.Fatalf("account-writer never got inside the apply of run %s: %+v, %d batches", c.RunID, st, c.TotalBatches)
+		}
+		if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // single-stepping, not a wait for a condition
+		if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stepIntoPage single-steps a frozen account-writer (as stepIntoApply)
+// until it is inside the transaction that applies a page of a first sync
+// as it arrives, with at least one page applied before and the run's
+// outcome not recorded. It returns what it saw.
+func stepIntoPage(t *testing.T, s *Service, dbPath, runID string) writerState {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st := probeWriter(t, dbPath, runID)
+		switch {
+		case st.finished:
+			t.Fatalf("account-writer finished run %s before it could be killed while applying a page", runID)
+		case st.txOpen && st.applied >= 1 && st.staged == 0:
+			return st
+		case time.Now().After(deadline):
+			t.Fatalf("account-writer never got inside the apply of a page of run %s: %+v", runID, st)
 		}
 		if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			t.Fatal(err)

@@ -55,6 +55,9 @@ type crashConfigOptions struct {
 	natsURL string // "" with listen: `adsync run` embeds the server
 	listen  string
 	dataDir string
+	// wholeFirstSync: a first sync applies whole at the end, in one
+	// transaction (accounts.stream_first_sync: false), as every other run.
+	wholeFirstSync bool
 }
 
 // writeCrashConfig writes a configuration with replicas 1, a short ack
@@ -69,6 +72,9 @@ func writeCrashConfig(t *testing.T, dir string, slapd *testenv.SlapdServer, o cr
 		fmt.Fprintf(&b, "  listen: %s\n", o.listen)
 	}
 	b.WriteString("log:\n  level: info\n")
+	if o.wholeFirstSync {
+		b.WriteString("accounts:\n  stream_first_sync: false\n")
+	}
 	b.WriteString("domains:\n")
 	fmt.Fprintf(&b, "  - name: lab\n    type: ldap\n    url: %s\n    ca_file: %s\n    tls_server_name: %s\n", slapd.LDAPSURL, slapd.CAFile, slapd.ServerName)
 	fmt.Fprintf(&b, "    bind_dn: %q\n    bind_password_file: %s\n    base_dn: %q\n", slapd.BindDN, slapd.PasswordFile, slapd.UsersDN)

@@ -19,8 +19,9 @@ import (
 // account change applied once, and the accounts equal the directory; the
 // `job run --wait` that was waiting prints its summary. Once while
 // account-writer applies the first sync's plan (10,000 creates, one
-// transaction), once in the middle of the directory read of a run that
-// updates 200 accounts.
+// transaction: the first sync applies whole here, stream_first_sync off),
+// once in the middle of the directory read of a run that updates 200
+// accounts.
 func TestEmbeddedRestart(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
@@ -28,7 +29,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	slapd := testenv.Slapd(t, testenv.WithUsers(crashUsers))
 	dir := t.TempDir()
 	listen := freeListenAddr(t)
-	config := writeCrashConfig(t, dir, slapd, crashConfigOptions{listen: listen, dataDir: filepath.Join(dir, "data")})
+	config := writeCrashConfig(t, dir, slapd, crashConfigOptions{listen: listen, dataDir: filepath.Join(dir, "data"), wholeFirstSync: true})
 	proc := startRun(t, t, dir, config)
 	nc := connectNATS(t, "nats://"+listen)
 	log := watchEvents(t, nc)

@@ -105,7 +105,17 @@ type Accounts struct {
 	ReportRetention Duration `yaml:"report_retention"`
 	// ReportMaxRows bounds one run's per-account report (default 100000).
 	ReportMaxRows int `yaml:"report_max_rows"`
+	// StreamFirstSync: a domain's first sync creates the accounts of each
+	// page as it is read, instead of all at the end (default true). Such
+	// a plan has nothing the deletion guard could hold; what was created
+	// stays if the read then fails. false: a first sync applies whole or
+	// not at all, as every other run does.
+	StreamFirstSync *bool `yaml:"stream_first_sync"`
 }
+
+// StreamsFirstSync says whether a domain's first sync applies as it reads
+// (accounts.stream_first_sync, default true).
+func (a Accounts) StreamsFirstSync() bool { return a.StreamFirstSync == nil || *a.StreamFirstSync }
 
 // Log settings.
 type Log struct {

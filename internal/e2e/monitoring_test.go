@@ -52,10 +52,6 @@ func TestMonitoringOfARun(t *testing.T) {
 				t.Errorf("%s: %d %s", path, code, body)
 			}
 		}
-		code, body := httpGet(t, base+"/metrics")
-		if code != http.StatusOK {
-			t.Fatalf("/metrics: %d", code)
-		}
 		cases := []struct {
 			series string
 			check  func(v float64) bool
@@ -68,6 +64,25 @@ func TestMonitoringOfARun(t *testing.T) {
 			{`adsync_phase_duration_seconds_count{phase="read"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
 			{`adsync_phase_duration_seconds_count{phase="apply"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
 			{`adsync_handler_duration_seconds_count{consumer="diff-directory-page"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
+		}
+		// The writer counts a run's changes once it has published the
+		// run's end: the scrape waits for every series to be there.
+		var body string
+		all := func() bool {
+			code, b := httpGet(t, base+"/metrics")
+			if code != http.StatusOK {
+				return false
+			}
+			body = b
+			for _, c := range cases {
+				if v, ok := sample(b, c.series); !ok || !c.check(v) {
+					return false
+				}
+			}
+			return true
+		}
+		for deadline := time.Now().Add(10 * time.Second); !all() && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
 		}
 		for _, c := range cases {
 			t.Run(c.series, func(t *testing.T) {

@@ -143,3 +143,64 @@ func TestMidReadFailureOnActiveDirectoryDeactivatesNobody(t *testing.T) {
 		t.Fatalf("%d accounts, want %d", len(after), n)
 	}
 }
+
+// A domain's first sync creates the accounts of each page as it reads
+// (accounts.stream_first_sync, on by default). When its read is cut short
+// (the size limit above, from the first run on), the accounts of the
+// pages read before stay, the run says so, and the next complete read
+// creates only the rest. With stream_first_sync off, the same failure
+// applies nothing, as any failed run.
+func TestAFirstSyncCutShortKeepsWhatItCreated(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name        string
+		config      string
+		createdHere int
+	}{
+		{"applied as it reads", "", 1000},
+		{"applied whole", "accounts:\n  stream_first_sync: false\n", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const users = 3000
+			slapd := testenv.Slapd(t, testenv.WithUsers(users), testenv.WithReader("size.prtotal=1500"))
+			admin := LDAPDomain("lab", slapd)
+			admin.PageSize = 100
+			limited := admin
+			limited.BindDN, limited.PasswordFile = slapd.ReaderDN, slapd.ReaderPasswordFile
+			sys := Start(t, []Domain{limited}, eventsOf1000, WithConfig(tt.config))
+			sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full")
+			sum, err := sys.RunJob("lab-sync")
+			if err == nil || sum.Outcome != "failed" {
+				t.Fatalf("outcome %s err %v", sum.Outcome, err)
+			}
+			if pages, entries := pagesRead(t, sys, sum.RunID, "lab", 1); pages != 1 || entries != 1000 {
+				t.Fatalf("the read before the limit: %d events, %d entries; want the first 1000 entries published", pages, entries)
+			}
+			d := domainResult(t, sum, "lab")
+			if d.Created != tt.createdHere || d.Deactivated+d.Updated+d.Reactivated != 0 {
+				t.Fatalf("the cut first sync: %+v, want %d created and nothing else", d, tt.createdHere)
+			}
+			if !strings.Contains(strings.ToLower(d.Reason), "size limit") {
+				t.Errorf("reason %q does not name the size limit", d.Reason)
+			}
+			if said := strings.Contains(d.Reason, "applied as they were read"); said != (tt.createdHere > 0) {
+				t.Errorf("reason %q: says the accounts read before were kept: %v, want %v", d.Reason, said, tt.createdHere > 0)
+			}
+			if n := len(sys.Accounts("lab")); n != tt.createdHere {
+				t.Fatalf("%d accounts after the cut first sync, want %d", n, tt.createdHere)
+			}
+
+			sys.SetDomains(admin)
+			sys.Restart()
+			ok := sys.MustComplete("lab-sync")
+			if c, u, dd, r, un := Counts(t, ok, "lab"); c != users-tt.createdHere || u+dd+r != 0 || un != tt.createdHere {
+				t.Fatalf("the complete read after it: created %d, updated %d, deactivated %d, reactivated %d, unchanged %d; want %d created, %d unchanged",
+					c, u, dd, r, un, users-tt.createdHere, tt.createdHere)
+			}
+			if n := len(sys.Accounts("lab")); n != users {
+				t.Fatalf("%d accounts after the complete read, want %d", n, users)
+			}
+		})
+	}
+}

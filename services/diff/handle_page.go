@@ -35,6 +35,11 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err := tx.AddProgress(k, 0, Progress{}); err != nil {
 			return err
 		}
+		// A first sync's pages are applied as they arrive (decided below).
+		applyNow, err := tx.ApplyNow(p.RunID, p.Domain, s.cfg.StreamFirstSync && !p.DryRun)
+		if err != nil {
+			return err
+		}
 		var changes []events.AccountChange
 		var prog Progress
 		entries := make([]events.DirectoryEntry, len(p.Entries))
@@ -67,6 +72,14 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				return err
 			}
 		}
+		// The page's records are written once its changes are known (put).
+		type put struct {
+			next    Seen
+			enc     []byte
+			prev    *Seen
+			prevRaw []byte
+		}
+		var puts []put
 		for i, e := range entries {
 			hash := hashes[i]
 			prog.Entries++
@@ -98,8 +111,20 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			joined, left := Memberships(before, e)
 			prog.Counts.Joined += joined
 			prog.Counts.Left += left
-			next := Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}
-			if err := tx.Put(p.RunID, p.Domain, next, encs[i], prev, prevRaw); err != nil {
+			puts = append(puts, put{next: Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}, enc: encs[i], prev: prev, prevRaw: prevRaw})
+		}
+		// A page with a deactivation (an entry an earlier page of the run
+		// recorded, now disabled or deleted) goes with the plan, which the
+		// deletion guard checks. A page applied at once records its
+		// entries for good (runID "" for Put: nothing to undo), as the
+		// writer keeps them whatever the run's outcome.
+		applyNow = applyNow && prog.Counts.Deactivated == 0
+		undoRun := p.RunID
+		if applyNow {
+			undoRun = ""
+		}
+		for _, u := range puts {
+			if err := tx.Put(undoRun, p.Domain, u.next, u.enc, u.prev, u.prevRaw); err != nil {
 				return err
 			}
 		}
@@ -115,7 +140,7 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			return err
 		}
 		if len(changes) > 0 {
-			batch := &events.AccountChanges{Run: p.Run, Domain: p.Domain, Attempt: p.Attempt, Batch: fmt.Sprintf("p%d", p.Seq), Changes: changes}
+			batch := &events.AccountChanges{Run: p.Run, Domain: p.Domain, Attempt: p.Attempt, Batch: fmt.Sprintf("p%d", p.Seq), Changes: changes, ApplyNow: applyNow}
 			if err := s.pub.Publish(ctx, batch); err != nil {
 				return bus.RetryAfter(0, fmt.Errorf("publish changes of page %d: %w", p.Seq, err))
 			}

@@ -21,6 +21,12 @@ type Config struct {
 	DBPath string
 	// BatchSize bounds the changes per account.changes event.
 	BatchSize int
+	// StreamFirstSync lets a domain's first sync (no record of the domain,
+	// no last good run, not a dry run) have its pages applied as they
+	// arrive (events.AccountChanges.ApplyNow) instead of with the whole
+	// plan at the end: such a plan has nothing the deletion guard could
+	// hold. Config accounts.stream_first_sync (default true).
+	StreamFirstSync bool
 	// Now is the clock.
 	Now func() time.Time
 }

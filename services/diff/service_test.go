@@ -85,8 +85,15 @@ func (h *memHolds) Delete(_ context.Context, d, run string) error {
 
 func newService(t *testing.T) (*Service, *recorder) {
 	t.Helper()
+	return newServiceWith(t, Config{})
+}
+
+// newServiceWith is newService with cfg (its DBPath is set here).
+func newServiceWith(t *testing.T, cfg Config) (*Service, *recorder) {
+	t.Helper()
 	rec := &recorder{}
-	s, err := New(context.Background(), Config{DBPath: filepath.Join(t.TempDir(), "diff.db")}, rec,
+	cfg.DBPath = filepath.Join(t.TempDir(), "diff.db")
+	s, err := New(context.Background(), cfg, rec,
 		fakeDirectory{elsewhere: map[string]bool{"id-moved": true}, missed: map[string]bool{"id-missed": true}}, &memHolds{m: map[string]holds.Plan{}})
 	if err != nil {
 		t.Fatal(err)

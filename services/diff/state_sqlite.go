@@ -291,7 +291,8 @@ func (t *Tx) seenDocs(k Key) ([]byte, error) {
 
 // Put records an entry as seen (raw is its JSON form, from Hash). prev is
 // what was recorded before (nil: nothing), kept once per run so that the
-// run's changes can be undone.
+// run's changes can be undone. runID "" records it for good, with nothing
+// to undo (a batch the writer applies at once: ApplyNow).
 func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw []byte) error {
 	if prev == nil {
 		// A first sync records every entry: new ones are written together,
@@ -300,8 +301,10 @@ func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw [
 		t.created = append(t.created, newEntry{runID: runID, domain: domain, s: s, raw: raw})
 		return nil
 	}
-	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
-		return err
+	if runID != "" {
+		if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
+			return err
+		}
 	}
 	known, err := t.putKnown(domain, s, raw)
 	if err != nil || known {
@@ -556,9 +559,29 @@ func (t *Tx) DomainFinished(runID, domain string) (bool, error) {
 	return n > 0, err
 }
 
+// ApplyNow says whether the run's page batches for the domain are applied
+// as they arrive: decided at its first call for the run and domain (before
+// the first page records anything), as allowed and a first sync — diff
+// has no record of the domain and no last good run, so that the deletion
+// guard cannot hold the plan — and the same for every later call.
+func (t *Tx) ApplyNow(runID, domain string, allowed bool) (bool, error) {
+	if err := t.saveCreated(); err != nil { // entries of the domain are counted below
+		return false, err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO apply_now (run_id, domain, apply)
+		SELECT ?1, ?2, ?3 AND NOT EXISTS (SELECT 1 FROM entries WHERE domain=?2)
+			AND coalesce((SELECT last_good_entries FROM domains WHERE domain=?2), 0) = 0`, runID, domain, allowed); err != nil {
+		return false, fmt.Errorf("diff state: decide whether %s applies as it reads: %w", domain, err)
+	}
+	var apply bool
+	err := t.tx.QueryRowContext(t.ctx, `SELECT apply FROM apply_now WHERE run_id=? AND domain=?`, runID, domain).Scan(&apply)
+	return apply, err
+}
+
 // Forget drops the bookkeeping of every attempt of a run's domain.
 func (t *Tx) Forget(runID, domain string) error {
-	for _, q := range []string{`DELETE FROM seen_pages WHERE run_id=? AND domain=?`, `DELETE FROM pages WHERE run_id=? AND domain=?`} {
+	for _, q := range []string{`DELETE FROM seen_pages WHERE run_id=? AND domain=?`, `DELETE FROM pages WHERE run_id=? AND domain=?`,
+		`DELETE FROM apply_now WHERE run_id=? AND domain=?`} {
 		if _, err := t.tx.ExecContext(t.ctx, q, runID, domain); err != nil {
 			return fmt.Errorf("diff state: forget run %s: %w", runID, err)
 		}
