@@ -19,7 +19,9 @@ const (
 // record of the domain, so the deletion guard cannot hold the plan, and the
 // run is not a dry run. The writer applies such a batch as it arrives,
 // instead of with the rest of the plan, and keeps it whatever the run's
-// outcome (diff keeps its record of those entries too).
+// outcome; diff's record of a failed run goes back as any run's, and the
+// next run's creation of such an account finds it in place (unchanged). A
+// writer that ignores the field applies the batch with the plan.
 type AccountChanges struct {
 	Run
 	Domain   string          `json:"domain"`

@@ -31,9 +31,9 @@ func appliesNow(b *events.AccountChanges) bool {
 func (s *Store) appliedNow(ctx context.Context, tx *sql.Tx, runID, domain string) (Applied, error) {
 	var a Applied
 	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(created),0), coalesce(sum(updated),0), coalesce(sum(deactivated),0), coalesce(sum(reactivated),0),
-		coalesce(sum(joined),0), coalesce(sum(left_groups),0), coalesce(sum(stale),0), coalesce(sum(failed),0)
+		coalesce(sum(joined),0), coalesce(sum(left_groups),0), coalesce(sum(stale),0), coalesce(sum(failed),0), coalesce(sum(unchanged),0)
 		FROM applied_batches WHERE run_id=? AND domain=?`, runID, domain).
-		Scan(&a.Created, &a.Updated, &a.Deactivated, &a.Reactivated, &a.Joined, &a.Left, &a.Stale, &a.Failed)
+		Scan(&a.Created, &a.Updated, &a.Deactivated, &a.Reactivated, &a.Joined, &a.Left, &a.Stale, &a.Failed, &a.Unchanged)
 	if err != nil {
 		return a, fmt.Errorf("accounts: what %s applied as it read in %s: %w", domain, runID, err)
 	}

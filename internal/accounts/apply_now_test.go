@@ -195,3 +195,82 @@ func TestTheReportBoundHoldsAcrossTransactions(t *testing.T) {
 		})
 	}
 }
+
+// A creation of an account the store already holds as the directory has
+// it — a first sync applied as it read, then failed: diff took its record
+// back, the accounts stayed — is counted unchanged and writes nothing; a
+// creation that differs in anything (a field, a group, the group's name,
+// its state) updates the account.
+func TestACreationOfAnAccountInPlaceIsUnchanged(t *testing.T) {
+	entry := func(mail, group, groupName string) events.AccountChange {
+		c := create("g1", "alice", 10)
+		c.Entry.Email = mail
+		if group != "" {
+			c.Entry.GroupRefs = []events.GroupRef{{ID: group, Name: groupName, DN: "CN=" + groupName}}
+		}
+		return c
+	}
+	for _, tt := range []struct {
+		name      string
+		again     events.AccountChange
+		locally   bool // deactivated locally in between
+		unchanged bool
+	}{
+		{name: "the same", again: entry("a@x", "grp1", "staff"), unchanged: true},
+		{name: "the same, held locally", again: entry("a@x", "grp1", "staff"), locally: true, unchanged: true},
+		{name: "another mail", again: entry("b@x", "grp1", "staff")},
+		{name: "another group", again: entry("a@x", "grp2", "staff")},
+		{name: "the group renamed", again: entry("a@x", "grp1", "team")},
+		{name: "no group", again: entry("a@x", "", "")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t, "")
+			ctx := context.Background()
+			first := applyNow(batch(run1, "p1", entry("a@x", "grp1", "staff")))
+			if _, err := s.Stage(ctx, first.MessageID(), first); err != nil {
+				t.Fatal(err)
+			}
+			if tt.locally {
+				if _, err := s.DeactivateLocally(ctx, "alice@corp", "on leave"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := list(t, s)["g1"]
+			run2 := events.Run{RunID: "r2", Job: "j"}
+			again := tt.again
+			again.Version = 20
+			b := applyNow(batch(run2, "p1", again))
+			if _, err := s.Stage(ctx, b.MessageID(), b); err != nil {
+				t.Fatal(err)
+			}
+			c := done(run2, 1)
+			if _, err := s.Expect(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.DomainResults(ctx, "r2")
+			if err != nil || len(res) != 1 {
+				t.Fatalf("results %+v %v", res, err)
+			}
+			r := res[0]
+			after := list(t, s)["g1"]
+			if tt.unchanged {
+				if r.Unchanged != 1 || r.Created+r.Updated+r.Reactivated+r.Deactivated != 0 {
+					t.Fatalf("result %+v, want 1 unchanged and nothing else", r)
+				}
+				if after.UpdatedAt != before.UpdatedAt || after.LastRunID != before.LastRunID {
+					t.Fatalf("the account was written: %+v, before %+v", after, before)
+				}
+				if rep, err := s.Report(ctx, "r2", 0, 100); err != nil || len(rep.Changes) != 0 {
+					t.Fatalf("report %+v %v, want no row", rep, err)
+				}
+				return
+			}
+			if r.Updated != 1 || r.Unchanged != 0 || r.Created != 0 {
+				t.Fatalf("result %+v, want 1 updated", r)
+			}
+			if after.LastRunID != "r2" {
+				t.Fatalf("the account was not updated: %+v", after)
+			}
+		})
+	}
+}

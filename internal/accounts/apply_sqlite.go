@@ -217,6 +217,19 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 		}
 	}
 	name := a.s.opt.LocalName.Name(domain, e.Username)
+	if cur.exists && ch.Op == events.OpCreate {
+		// diff took back its record of a run whose accounts were created
+		// anyway (a first sync applied as it read, then failed): the
+		// account is already as the directory has it.
+		same, err := a.same(domain, ch.ExternalID, e, name, active, reason, by, dirActive)
+		if err != nil {
+			return err
+		}
+		if same {
+			res.Unchanged++
+			return nil
+		}
+	}
 	_, err = a.upsert.ExecContext(a.ctx, domain, ch.ExternalID, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
 		active, reason, by, dirActive, e.DisabledReason, ch.Version, a.now, a.runID)
 	var se sqlite3.Error
@@ -332,4 +345,36 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 		}
 	}
 	return joined, left, nil
+}
+
+// same reports whether an account holds exactly what apply would write for
+// entry e: its fields, state, and groups (ids, names, DNs).
+func (a *applier) same(domain, id string, e *events.DirectoryEntry, name string, active bool, reason, by string, dirActive bool) (bool, error) {
+	refs := map[string]events.GroupRef{}
+	ids := make([]string, 0, len(e.GroupRefs))
+	for _, g := range e.GroupRefs {
+		if _, ok := refs[g.ID]; !ok { // listed twice: the first, as setGroups
+			refs[g.ID] = g
+			ids = append(ids, g.ID)
+		}
+	}
+	slices.Sort(ids)
+	groups := make([]string, len(ids))
+	for i, gid := range ids {
+		groups[i] = gid + "\t" + refs[gid].Name + "\t" + refs[gid].DN
+	}
+	var same bool
+	err := a.tx.QueryRowContext(a.ctx, `SELECT username=?3 AND local_name=?4 AND upn=?5 AND email=?6 AND display_name=?7 AND given_name=?8
+			AND surname=?9 AND dn=?10 AND active=?11 AND inactive_reason=?12 AND deactivated_by=?13 AND directory_active=?14
+			AND directory_reason=?15
+			AND (SELECT coalesce(group_concat(g.external_id || char(9) || g.name || char(9) || g.dn, char(10) ORDER BY g.external_id), '')
+				FROM account_groups m JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
+				WHERE m.domain=?1 AND m.account_id=?2) = ?16
+		FROM accounts WHERE domain=?1 AND external_id=?2`,
+		domain, id, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
+		active, reason, by, dirActive, e.DisabledReason, strings.Join(groups, "\n")).Scan(&same)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return same, err
 }

@@ -42,7 +42,8 @@ func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesC
 			return err
 		}
 		r.Counts = c.Planned
-		r.Hold = c.Hold // what the deletion guard would have said
+		r.Counts.Unchanged = 0 // added below
+		r.Hold = c.Hold        // what the deletion guard would have said
 	case events.OutcomeHeld:
 		if err := s.reportStaged(ctx, tx, c.Run, c.Domain, ResultHeld); err != nil {
 			return err
@@ -54,10 +55,11 @@ func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesC
 			return err
 		}
 		if n := now.Created + now.Updated + now.Reactivated; n > 0 {
-			r.Reason += fmt.Sprintf("; the %d accounts of the pages read before were applied as they were read (a first sync): the next run goes on from there", n)
+			r.Reason += fmt.Sprintf("; the %d accounts of the pages read before were applied as they were read (a first sync) and stay: the next run creates the rest", n)
 		}
 	}
-	r.Counts.Unchanged = c.Planned.Unchanged
+	// diff's unchanged, and the creations the writer found in place.
+	r.Counts.Unchanged += c.Planned.Unchanged
 	drift, err := s.drift(ctx, tx, c.Domain)
 	if err != nil {
 		return err
@@ -231,8 +233,8 @@ func (s *Store) markApplied(ctx context.Context, tx *sql.Tx, id string, b *event
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO applied_batches (message_id, run_id, domain, attempt, created, updated, deactivated, reactivated,
-		joined, left_groups, stale, failed, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, b.RunID, b.Domain, b.Attempt, r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Joined, r.Left, r.Stale, r.Failed, s.stamp())
+		joined, left_groups, stale, failed, unchanged, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, b.RunID, b.Domain, b.Attempt, r.Created, r.Updated, r.Deactivated, r.Reactivated, r.Joined, r.Left, r.Stale, r.Failed, r.Unchanged, s.stamp())
 	return err
 }
 
@@ -513,6 +515,7 @@ func (s *Store) Decide(ctx context.Context, d *events.PlanDecided) (*events.Plan
 			r.Reason = fmt.Sprintf(heldPlanReason+"approved by %s at %s", d.DecidedBy, d.DecidedAt.UTC().Format(time.RFC3339))
 			r.Counts, r.Failed = res.Counts.Add(now.Counts), res.Failed+now.Failed
 			out.Counts, out.Failed = res.Counts, res.Failed
+			unchanged += res.Unchanged
 		} else {
 			if err := s.dropStaged(ctx, tx, d.RunID, d.Domain); err != nil {
 				return err

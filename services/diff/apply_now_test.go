@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -90,21 +91,14 @@ func TestAFirstSyncKeepsItsDecisionButNotForDeactivations(t *testing.T) {
 	}
 }
 
-// A first sync whose read fails keeps diff's record of what its pages
-// applied (the writer keeps those accounts): the next run plans only the
-// rest. A first sync applied whole goes back, as any failed run.
-func TestAFailedFirstSyncKeepsWhatItApplied(t *testing.T) {
+// A first sync whose read fails takes its record back, as any failed run,
+// whether its pages were applied as they arrived or not: the next run
+// plans every account again (the writer finds those it created in place).
+func TestAFailedFirstSyncGoesBack(t *testing.T) {
 	ctx := context.Background()
-	for _, tt := range []struct {
-		name    string
-		stream  bool
-		created []string
-	}{
-		{"applied as it reads", true, []string{"id-c"}},
-		{"applied whole", false, []string{"id-a", "id-b", "id-c"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			s, rec := newServiceWith(t, Config{StreamFirstSync: tt.stream})
+	for _, stream := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stream_first_sync %v", stream), func(t *testing.T) {
+			s, rec := newServiceWith(t, Config{StreamFirstSync: stream})
 			broken := runOf{"r1", 1, t0}
 			must(t, s.HandlePage(ctx, broken.page(1, "a", "b")))
 			must(t, s.HandleFailed(ctx, broken.failed(1)))
@@ -114,12 +108,16 @@ func TestAFailedFirstSyncKeepsWhatItApplied(t *testing.T) {
 			next := runOf{"r2", 1, t0.Add(time.Hour)}
 			must(t, s.HandlePage(ctx, next.page(1, "a", "b", "c")))
 			must(t, s.HandleCompleted(ctx, next.completed(1, 3)))
-			done, ops := ended(t, rec.take())
+			evs := rec.take()
+			done, ops := ended(t, evs)
 			if done == nil || done.Outcome != events.OutcomeCompleted {
 				t.Fatalf("end of the next run: %+v", done)
 			}
-			if got := ops[events.OpCreate]; !slices.Equal(got, tt.created) {
-				t.Fatalf("the next run creates %v, want %v (all changes: %v)", got, tt.created, ops)
+			if got, want := ops[events.OpCreate], []string{"id-a", "id-b", "id-c"}; !slices.Equal(got, want) {
+				t.Fatalf("the next run creates %v, want %v (all changes: %v)", got, want, ops)
+			}
+			if got := applyNowOf(evs); !slices.Equal(got, []bool{stream}) {
+				t.Fatalf("the next run's page applies at once: %v, want %v (a first sync again)", got, stream)
 			}
 		})
 	}

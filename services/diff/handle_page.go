@@ -35,7 +35,9 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err := tx.AddProgress(k, 0, Progress{}); err != nil {
 			return err
 		}
-		// A first sync's pages are applied as they arrive (decided below).
+		// A first sync's pages are applied as they arrive (ApplyNow). Its
+		// record is kept like any other run's: if the run fails, it goes
+		// back, and the writer finds the accounts it created in place.
 		applyNow, err := tx.ApplyNow(p.RunID, p.Domain, s.cfg.StreamFirstSync && !p.DryRun)
 		if err != nil {
 			return err
@@ -72,14 +74,6 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 				return err
 			}
 		}
-		// The page's records are written once its changes are known (put).
-		type put struct {
-			next    Seen
-			enc     []byte
-			prev    *Seen
-			prevRaw []byte
-		}
-		var puts []put
 		for i, e := range entries {
 			hash := hashes[i]
 			prog.Entries++
@@ -111,23 +105,15 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			joined, left := Memberships(before, e)
 			prog.Counts.Joined += joined
 			prog.Counts.Left += left
-			puts = append(puts, put{next: Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}, enc: encs[i], prev: prev, prevRaw: prevRaw})
-		}
-		// A page with a deactivation (an entry an earlier page of the run
-		// recorded, now disabled or deleted) goes with the plan, which the
-		// deletion guard checks. A page applied at once records its
-		// entries for good (runID "" for Put: nothing to undo), as the
-		// writer keeps them whatever the run's outcome.
-		applyNow = applyNow && prog.Counts.Deactivated == 0
-		undoRun := p.RunID
-		if applyNow {
-			undoRun = ""
-		}
-		for _, u := range puts {
-			if err := tx.Put(undoRun, p.Domain, u.next, u.enc, u.prev, u.prevRaw); err != nil {
+			next := Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}
+			if err := tx.Put(p.RunID, p.Domain, next, encs[i], prev, prevRaw); err != nil {
 				return err
 			}
 		}
+		// A page with a deactivation (an entry an earlier page of the run
+		// recorded, now disabled or deleted) goes with the plan, which the
+		// deletion guard checks.
+		applyNow = applyNow && prog.Counts.Deactivated == 0
 		// After the page's changes. The entries diff had a record of are
 		// looked up; new ones are known (MarkSeenMany).
 		recorded := make([]string, 0, len(ids)+len(p.Kept))

@@ -291,8 +291,7 @@ func (t *Tx) seenDocs(k Key) ([]byte, error) {
 
 // Put records an entry as seen (raw is its JSON form, from Hash). prev is
 // what was recorded before (nil: nothing), kept once per run so that the
-// run's changes can be undone. runID "" records it for good, with nothing
-// to undo (a batch the writer applies at once: ApplyNow).
+// run's changes can be undone.
 func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw []byte) error {
 	if prev == nil {
 		// A first sync records every entry: new ones are written together,
@@ -301,10 +300,8 @@ func (t *Tx) Put(runID, domain string, s Seen, raw []byte, prev *Seen, prevRaw [
 		t.created = append(t.created, newEntry{runID: runID, domain: domain, s: s, raw: raw})
 		return nil
 	}
-	if runID != "" {
-		if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
-			return err
-		}
+	if err := t.saveUndo(runID, domain, s.Entry.ID, prev, prevRaw); err != nil {
+		return err
 	}
 	known, err := t.putKnown(domain, s, raw)
 	if err != nil || known {

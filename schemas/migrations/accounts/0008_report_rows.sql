@@ -7,3 +7,8 @@ CREATE TABLE run_report_rows (
     run_id TEXT    PRIMARY KEY,
     rows   INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- A batch applied on its own (a first sync's page as it arrives) counts the
+-- accounts it found already as the directory has them: created by a first
+-- sync that failed after (diff took its record back, the accounts stayed).
+ALTER TABLE applied_batches ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
