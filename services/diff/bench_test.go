@@ -79,35 +79,40 @@ func (encodingPublisher) Publish(_ context.Context, evs ...events.Event) error {
 }
 
 // BenchmarkHandlePageNew: a first sync of 100,000 entries (every one new
-// to diff), their changes encoded as for the bus; reports ns per entry.
+// to diff), their changes encoded as for the bus, applied as it reads
+// (accounts.stream_first_sync's default) or whole; reports ns per entry.
 func BenchmarkHandlePageNew(b *testing.B) {
 	for _, ids := range testenv.IDOrders {
-		b.Run(ids.Name, func(b *testing.B) {
-			const pages, perPage = 100, 1000
-			ctx := context.Background()
-			for i := range b.N {
-				b.StopTimer()
-				s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db")}, encodingPublisher{},
-					fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
-				ps := benchPages(r, pages, perPage, ids.ID)
-				b.StartTimer()
-				for _, p := range ps {
-					if err := s.HandlePage(ctx, p); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				s.Close()
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
-		})
+		for _, stream := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%s/stream=%v", ids.Name, stream), func(b *testing.B) { benchHandlePageNew(b, ids.ID, stream) })
+		}
 	}
+}
+
+func benchHandlePageNew(b *testing.B, id func(int) string, stream bool) {
+	const pages, perPage = 100, 1000
+	ctx := context.Background()
+	for i := range b.N {
+		b.StopTimer()
+		s, err := New(ctx, Config{DBPath: filepath.Join(b.TempDir(), "diff.db"), StreamFirstSync: stream}, encodingPublisher{},
+			fakeDirectory{}, &memHolds{m: map[string]holds.Plan{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := runOf{id: fmt.Sprintf("run-%d", i), attempt: 1, at: t0}
+		ps := benchPages(r, pages, perPage, id)
+		b.StartTimer()
+		for _, p := range ps {
+			if err := s.HandlePage(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.HandleCompleted(ctx, r.completed(pages, pages*perPage)); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*perPage), "ns/entry")
 }

@@ -54,7 +54,7 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		}
 		// Only the entries whose recorded hash differs come back (nil:
 		// never seen); the others are unchanged.
-		known, knownRaw, err := tx.LookupChanged(p.Domain, ids, hashes)
+		known, knownRaw, err := lookupChanged(tx, p.Domain, ids, hashes, applyNow)
 		if err != nil {
 			return err
 		}
@@ -137,4 +137,36 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		}
 		return s.finishIfReady(ctx, tx, k)
 	})
+}
+
+// lookupChanged is LookupChanged. In a first sync (firstSync) most entries
+// are new: diff asks first which of them it has a record of (an earlier
+// page or attempt of the run, an id twice in the read), looks those up, and
+// takes the others for new without a row each coming back from SQLite.
+func lookupChanged(tx *Tx, domain string, ids []string, hashes [][]byte, firstSync bool) (map[string]*Seen, map[string][]byte, error) {
+	if !firstSync {
+		return tx.LookupChanged(domain, ids, hashes)
+	}
+	recorded, err := tx.Recorded(domain, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	someIDs, someHashes := make([]string, len(recorded)), make([][]byte, len(recorded))
+	for j, i := range recorded {
+		someIDs[j], someHashes[j] = ids[i], hashes[i]
+	}
+	known, raws, err := tx.LookupChanged(domain, someIDs, someHashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	isRecorded := make([]bool, len(ids))
+	for _, i := range recorded {
+		isRecorded[i] = true
+	}
+	for i, id := range ids {
+		if !isRecorded[i] {
+			known[id] = nil // new
+		}
+	}
+	return known, raws, nil
 }

@@ -2,6 +2,8 @@ package diff
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/adsync/adsync/events"
@@ -48,27 +50,51 @@ func TestLookupChangedReturnsOnlyWhatDiffers(t *testing.T) {
 		{name: "recorded gone, same hash", id: ids["unicode"], mail: "old", want: true},
 		{name: "never seen", id: "ünknown-雪", mail: "old", want: true, unknown: true},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			hash, _ := Hash(entry(tt.id, tt.mail))
-			var got map[string]*Seen
-			var raws map[string][]byte
-			must(t, st.InTx(ctx, func(tx *Tx) (err error) {
-				got, raws, err = tx.LookupChanged("corp", []string{tt.id}, [][]byte{hash})
-				return err
-			}))
-			prev, ok := got[tt.id]
-			if ok != tt.want || len(got) != map[bool]int{true: 1, false: 0}[tt.want] {
-				t.Fatalf("LookupChanged returned %v, want %s returned: %v", got, tt.id, tt.want)
-			}
-			if !tt.want {
-				return
-			}
-			if tt.unknown != (prev == nil) {
-				t.Fatalf("record of %s = %+v, want never seen: %v", tt.id, prev, tt.unknown)
-			}
-			if prev != nil && (len(raws[tt.id]) == 0 || prev.ObservedAt != 1) {
-				t.Fatalf("record of %s = %+v (raw %q), want what was put", tt.id, prev, raws[tt.id])
-			}
-		})
+		for _, firstSync := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, first sync %v", tt.name, firstSync), func(t *testing.T) {
+				hash, _ := Hash(entry(tt.id, tt.mail))
+				var got map[string]*Seen
+				var raws map[string][]byte
+				must(t, st.InTx(ctx, func(tx *Tx) (err error) {
+					got, raws, err = lookupChanged(tx, "corp", []string{tt.id}, [][]byte{hash}, firstSync)
+					return err
+				}))
+				prev, ok := got[tt.id]
+				if ok != tt.want || len(got) != map[bool]int{true: 1, false: 0}[tt.want] {
+					t.Fatalf("LookupChanged returned %v, want %s returned: %v", got, tt.id, tt.want)
+				}
+				if !tt.want {
+					return
+				}
+				if tt.unknown != (prev == nil) {
+					t.Fatalf("record of %s = %+v, want never seen: %v", tt.id, prev, tt.unknown)
+				}
+				if prev != nil && (len(raws[tt.id]) == 0 || prev.ObservedAt != 1) {
+					t.Fatalf("record of %s = %+v (raw %q), want what was put", tt.id, prev, raws[tt.id])
+				}
+			})
+		}
+	}
+	// A whole page, recorded and new entries mixed: both lookups agree.
+	var page []string
+	var hashes [][]byte
+	for i, id := range []string{"new-1", ids["guid"], "new-2", ids["unicode"], ids["quotes"], "new-3"} {
+		mail := "old"
+		if i == 1 {
+			mail = "new"
+		}
+		hash, _ := Hash(entry(id, mail))
+		page, hashes = append(page, id), append(hashes, hash)
+	}
+	var plain, first map[string]*Seen
+	must(t, st.InTx(ctx, func(tx *Tx) (err error) {
+		if plain, _, err = lookupChanged(tx, "corp", page, hashes, false); err != nil {
+			return err
+		}
+		first, _, err = lookupChanged(tx, "corp", page, hashes, true)
+		return err
+	}))
+	if len(plain) != 5 || !reflect.DeepEqual(plain, first) {
+		t.Fatalf("a page of 3 new, 2 changed and 1 unchanged entries: LookupChanged %v, the first sync's lookup %v", plain, first)
 	}
 }

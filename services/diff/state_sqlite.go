@@ -49,8 +49,10 @@ type Tx struct {
 	get  *sql.Stmt
 	put  *sql.Stmt
 	undo *sql.Stmt
-	// changed and markSeen serve a page (LookupChanged, MarkSeenMany).
+	// changed, recorded and markSeen serve a page (LookupChanged,
+	// Recorded, MarkSeenMany).
 	changed  *sql.Stmt
+	recorded *sql.Stmt
 	markSeen *sql.Stmt
 	// created are the entries Put records for the first time, written
 	// together (created_sqlite.go) by inserts.
@@ -92,7 +94,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.undo, t.changed, t.markSeen} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.undo, t.changed, t.recorded, t.markSeen} {
 		if st != nil {
 			st.Close()
 		}
@@ -211,6 +213,42 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 		seen[id], raws[id] = &v, raw
 	}
 	return seen, raws, rows.Err()
+}
+
+// Recorded returns the places in ids of those diff has a record of (an
+// entry, present or gone), in order. A first sync's pages are mostly new
+// entries: this asks SQLite for the few it knows, and LookupChanged only
+// for those.
+func (t *Tx) Recorded(domain string, ids []string) ([]int, error) {
+	if err := t.saveCreated(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	// CROSS JOIN: the ids drive the join.
+	st, err := t.prepare(&t.recorded, `SELECT p.key FROM json_each(?2) p CROSS JOIN entries e ON e.domain=?1 AND e.external_id=p.value ORDER BY p.key`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(t.ctx, domain, string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("diff state: look up a page's recorded entries: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
 }
 
 // MarkSeenMany notes in one row what an attempt saw on page seq: the
