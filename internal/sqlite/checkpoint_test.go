@@ -57,3 +57,50 @@ func TestCheckpointsInTheBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The background checkpoints once commits have stopped for a look, or
+// while they go on once the log passed busyLogBytes.
+func TestCheckpointDue(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		committed bool
+		logBytes  int64
+		want      bool
+	}{
+		{"quiet", false, 10 << 20, true},
+		{"quiet, empty log", false, 0, true},
+		{"commits going on", true, 10 << 20, false},
+		{"commits going on, the log past its bound", true, busyLogBytes + 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := checkpointDue(tt.committed, tt.logBytes); got != tt.want {
+				t.Fatalf("checkpointDue(%v, %d) = %v, want %v", tt.committed, tt.logBytes, got, tt.want)
+			}
+		})
+	}
+}
+
+// The background sees the services' commits: data_version moves when the
+// database's own connection commits, and only then.
+func TestTheBackgroundSeesCommits(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "t.db"), fstest.MapFS{"0001_t.sql": {Data: []byte(`CREATE TABLE t (v TEXT NOT NULL);`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, _ := db.ckpt.committedSince(-1)
+	if _, committed := db.ckpt.committedSince(v); committed {
+		t.Fatal("a commit seen where there was none")
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO t (v) VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	v2, committed := db.ckpt.committedSince(v)
+	if !committed {
+		t.Fatal("the commit was not seen")
+	}
+	if _, committed := db.ckpt.committedSince(v2); committed {
+		t.Fatal("the same commit seen twice")
+	}
+}

@@ -63,7 +63,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	ckpt, err := startCheckpointer(dsn)
+	ckpt, err := startCheckpointer(path, dsn)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
