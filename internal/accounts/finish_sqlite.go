@@ -42,7 +42,7 @@ func (s *Store) finishDomain(ctx context.Context, tx *sql.Tx, c *events.ChangesC
 			return err
 		}
 		r.Counts = c.Planned
-		r.Counts.Unchanged = 0 // added below
+		r.Counts.Unchanged = 0 // c.Planned.Unchanged is added below, as for every outcome
 		r.Hold = c.Hold        // what the deletion guard would have said
 	case events.OutcomeHeld:
 		if err := s.reportStaged(ctx, tx, c.Run, c.Domain, ResultHeld); err != nil {

@@ -21,7 +21,7 @@ type reporter struct {
 	rows  int
 	max   int
 	// counted is the rows run_report_rows holds for the run (-1: none):
-	// close keeps rows there if it changed.
+	// keep records rows there if it changed.
 	counted int
 	failed  int
 	stmt    *sql.Stmt
@@ -40,15 +40,13 @@ type reporter struct {
 func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*reporter, error) {
 	r := &reporter{ctx: ctx, tx: tx, runID: runID, now: s.stamp(), max: s.opt.ReportMaxRows}
 	err := tx.QueryRowContext(ctx, `SELECT rows FROM run_report_rows WHERE run_id=?`, runID).Scan(&r.rows)
+	r.counted = r.rows
 	if errors.Is(err, sql.ErrNoRows) {
 		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM run_changes WHERE run_id=?`, runID).Scan(&r.rows)
 		r.counted = -1 // not kept yet
 	}
 	if err != nil {
 		return nil, err
-	}
-	if r.counted == 0 {
-		r.counted = r.rows
 	}
 	if r.stmt, err = tx.PrepareContext(ctx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {

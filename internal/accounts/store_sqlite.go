@@ -101,8 +101,9 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 // domain is finished.
 func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountChanges) (done bool, err error) {
 	kind, seq := batchOrder(b.Batch)
+	now := appliesNow(b)
 	var payload []byte
-	if !appliesNow(b) { // encoded outside the transaction
+	if !now { // encoded outside the transaction
 		if payload, err = encodeStaged(b); err != nil {
 			return false, err
 		}
@@ -124,7 +125,7 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 		}
 		// A page of a domain's first sync is applied now, and kept
 		// whatever the run's outcome.
-		if appliesNow(b) {
+		if now {
 			if err := s.applyBatch(ctx, tx, messageID, b); err != nil {
 				return err
 			}

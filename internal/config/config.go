@@ -115,7 +115,7 @@ type Accounts struct {
 
 // StreamsFirstSync says whether a domain's first sync applies as it reads
 // (accounts.stream_first_sync, default true).
-func (a Accounts) StreamsFirstSync() bool { return a.StreamFirstSync == nil || *a.StreamFirstSync }
+func (a Accounts) StreamsFirstSync() bool { return orTrue(a.StreamFirstSync) }
 
 // Log settings.
 type Log struct {
@@ -268,7 +268,7 @@ func (f *File) resolve(p string) string {
 func (f *File) Path() string { return f.path }
 
 // IsJobServer reports the job_server setting (default true).
-func (f *File) IsJobServer() bool { return f.JobServer == nil || *f.JobServer }
+func (f *File) IsJobServer() bool { return orTrue(f.JobServer) }
 
 // DomainNames lists the configured domains in file order.
 func (f *File) DomainNames() []string {
@@ -305,4 +305,7 @@ func (f *File) AccountsOptions() accounts.Options {
 }
 
 // ShouldProvision reports nats.provision (default true).
-func (f *File) ShouldProvision() bool { return f.NATS.Provision == nil || *f.NATS.Provision }
+func (f *File) ShouldProvision() bool { return orTrue(f.NATS.Provision) }
+
+// orTrue is a boolean setting that is true unless set to false.
+func orTrue(p *bool) bool { return p == nil || *p }
