@@ -149,9 +149,7 @@ func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 				t.Errorf("%s after the migration = %+v %s, want %+v %s", id, got, raw, w, raws[id])
 			}
 		}
-		e := events.DirectoryEntry{ID: "new", Username: "new"}
-		hash, raw := Hash(e)
-		return tx.Put("r1", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil)
+		return putNew(tx, "r1", "new")
 	}))
 	must(t, st.InTx(ctx, func(tx *Tx) error {
 		var entries, docs int

@@ -34,9 +34,7 @@ func TestGoneIsWhatTheAttemptDidNotSee(t *testing.T) {
 	record := func(t *testing.T, st *State) {
 		must(t, st.InTx(ctx, func(tx *Tx) error {
 			for _, id := range all {
-				e := events.DirectoryEntry{ID: id, Username: id}
-				hash, raw := Hash(e)
-				if err := tx.Put("r0", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil); err != nil {
+				if err := putNew(tx, "r0", id); err != nil {
 					return err
 				}
 			}
@@ -199,10 +197,8 @@ func TestSeenEntriesOfAnOlderVersionStillCount(t *testing.T) {
 	if got, want := goneOf(t, st, k2), []string{"e1", "e3", "e4", "e5"}; !slices.Equal(got, want) {
 		t.Errorf("gone for attempt 2 = %v, want %v", got, want)
 	}
-	e := events.DirectoryEntry{ID: "e6", Username: "e6"}
-	hash, raw := Hash(e)
 	must(t, st.InTx(ctx, func(tx *Tx) error {
-		if err := tx.Put("r2", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil); err != nil {
+		if err := putNew(tx, "r2", "e6"); err != nil {
 			return err
 		}
 		if err := tx.saveCreated(); err != nil {
@@ -263,10 +259,8 @@ func TestCorruptSeenPagesStopGone(t *testing.T) {
 	for _, docs := range []string{"1,999999", "1,x", "0"} {
 		t.Run(docs, func(t *testing.T) {
 			st := openState(t, "")
-			e := events.DirectoryEntry{ID: "e1", Username: "e1"}
-			hash, raw := Hash(e)
 			must(t, st.InTx(ctx, func(tx *Tx) error {
-				if err := tx.Put("r0", "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil); err != nil {
+				if err := putNew(tx, "r0", "e1"); err != nil {
 					return err
 				}
 				if err := tx.saveCreated(); err != nil {

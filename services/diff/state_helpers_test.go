@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/adsync/adsync/events"
 )
 
 // openState opens diff's state at path (a new one when path is ""),
@@ -20,4 +22,12 @@ func openState(t *testing.T, path string) *State {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// putNew records for run a new, active entry of corp with id (its username
+// too), observed at 1.
+func putNew(tx *Tx, runID, id string) error {
+	e := events.DirectoryEntry{ID: id, Username: id}
+	hash, raw := Hash(e)
+	return tx.Put(runID, "corp", Seen{Entry: e, Hash: hash, Active: true, Present: true, ObservedAt: 1}, raw, nil, nil)
 }
