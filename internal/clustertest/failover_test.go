@@ -174,35 +174,20 @@ func (s *system) isolate(t *testing.T, role string) (int, map[string]int) {
 func (s *system) otherNode(not int) int { return (not + 1) % s.cluster.Size() }
 
 // moveLeader hands the leadership of a movable role to node to and waits
-// until it holds it. A step-down that is refused (a replica that is not
-// current yet) or that ends elsewhere is asked again.
+// until it holds it.
 func (s *system) moveLeader(t *testing.T, role string, to int) {
 	t.Helper()
-	name := s.cluster.Node(to).Name
-	pollFor(t, fmt.Sprintf("%s to lead %s", name, role), 30*time.Second, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if s.leaderOf(ctx, role) == to {
-			return nil
-		}
-		var err error
-		if role == roleWriterC {
-			err = s.cluster.StepDownConsumer(ctx, bus.StreamChanges, bus.ConsumerWriterChanges, name)
-		} else {
-			err = s.cluster.StepDownStream(ctx, role, name)
-		}
-		if err != nil {
-			return err
-		}
-		// The election that follows takes a moment.
-		for ctx.Err() == nil {
-			if s.leaderOf(ctx, role) == to {
-				return nil
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return fmt.Errorf("%s does not lead %s 5s after the step-down", name, role)
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	if role == roleWriterC {
+		err = s.cluster.MoveConsumerLeader(ctx, bus.StreamChanges, bus.ConsumerWriterChanges, to)
+	} else {
+		err = s.cluster.MoveStreamLeader(ctx, role, to)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // leaderOf returns the node that holds role, or -1 if none is known

@@ -183,17 +183,79 @@ func (c *Cluster) runningNode(name string) (int, error) {
 	return -1, fmt.Errorf("leader %q is not a node of this cluster", name)
 }
 
-// StepDownStream asks the leader of stream to hand its leadership to the
-// node named preferred ("" lets JetStream choose another node). It returns
-// once the request is accepted; the election follows.
-func (c *Cluster) StepDownStream(ctx context.Context, stream, preferred string) error {
-	return c.stepDown(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, preferred)
+// MoveStreamLeader hands the leadership of stream to node to and waits
+// until that node holds it, or ctx ends. JetStream does not promise that a
+// step-down ends at the node it prefers: it passes over a replica that is
+// not current yet, and the election that follows may go elsewhere. So a
+// step-down that is refused or ends at another node is asked again.
+func (c *Cluster) MoveStreamLeader(ctx context.Context, stream string, to int) error {
+	return c.moveLeader(ctx, "stream "+stream, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, to,
+		func(ctx context.Context) (int, error) {
+			return c.apiLeader(ctx, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+				s, err := js.Stream(ctx, stream)
+				if err != nil {
+					return nil, err
+				}
+				return s.CachedInfo().Cluster, nil
+			})
+		})
 }
 
-// StepDownConsumer asks the leader of a durable consumer of stream to hand
-// its leadership to the node named preferred, as StepDownStream does.
-func (c *Cluster) StepDownConsumer(ctx context.Context, stream, consumer, preferred string) error {
-	return c.stepDown(ctx, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, preferred)
+// MoveConsumerLeader hands the leadership of a durable consumer of stream
+// to node to, as MoveStreamLeader does for a stream.
+func (c *Cluster) MoveConsumerLeader(ctx context.Context, stream, consumer string, to int) error {
+	return c.moveLeader(ctx, "consumer "+stream+"/"+consumer, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, to,
+		func(ctx context.Context) (int, error) {
+			return c.apiLeader(ctx, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+				cons, err := js.Consumer(ctx, stream, consumer)
+				if err != nil {
+					return nil, err
+				}
+				return cons.CachedInfo().Cluster, nil
+			})
+		})
+}
+
+// moveLeader asks the leader of what to step down in favour of node to,
+// then watches for up to 5s whether to takes over, and starts again until
+// it has or ctx ends.
+func (c *Cluster) moveLeader(ctx context.Context, what, subject string, to int, leaderOf func(context.Context) (int, error)) error {
+	name := c.Node(to).Name
+	tries := 0
+	err := pollUntil(ctx, 100*time.Millisecond, func() error {
+		try, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if l, err := leaderOf(try); err != nil {
+			return err
+		} else if l == to {
+			return nil
+		}
+		tries++
+		if err := c.stepDown(try, subject, name); err != nil {
+			return err
+		}
+		var last error
+		pollUntil(try, 100*time.Millisecond, func() error {
+			l, err := leaderOf(try)
+			switch {
+			case err != nil:
+				last = err
+			case l != to:
+				last = fmt.Errorf("step-down %d ended at %s", tries, c.Node(l).Name)
+			default:
+				last = nil
+			}
+			return last
+		})
+		return last
+	})
+	if err != nil {
+		return fmt.Errorf("move the leader of %s to %s: %w", what, name, err)
+	}
+	if tries > 1 {
+		c.t.Logf("testenv: %s leads %s after %d step-downs", name, what, tries)
+	}
+	return nil
 }
 
 func (c *Cluster) stepDown(ctx context.Context, subject, preferred string) error {

@@ -110,7 +110,7 @@ func TestNATSCluster(t *testing.T) {
 		assertMessages(ctx, t, js, "SURVIVE", 200)
 	})
 
-	t.Run("the meta leader and a consumer's leader are running nodes; step-downs move leaders", func(t *testing.T) {
+	t.Run("the meta leader and a consumer's leader are running nodes; moves hand leadership to the node asked for", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if meta := c.MetaLeader(ctx); meta < 0 || !c.Node(meta).Running() {
@@ -128,28 +128,21 @@ func TestNATSCluster(t *testing.T) {
 		if l < 0 || !c.Node(l).Running() {
 			t.Fatalf("ConsumerLeader = %d", l)
 		}
-		// A step-down hands the leadership to the node asked for.
-		to := c.Node((l + 1) % c.Size())
-		if err := c.StepDownConsumer(ctx, "SURVIVE", "leaders", to.Name); err != nil {
+		// A move hands the leadership to the node asked for.
+		to := (l + 1) % c.Size()
+		if err := c.MoveConsumerLeader(ctx, "SURVIVE", "leaders", to); err != nil {
 			t.Fatal(err)
 		}
-		retry(ctx, t, "consumer leader moved", func(ctx context.Context) error {
-			if got := c.ConsumerLeader(ctx, "SURVIVE", "leaders"); got != to.Index {
-				return fmt.Errorf("leader %d, want %d", got, to.Index)
-			}
-			return nil
-		})
-		s := c.StreamLeader(ctx, "SURVIVE")
-		to = c.Node((s + 1) % c.Size())
-		if err := c.StepDownStream(ctx, "SURVIVE", to.Name); err != nil {
+		if got := c.ConsumerLeader(ctx, "SURVIVE", "leaders"); got != to {
+			t.Fatalf("consumer leader %d after the move, want %d", got, to)
+		}
+		to = (c.StreamLeader(ctx, "SURVIVE") + 1) % c.Size()
+		if err := c.MoveStreamLeader(ctx, "SURVIVE", to); err != nil {
 			t.Fatal(err)
 		}
-		retry(ctx, t, "stream leader moved", func(ctx context.Context) error {
-			if got := c.StreamLeader(ctx, "SURVIVE"); got != to.Index {
-				return fmt.Errorf("leader %d, want %d", got, to.Index)
-			}
-			return nil
-		})
+		if got := c.StreamLeader(ctx, "SURVIVE"); got != to {
+			t.Fatalf("stream leader %d after the move, want %d", got, to)
+		}
 		short, cancelShort := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancelShort()
 		if got := c.ConsumerLeader(short, "SURVIVE", "missing"); got != -1 {
