@@ -2,8 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -19,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -240,28 +237,9 @@ type crashUser struct {
 // by entryUUID, with whether it matches the disabled filter.
 func readDirectory(t *testing.T, s *testenv.SlapdServer) map[string]crashUser {
 	t.Helper()
-	pem, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	conn, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}),
-		ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: s.ServerName, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatalf("dial slapd: %v", err)
-	}
-	defer conn.Close()
-	if err := conn.Bind(s.BindDN, s.Password); err != nil {
-		t.Fatalf("bind slapd: %v", err)
-	}
-	res, err := conn.SearchWithPaging(ldap.NewSearchRequest(s.UsersDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=inetOrgPerson)", []string{"entryUUID", "uid", "mail", "employeeType"}, nil), 500)
-	if err != nil {
-		t.Fatalf("search slapd: %v", err)
-	}
-	users := make(map[string]crashUser, len(res.Entries))
-	for _, e := range res.Entries {
+	entries := s.Users(t, "entryUUID", "uid", "mail", "employeeType")
+	users := make(map[string]crashUser, len(entries))
+	for _, e := range entries {
 		users[e.GetAttributeValue("entryUUID")] = crashUser{Username: e.GetAttributeValue("uid"), Email: e.GetAttributeValue("mail"),
 			Disabled: e.GetAttributeValue("employeeType") == "disabled"}
 	}
@@ -481,8 +459,7 @@ func heldBy(t *testing.T, nc *nats.Conn, service string) map[string]int {
 }
 
 // waitForHeartbeats waits until the heartbeats in adsync_servers show at
-// least want[service] live processes of each service (waitForInstances
-// for any NATS connection).
+// least want[service] live processes of each service.
 func waitForHeartbeats(t *testing.T, nc *nats.Conn, want map[string]int) {
 	t.Helper()
 	js, err := jetstream.New(nc)

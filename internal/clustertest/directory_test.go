@@ -1,16 +1,9 @@
 package clustertest
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net"
-	"os"
 	"sort"
 	"testing"
-	"time"
-
-	"github.com/go-ldap/ldap/v3"
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
@@ -25,28 +18,9 @@ type dirUser struct {
 // by entryUUID (what adsync uses as external_id).
 func directoryUsers(t *testing.T, s *testenv.SlapdServer) map[string]dirUser {
 	t.Helper()
-	pem, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	conn, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}),
-		ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: s.ServerName, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatalf("dial slapd: %v", err)
-	}
-	defer conn.Close()
-	if err := conn.Bind(s.BindDN, s.Password); err != nil {
-		t.Fatalf("bind slapd: %v", err)
-	}
-	res, err := conn.SearchWithPaging(ldap.NewSearchRequest(s.UsersDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=inetOrgPerson)", []string{"entryUUID", "uid", "mail"}, nil), 500)
-	if err != nil {
-		t.Fatalf("search slapd: %v", err)
-	}
-	users := make(map[string]dirUser, len(res.Entries))
-	for _, e := range res.Entries {
+	entries := s.Users(t, "entryUUID", "uid", "mail")
+	users := make(map[string]dirUser, len(entries))
+	for _, e := range entries {
 		users[e.GetAttributeValue("entryUUID")] = dirUser{Username: e.GetAttributeValue("uid"), Email: e.GetAttributeValue("mail")}
 	}
 	return users

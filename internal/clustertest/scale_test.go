@@ -1,24 +1,19 @@
 package clustertest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/presence"
-	"github.com/adsync/adsync/internal/testenv"
 )
 
 // maxScaledRuns bounds the runs testScaled makes until every instance of
@@ -57,7 +52,7 @@ func (s *system) testScaled(t *testing.T) {
 	for _, name := range []string{app.Guard, app.DirectoryReader} {
 		second[name] = startServiceFor(t, s.t, s.dir, s.config, name)
 	}
-	waitForInstances(t, s.cluster, map[string]int{app.Guard: 2, app.DirectoryReader: 2})
+	waitForHeartbeats(t, s.cluster.Connect(t), map[string]int{app.Guard: 2, app.DirectoryReader: 2})
 	before := map[string]map[string]int64{}
 	for svc, consumer := range scaledWork {
 		before[svc] = handledBy(t, s.nc, svc, consumer, 2)
@@ -203,38 +198,4 @@ func microStats(nc *nats.Conn, name, consumer string) (map[string]int64, error) 
 			return nil, fmt.Errorf("stats of %s %s carry no consumer counters: %s", name, st.ID, m.Data)
 		}
 	}
-}
-
-// waitForInstances waits until the heartbeats in adsync_servers show at
-// least want[service] live processes of each service.
-func waitForInstances(t *testing.T, cluster *testenv.Cluster, want map[string]int) {
-	t.Helper()
-	js, err := jetstream.New(cluster.Connect(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pollFor(t, "service instances", 30*time.Second, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		kv, err := js.KeyValue(ctx, bus.BucketServers)
-		if err != nil {
-			return err
-		}
-		hbs, err := presence.List(ctx, kv, time.Now(), 30*time.Second)
-		if err != nil {
-			return err
-		}
-		for svc, n := range want {
-			got := 0
-			for _, hb := range hbs {
-				if slices.Contains(hb.Services, svc) {
-					got++
-				}
-			}
-			if got < n {
-				return fmt.Errorf("%d %s processes alive, want %d", got, svc, n)
-			}
-		}
-		return nil
-	})
 }

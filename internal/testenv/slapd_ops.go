@@ -180,3 +180,20 @@ func (s *SlapdServer) do(t testing.TB, what string, fn func(*ldap.Conn) error) {
 		t.Fatalf("testenv: slapd: %s: %v", what, err)
 	}
 }
+
+// Users returns every inetOrgPerson under UsersDN with attrs, read in
+// pages of 500.
+func (s *SlapdServer) Users(t testing.TB, attrs ...string) []*ldap.Entry {
+	t.Helper()
+	var entries []*ldap.Entry
+	s.do(t, "read the users", func(c *ldap.Conn) error {
+		res, err := c.SearchWithPaging(ldap.NewSearchRequest(s.UsersDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=inetOrgPerson)", attrs, nil), 500)
+		if err != nil {
+			return err
+		}
+		entries = res.Entries
+		return nil
+	})
+	return entries
+}
