@@ -61,7 +61,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}, inserts: sqlite.NewInserts(ctx, tx)}
+	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}, inserts: s.db.NewInserts(ctx, tx)}
 	rows, err := tx.QueryContext(ctx, `SELECT domain, external_id FROM failed_changes`)
 	if err != nil {
 		return nil, err
@@ -75,10 +75,10 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 		a.failing[d+"/"+id] = true
 	}
 	rows.Close()
-	if a.get, err = tx.PrepareContext(ctx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
+	if a.get, err = s.db.Stmt(ctx, tx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
 		return nil, err
 	}
-	if a.upsert, err = tx.PrepareContext(ctx, `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
+	if a.upsert, err = s.db.Stmt(ctx, tx, `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, CASE WHEN ?11 THEN '' ELSE ?17 END, ?18)
 		ON CONFLICT (domain, external_id) DO UPDATE SET username=excluded.username, local_name=excluded.local_name, upn=excluded.upn,
@@ -91,7 +91,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 			last_run_id=excluded.last_run_id`); err != nil {
 		return nil, err
 	}
-	if a.gone, err = tx.PrepareContext(ctx, `UPDATE accounts SET directory_active=0, directory_reason=?1, version=?2, updated_at=?3, last_run_id=?4,
+	if a.gone, err = s.db.Stmt(ctx, tx, `UPDATE accounts SET directory_active=0, directory_reason=?1, version=?2, updated_at=?3, last_run_id=?4,
 			inactive_reason=CASE WHEN deactivated_by='local' THEN inactive_reason ELSE ?1 END,
 			deactivated_by=CASE WHEN deactivated_by='local' THEN 'local' ELSE 'sync' END,
 			deactivated_at=CASE WHEN active=1 THEN ?3 ELSE deactivated_at END, active=0

@@ -12,15 +12,17 @@ import (
 )
 
 // BenchmarkFirstSyncApply: a first sync's plan of 100,000 creations, staged
-// batch by batch and then applied whole (what account-writer does between
-// the first batch and sync.completed); reports ns per account.
+// batch by batch and then applied whole, or applied batch by batch as a
+// first sync read is (apply_now); what account-writer does between the
+// first batch and sync.completed. Reports ns per account.
 func BenchmarkFirstSyncApply(b *testing.B) {
 	for _, ids := range testenv.IDOrders {
-		b.Run(ids.Name, func(b *testing.B) { benchFirstSyncApply(b, ids.ID) })
+		b.Run(ids.Name, func(b *testing.B) { benchFirstSyncApply(b, ids.ID, false) })
+		b.Run(ids.Name+"/as_read", func(b *testing.B) { benchFirstSyncApply(b, ids.ID, true) })
 	}
 }
 
-func benchFirstSyncApply(b *testing.B, newID func(int) string) {
+func benchFirstSyncApply(b *testing.B, newID func(int) string, applyNow bool) {
 	const batches, perBatch = 100, 1000
 	ctx := context.Background()
 	clock := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -43,7 +45,7 @@ func benchFirstSyncApply(b *testing.B, newID func(int) string) {
 					ID: id, DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", n), Username: fmt.Sprintf("user%07d", n),
 					Email: fmt.Sprintf("user%07d@example.org", n), DisplayName: fmt.Sprintf("User %07d", n), GivenName: "User", Surname: fmt.Sprintf("%07d", n)}})
 			}
-			plan = append(plan, &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: fmt.Sprintf("p%d", p+1), Changes: changes})
+			plan = append(plan, &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: fmt.Sprintf("p%d", p+1), Changes: changes, ApplyNow: applyNow})
 		}
 		b.StartTimer()
 		for _, c := range plan {

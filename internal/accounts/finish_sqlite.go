@@ -136,12 +136,12 @@ func (s *Store) applyStaged(ctx context.Context, tx *sql.Tx, run events.Run, dom
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_accounts`); err != nil {
 			return res, err
 		}
-		mark, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO plan_accounts (domain, external_id) VALUES (?, ?)`)
+		mark, err := s.db.Stmt(ctx, tx, `INSERT OR IGNORE INTO plan_accounts (domain, external_id) VALUES (?, ?)`)
 		if err != nil {
 			return res, err
 		}
 		defer mark.Close()
-		row, err := tx.PrepareContext(ctx, `UPDATE plan_accounts SET report_rowid=? WHERE domain=? AND external_id=?`)
+		row, err := s.db.Stmt(ctx, tx, `UPDATE plan_accounts SET report_rowid=? WHERE domain=? AND external_id=?`)
 		if err != nil {
 			return res, err
 		}

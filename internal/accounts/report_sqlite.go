@@ -48,15 +48,15 @@ func (s *Store) newReporter(ctx context.Context, tx *sql.Tx, runID string) (*rep
 	if err != nil {
 		return nil, err
 	}
-	if r.stmt, err = tx.PrepareContext(ctx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
+	if r.stmt, err = s.db.Stmt(ctx, tx, `INSERT INTO run_changes (run_id, domain, external_id, local_name, op, fields, reason, result, error, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return nil, err
 	}
-	if r.cut, err = tx.PrepareContext(ctx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?1, ?2, ?3)
+	if r.cut, err = s.db.Stmt(ctx, tx, `INSERT INTO run_report_truncated (run_id, domain, rows) VALUES (?1, ?2, ?3)
 		ON CONFLICT (run_id, domain) DO UPDATE SET rows=rows+?3`); err != nil {
 		return nil, err
 	}
-	r.update, err = tx.PrepareContext(ctx, `UPDATE run_changes SET local_name=?4, op=?5, fields=?6, reason=?7, result=?8, error=?9, at=?10
+	r.update, err = s.db.Stmt(ctx, tx, `UPDATE run_changes SET local_name=?4, op=?5, fields=?6, reason=?7, result=?8, error=?9, at=?10
 		WHERE rowid=(SELECT report_rowid FROM plan_accounts WHERE domain=?2 AND external_id=?3) AND run_id=?1`)
 	return r, err
 }

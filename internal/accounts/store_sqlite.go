@@ -87,7 +87,7 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.db.Commit(ctx, tx); err != nil {
 		return fmt.Errorf("accounts: commit: %w", err)
 	}
 	return nil

@@ -58,10 +58,11 @@ func (ins *RowsInsert) text(n int) string {
 var insertTexts sync.Map
 
 // Inserts runs RowsInserts in one transaction, each statement prepared
-// once per RowsInsert and row count. Rows of one statement are written in
-// order.
+// once per RowsInsert and row count (and kept for later transactions by
+// DB.Commit). Rows of one statement are written in order.
 type Inserts struct {
 	ctx   context.Context
+	db    *DB
 	tx    *sql.Tx
 	stmts map[insertKey]*sql.Stmt
 }
@@ -71,10 +72,10 @@ type insertKey struct {
 	n   int
 }
 
-// NewInserts returns the Inserts of a transaction; Close closes their
-// statements.
-func NewInserts(ctx context.Context, tx *sql.Tx) *Inserts {
-	return &Inserts{ctx: ctx, tx: tx, stmts: map[insertKey]*sql.Stmt{}}
+// NewInserts returns the Inserts of a transaction tx of db; Close closes
+// their statements.
+func (db *DB) NewInserts(ctx context.Context, tx *sql.Tx) *Inserts {
+	return &Inserts{ctx: ctx, db: db, tx: tx, stmts: map[insertKey]*sql.Stmt{}}
 }
 
 // Insert runs ins over rows, RowsPerStatement rows a statement, shared
@@ -110,7 +111,7 @@ func (s *Inserts) statement(ins *RowsInsert, n int) (*sql.Stmt, error) {
 	if st, ok := s.stmts[key]; ok {
 		return st, nil
 	}
-	st, err := s.tx.PrepareContext(s.ctx, ins.text(n))
+	st, err := s.db.Stmt(s.ctx, s.tx, ins.text(n))
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func TestInsertsWriteEveryRowInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tx.Rollback()
-			s := NewInserts(ctx, tx)
+			s := db.NewInserts(ctx, tx)
 			defer s.Close()
 			rows := make([][]any, len(tt.keys))
 			for i, k := range tt.keys {

@@ -14,15 +14,34 @@ import (
 	"strings"
 )
 
-// DB is a service's database: one connection for its transactions, and
+// DB is a service's database: one connection for its transactions, the
+// statements they prepared kept for the next ones (statements.go), and
 // background checkpoints (checkpoint.go).
 type DB struct {
 	*sql.DB
-	ckpt *checkpointer
+	stmts *statements
+	ckpt  *checkpointer
+}
+
+// Stmt returns the statement of query in tx. A statement prepared in an
+// earlier transaction that committed is not compiled again.
+func (db *DB) Stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	return db.stmts.in(ctx, tx, query)
+}
+
+// Commit commits tx, then keeps the statements it prepared with Stmt (or
+// NewInserts) for the next transactions.
+func (db *DB) Commit(ctx context.Context, tx *sql.Tx) error {
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.stmts.keep(context.WithoutCancel(ctx))
+	return nil
 }
 
 // Close stops the background checkpoints and closes the database.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.ckpt.close()
 	if cerr := db.DB.Close(); err == nil {
 		err = cerr
@@ -68,7 +87,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{DB: db, ckpt: ckpt}, nil
+	return &DB{DB: db, stmts: newStatements(db), ckpt: ckpt}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {

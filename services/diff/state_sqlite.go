@@ -43,6 +43,7 @@ func (s *State) Close() error { return s.db.Close() }
 
 // Tx is a transaction on the state.
 type Tx struct {
+	db   *sqlite.DB
 	tx   *sql.Tx
 	ctx  context.Context
 	now  func() time.Time
@@ -76,8 +77,8 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 	// Statements run without cancellation: with a cancellable context the
 	// SQLite driver starts a goroutine per statement, the transaction as a
 	// whole still ends with the handler.
-	t := &Tx{tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
-	t.inserts = sqlite.NewInserts(t.ctx, tx)
+	t := &Tx{db: s.db, tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
+	t.inserts = s.db.NewInserts(t.ctx, tx)
 	defer t.close()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
@@ -87,7 +88,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.db.Commit(ctx, tx); err != nil {
 		return fmt.Errorf("diff state: commit: %w", err)
 	}
 	return nil
@@ -104,7 +105,7 @@ func (t *Tx) close() {
 
 func (t *Tx) prepare(dst **sql.Stmt, q string) (*sql.Stmt, error) {
 	if *dst == nil {
-		st, err := t.tx.PrepareContext(t.ctx, q)
+		st, err := t.db.Stmt(t.ctx, t.tx, q)
 		if err != nil {
 			return nil, err
 		}
