@@ -81,6 +81,17 @@ func TestDeltaSyncAgainstActiveDirectory(t *testing.T) {
 		t.Fatal("a full run ends in other accounts than the delta run")
 	}
 
+	// Only a deletion: the delta read finds no changed user, and the
+	// tombstone (read alongside the users) still deactivates its account.
+	dc.Delete(t, dns[4])
+	gone := domainResult(t, sys.MustComplete("corp-sync"), "corp")
+	if gone.Mode != events.ModeDelta || gone.Entries != 0 || gone.Deactivated != 1 || gone.Updated+gone.Created != 0 {
+		t.Fatalf("delta run after a deletion only: %+v", gone)
+	}
+	if e := byBaseName(t, sys.Accounts("corp"), tag)["e"]; e.Active || e.InactiveReason != "directory-removed" {
+		t.Fatalf("after a deletion only: e=%+v", e)
+	}
+
 	// A changed group needs a full read (memberOf is a back-link).
 	g := dc.AddGroup(t, ou, "Team-"+tag)
 	dc.AddMember(t, g, dns[3])

@@ -63,7 +63,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
 	log.Debug("groups read", "groups", graph.Groups(), "seconds", time.Since(started).Seconds())
-	mode, mark, fullReason, gone, err := s.plan(ctx, dir, cfg, r, graph, mark)
+	mode, mark, fullReason, prev, err := s.plan(ctx, dir, cfg, r, graph, mark)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -73,20 +73,35 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	if fullReason != "" {
 		log.Info("full read", "why", fullReason)
 	}
-	log.Debug("read planned", "mode", mode, "deleted", len(gone), "seconds", time.Since(started).Seconds())
+	log.Debug("read planned", "mode", mode, "seconds", time.Since(started).Seconds())
+	var deleted *background[[]string]
+	if mode == events.ModeDelta {
+		deleted = inBackground(func() ([]string, error) { return dir.Deleted(ctx, *prev) })
+	}
 	// Pages are published while the next ones are read: up to 8 in flight.
 	out := s.pub.NewStream(8)
 	seq := 0
 	var batch []events.DirectoryEntry
 	var kept []string
 	size := 0
-	if len(gone) > 0 {
+	// The deleted users' page comes first, before any page of users.
+	gone, goneDone := []string(nil), false
+	publishGone := func() error {
+		if goneDone {
+			return nil
+		}
+		goneDone = true
+		var err error
+		if gone, err = deleted.wait(ctx); err != nil || len(gone) == 0 {
+			return err
+		}
 		seq++
 		tombs := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
 			Entries: []events.DirectoryEntry{}, Gone: gone}
 		if err := out.Publish(ctx, tombs); err != nil {
-			return busError(err)
+			return &publishError{fmt.Errorf("publish the deleted users of %s: %w", r.Domain, err)}
 		}
+		return nil
 	}
 	dir.OnSkipped(func(sk ldapdir.Skipped) {
 		if sk.ID != "" {
@@ -96,6 +111,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	flush := func() error {
 		if len(batch) == 0 && len(kept) == 0 {
 			return nil
+		}
+		if err := publishGone(); err != nil {
+			return err
 		}
 		seq++
 		page := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
@@ -128,6 +146,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err == nil {
+		err = publishGone() // no page of users
 	}
 	if err == nil {
 		if err = out.Flush(ctx); err != nil { // every page stored before the word that the read is complete
@@ -235,12 +256,13 @@ func entrySize(e events.DirectoryEntry) int {
 
 // plan decides between a full and a delta read, completes the watermark the
 // next delta read will start from (taken before anything was read), and
-// for a delta read sets the filter and returns the users deleted since the
-// last one.
-func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, graph *ldapdir.GroupGraph, mark events.Watermark) (events.Mode, events.Watermark, string, []string, error) {
+// for a delta read sets the filter and returns the watermark of the last
+// read (the users deleted since then are read while the changed ones are:
+// background).
+func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, graph *ldapdir.GroupGraph, mark events.Watermark) (events.Mode, events.Watermark, string, *events.Watermark, error) {
 	mark.Settings = fingerprint(cfg, r.Groups)
 	now := s.cfg.Now().UTC()
-	full := func(why string) (events.Mode, events.Watermark, string, []string, error) {
+	full := func(why string) (events.Mode, events.Watermark, string, *events.Watermark, error) {
 		mark.FullAt, mark.DeltasSinceFull = now, 0
 		return events.ModeFull, mark, why, nil, nil
 	}
@@ -269,13 +291,9 @@ func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r
 			return full(fmt.Sprintf("group %s changed since the last read: its members' memberships need a full read (scope the job's groups with --groups-base-dn to make this rarer)", dn))
 		}
 	}
-	gone, err := dir.Deleted(ctx, *prev)
-	if err != nil {
-		return "", mark, "", nil, err
-	}
 	dir.ChangedSince(*prev)
 	mark.FullAt, mark.DeltasSinceFull = prev.FullAt, prev.DeltasSinceFull+1
-	return events.ModeDelta, mark, "", gone, nil
+	return events.ModeDelta, mark, "", prev, nil
 }
 
 // fingerprint sums up what a read selects and how it maps entries.

@@ -1,0 +1,49 @@
+package directoryreader
+
+import "context"
+
+// background is a search of the directory that runs while the read goes
+// on, its result handed over when it is needed: in a delta read, the users
+// deleted since the watermark (tombstones), read while the changed users
+// are. ldapdir reads the users over a connection of their own, so the
+// directory can serve both searches at once.
+//
+// Against the bench's Samba DC (10,000 users, about 4,600 tombstones) the
+// tombstone search took about 40 ms when it came before the users; the two
+// searches took 93–138 ms one after the other and 67–124 ms side by side
+// (median 99 → 83 ms, 16 of each in alternation): Samba's prefork workers
+// serve two connections at once when they land on different workers.
+//
+// Only searches that are not paged, or the only paged search on the first
+// connection at the time, may run so: a server may keep one paged search
+// per connection (OpenLDAP does).
+type background[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+// inBackground starts fn.
+func inBackground[T any](fn func() (T, error)) *background[T] {
+	b := &background[T]{done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		b.v, b.err = fn()
+	}()
+	return b
+}
+
+// wait returns fn's result once it is there, or ctx's error if ctx ends
+// first; a nil b (nothing to read) returns the zero value.
+func (b *background[T]) wait(ctx context.Context) (T, error) {
+	var zero T
+	if b == nil {
+		return zero, nil
+	}
+	select {
+	case <-b.done:
+		return b.v, b.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
