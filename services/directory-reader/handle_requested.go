@@ -52,18 +52,27 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
-	// Groups next (only groups are held in memory): each user's nested
-	// memberships are resolved from its memberOf as it streams by.
+	// Groups next (only groups are held in memory), in the background
+	// while the users start streaming: a user's nested memberships are
+	// resolved from its memberOf once the groups are in. The plan asks for
+	// them first if a group changed since the last read. The searches on
+	// this connection take turns (the users have one of their own): a
+	// server may keep one paged search per connection, as OpenLDAP does.
 	log.Debug("watermark taken", "seconds", time.Since(started).Seconds())
-	graph, err := dir.ReadGroups(ctx, r.Groups)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	var groups *background[*ldapdir.GroupGraph]
+	readGroups := func() *background[*ldapdir.GroupGraph] {
+		if groups == nil {
+			groups = inBackground(func() (*ldapdir.GroupGraph, error) {
+				g, err := dir.ReadGroups(ctx, r.Groups)
+				if err == nil {
+					log.Debug("groups read", "groups", g.Groups(), "seconds", time.Since(started).Seconds())
+				}
+				return g, err
+			})
 		}
-		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
+		return groups
 	}
-	log.Debug("groups read", "groups", graph.Groups(), "seconds", time.Since(started).Seconds())
-	mode, mark, fullReason, prev, err := s.plan(ctx, dir, cfg, r, graph, mark)
+	mode, mark, fullReason, prev, err := s.plan(ctx, dir, cfg, r, readGroups, mark)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -74,9 +83,16 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		log.Info("full read", "why", fullReason)
 	}
 	log.Debug("read planned", "mode", mode, "seconds", time.Since(started).Seconds())
+	readGroups()
 	var deleted *background[[]string]
 	if mode == events.ModeDelta {
-		deleted = inBackground(func() ([]string, error) { return dir.Deleted(ctx, *prev) })
+		// The users deleted since the last read, after the groups.
+		deleted = inBackground(func() ([]string, error) {
+			if _, err := groups.wait(ctx); err != nil {
+				return nil, nil // the read fails with the groups' error
+			}
+			return dir.Deleted(ctx, *prev)
+		})
 	}
 	// Pages are published while the next ones are read: up to 8 in flight.
 	out := s.pub.NewStream(8)
@@ -127,7 +143,14 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		batch, kept, size = nil, nil, 0
 		return nil
 	}
+	var graph *ldapdir.GroupGraph
 	stats, err := dir.SearchUsers(ctx, func(page []events.DirectoryEntry) error {
+		if graph == nil {
+			var err error
+			if graph, err = groups.wait(ctx); err != nil {
+				return err
+			}
+		}
 		for _, e := range page {
 			e.GroupRefs = graph.Resolve(e.Groups)
 			es := entrySize(e)
@@ -146,6 +169,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err == nil && graph == nil { // no user read: the groups still count
+		graph, err = groups.wait(ctx)
 	}
 	if err == nil {
 		err = publishGone() // no page of users
@@ -259,7 +285,7 @@ func entrySize(e events.DirectoryEntry) int {
 // for a delta read sets the filter and returns the watermark of the last
 // read (the users deleted since then are read while the changed ones are:
 // background).
-func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, graph *ldapdir.GroupGraph, mark events.Watermark) (events.Mode, events.Watermark, string, *events.Watermark, error) {
+func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, readGroups func() *background[*ldapdir.GroupGraph], mark events.Watermark) (events.Mode, events.Watermark, string, *events.Watermark, error) {
 	mark.Settings = fingerprint(cfg, r.Groups)
 	now := s.cfg.Now().UTC()
 	full := func(why string) (events.Mode, events.Watermark, string, *events.Watermark, error) {
@@ -286,9 +312,17 @@ func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r
 	if err != nil {
 		return "", mark, "", nil, err
 	}
-	for _, dn := range changed {
-		if graph.Relevant(dn) {
-			return full(fmt.Sprintf("group %s changed since the last read: its members' memberships need a full read (scope the job's groups with --groups-base-dn to make this rarer)", dn))
+	if len(changed) > 0 {
+		// Whether a changed group matters takes the groups (usually none
+		// changed, and the users need not wait for them).
+		graph, err := readGroups().wait(ctx)
+		if err != nil {
+			return "", mark, "", nil, err
+		}
+		for _, dn := range changed {
+			if graph.Relevant(dn) {
+				return full(fmt.Sprintf("group %s changed since the last read: its members' memberships need a full read (scope the job's groups with --groups-base-dn to make this rarer)", dn))
+			}
 		}
 	}
 	dir.ChangedSince(*prev)
