@@ -65,25 +65,37 @@ func (n *ClusterNode) metaCluster(client *http.Client) (metaCluster, error) {
 // election in progress) or names a node that is not running, and returns -1
 // when ctx ends first.
 func (c *Cluster) StreamLeader(ctx context.Context, stream string) int {
-	return c.leader(ctx, "stream "+stream, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
-		s, err := js.Stream(ctx, stream)
-		if err != nil {
-			return nil, err
-		}
-		return s.CachedInfo().Cluster, nil
-	})
+	return c.leader(ctx, "stream "+stream, streamInfo(stream))
 }
 
 // ConsumerLeader returns the index of the node that leads a durable
 // consumer of stream, as StreamLeader does for a stream.
 func (c *Cluster) ConsumerLeader(ctx context.Context, stream, consumer string) int {
-	return c.leader(ctx, "consumer "+stream+"/"+consumer, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+	return c.leader(ctx, "consumer "+stream+"/"+consumer, consumerInfo(stream, consumer))
+}
+
+// clusterInfo asks the JetStream API for the cluster information of a
+// stream or consumer.
+type clusterInfo func(context.Context, jetstream.JetStream) (*jetstream.ClusterInfo, error)
+
+func streamInfo(stream string) clusterInfo {
+	return func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		return s.CachedInfo().Cluster, nil
+	}
+}
+
+func consumerInfo(stream, consumer string) clusterInfo {
+	return func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
 		cons, err := js.Consumer(ctx, stream, consumer)
 		if err != nil {
 			return nil, err
 		}
 		return cons.CachedInfo().Cluster, nil
-	})
+	}
 }
 
 // MetaLeader returns the index of the node that is the JetStream meta
@@ -127,7 +139,7 @@ func (c *Cluster) MetaLeader(ctx context.Context) int {
 // or consumer (one request per try: an info request sent during an
 // election may never be answered) until it names a running node, and
 // returns that node's index, or -1 when ctx ends first.
-func (c *Cluster) leader(ctx context.Context, what string, info func(context.Context, jetstream.JetStream) (*jetstream.ClusterInfo, error)) int {
+func (c *Cluster) leader(ctx context.Context, what string, info clusterInfo) int {
 	i, err := c.apiLeader(ctx, info)
 	if err != nil {
 		c.t.Logf("testenv: leader of %s: %v", what, err)
@@ -136,7 +148,7 @@ func (c *Cluster) leader(ctx context.Context, what string, info func(context.Con
 	return i
 }
 
-func (c *Cluster) apiLeader(ctx context.Context, info func(context.Context, jetstream.JetStream) (*jetstream.ClusterInfo, error)) (int, error) {
+func (c *Cluster) apiLeader(ctx context.Context, info clusterInfo) (int, error) {
 	nc, err := c.connect()
 	if err != nil {
 		return -1, err
@@ -189,37 +201,21 @@ func (c *Cluster) runningNode(name string) (int, error) {
 // not current yet, and the election that follows may go elsewhere. So a
 // step-down that is refused or ends at another node is asked again.
 func (c *Cluster) MoveStreamLeader(ctx context.Context, stream string, to int) error {
-	return c.moveLeader(ctx, "stream "+stream, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, to,
-		func(ctx context.Context) (int, error) {
-			return c.apiLeader(ctx, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
-				s, err := js.Stream(ctx, stream)
-				if err != nil {
-					return nil, err
-				}
-				return s.CachedInfo().Cluster, nil
-			})
-		})
+	return c.moveLeader(ctx, "stream "+stream, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, to, streamInfo(stream))
 }
 
 // MoveConsumerLeader hands the leadership of a durable consumer of stream
 // to node to, as MoveStreamLeader does for a stream.
 func (c *Cluster) MoveConsumerLeader(ctx context.Context, stream, consumer string, to int) error {
 	return c.moveLeader(ctx, "consumer "+stream+"/"+consumer, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, to,
-		func(ctx context.Context) (int, error) {
-			return c.apiLeader(ctx, func(ctx context.Context, js jetstream.JetStream) (*jetstream.ClusterInfo, error) {
-				cons, err := js.Consumer(ctx, stream, consumer)
-				if err != nil {
-					return nil, err
-				}
-				return cons.CachedInfo().Cluster, nil
-			})
-		})
+		consumerInfo(stream, consumer))
 }
 
 // moveLeader asks the leader of what to step down in favour of node to,
 // then watches for up to 5s whether to takes over, and starts again until
 // it has or ctx ends.
-func (c *Cluster) moveLeader(ctx context.Context, what, subject string, to int, leaderOf func(context.Context) (int, error)) error {
+func (c *Cluster) moveLeader(ctx context.Context, what, subject string, to int, info clusterInfo) error {
+	leaderOf := func(ctx context.Context) (int, error) { return c.apiLeader(ctx, info) }
 	name := c.Node(to).Name
 	tries := 0
 	err := pollUntil(ctx, 100*time.Millisecond, func() error {
