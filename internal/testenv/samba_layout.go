@@ -20,7 +20,7 @@ const (
 	// sambaHarnessVersion is written to the stamp file after a successful
 	// start. A DC provisioned by another version of this harness is torn
 	// down and provisioned again. Bump it whenever provisioning changes.
-	sambaHarnessVersion = "adsync-testenv-samba/3"
+	sambaHarnessVersion = "adsync-testenv-samba/4"
 
 	// maxPartitionBytes: a bigger domain partition is re-provisioned when
 	// no process uses the DC. Samba's adds slow down as the database grows

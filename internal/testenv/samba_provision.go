@@ -34,6 +34,12 @@ func provisionSamba(ctx context.Context, l sambaLayout) (password string, err er
 		"--server-role=dc",
 		"--dns-backend=NONE",
 		"--use-rfc2307",
+		// LMDB rather than the default TDB: only LMDB walks ldb's
+		// ordered index, so only with it does Samba answer a delta read's
+		// (uSNChanged>=N) from the index, as Active Directory does,
+		// instead of testing every object (10,000 users: about 15 ms
+		// instead of 110 ms a search).
+		"--backend-store=mdb",
 		"--adminpass="+password,
 		"--option=interfaces=lo",
 		"--option=bind interfaces only=yes",
