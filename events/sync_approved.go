@@ -94,4 +94,13 @@ type Watermark struct {
 	// Directory delta read also reads the users whose accountExpires passed
 	// since, as expiry does not change uSNChanged.
 	TakenAt time.Time `json:"taken_at,omitzero"`
+	// ExpiriesKnown says NextExpiry was worked out by the read (Active
+	// Directory): the next delta read needs to look for users whose
+	// accountExpires passed only once NextExpiry has passed. Without it
+	// (an older adsync's watermark), every delta read looks.
+	ExpiriesKnown bool `json:"expiries_known,omitempty"`
+	// NextExpiry is the earliest accountExpires after the read's time
+	// among the active users it knew of, or zero when none of them
+	// expires. It may be earlier than needed, never later.
+	NextExpiry time.Time `json:"next_expiry,omitzero"`
 }

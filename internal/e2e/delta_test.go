@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/testenv"
 )
 
@@ -101,24 +95,9 @@ func TestDeltaSyncAgainstActiveDirectory(t *testing.T) {
 	}
 
 	// Another DC (a different invocationId) forces a full read.
-	nc, err := nats.Connect(sys.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	kv, _ := js.KeyValue(context.Background(), bus.BucketMarks)
-	e, err := kv.Get(context.Background(), "domain.corp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w events.Watermark
-	_ = json.Unmarshal(e.Value(), &w)
+	w, save := savedMark(t, sys, "corp")
 	w.InvocationID = "00000000-0000-0000-0000-000000000001"
-	raw, _ := json.Marshal(w)
-	if _, err := kv.Put(context.Background(), "domain.corp", raw); err != nil {
-		t.Fatal(err)
-	}
+	save(w)
 	restored := sys.MustComplete("corp-sync")
 	if rd := domainResult(t, restored, "corp"); rd.Mode != events.ModeFull {
 		t.Fatalf("with a foreign invocationId: %s read", rd.Mode)

@@ -18,15 +18,17 @@ func adFileTime(t time.Time) string {
 
 // An account expiring changes nothing in AD (not its uSNChanged): a delta
 // read still finds it, because it also reads the users whose accountExpires
-// passed since the watermark, and only those. The system's clock is
-// advanced past the expiry (adsync judges accountExpires by its clock).
+// passed since the watermark, and only those. It looks for them only once
+// the earliest expiry the last read saw has passed: the saved watermark
+// holds it. The system's clock is advanced past the expiry (adsync judges
+// accountExpires by its clock).
 func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T) {
 	t.Parallel()
 	dc := testenv.Samba(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
-	now := sys.Clock.Now()
+	now := sys.Clock.Now().Truncate(time.Second)
 	users := []testenv.ADUser{
 		{CN: "Soon", SAM: "soon" + tag, AccountExpires: now.Add(time.Hour)},
 		{CN: "Later", SAM: "later" + tag, AccountExpires: now.Add(30 * 24 * time.Hour)},
@@ -44,6 +46,13 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 	if d := domainResult(t, first, "corp"); d.Mode != events.ModeFull || d.Created != len(users) {
 		t.Fatalf("first run: %+v", d)
 	}
+	nextExpiry := func(want time.Time) {
+		t.Helper()
+		if w, _ := savedMark(t, sys, "corp"); !w.ExpiriesKnown || !w.NextExpiry.Equal(want) {
+			t.Fatalf("saved watermark: next expiry known %t, %v; want %v", w.ExpiriesKnown, w.NextExpiry, want)
+		}
+	}
+	nextExpiry(users[0].AccountExpires)
 	acc := byBaseName(t, sys.Accounts("corp"), tag)
 	if !acc["soon"].Active || !acc["later"].Active || !acc["never"].Active || acc["past"].Active || acc["past"].InactiveReason != events.ReasonExpired {
 		t.Fatalf("after the full run: soon=%+v later=%+v never=%+v past=%+v", acc["soon"], acc["later"], acc["never"], acc["past"])
@@ -63,6 +72,7 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 	if !acc["later"].Active || !acc["never"].Active {
 		t.Fatalf("other accounts after the delta run: later=%+v never=%+v", acc["later"], acc["never"])
 	}
+	nextExpiry(users[1].AccountExpires) // "later", read but not delivered
 
 	// Nothing expired since: the next delta read reads nothing.
 	again := sys.MustComplete("corp-sync")
@@ -71,7 +81,8 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 	}
 
 	// The expiry extended (uSNChanged changes): reactivated by a delta read.
-	dc.Modify(t, dns[0], "accountExpires", adFileTime(sys.Clock.Now().Add(24*time.Hour)))
+	extendedTo := sys.Clock.Now().Add(24 * time.Hour).Truncate(time.Second)
+	dc.Modify(t, dns[0], "accountExpires", adFileTime(extendedTo))
 	extended := sys.MustComplete("corp-sync")
 	if d := domainResult(t, extended, "corp"); d.Mode != events.ModeDelta || d.Entries != 1 || d.Reactivated != 1 || d.Deactivated != 0 {
 		t.Fatalf("delta run after extending the expiry: %+v", d)
@@ -80,6 +91,7 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 	if s := acc["soon"]; !s.Active || s.InactiveReason != "" {
 		t.Fatalf("account after its expiry was extended: %+v", s)
 	}
+	nextExpiry(extendedTo)
 
 	// A full read agrees with the delta reads.
 	afterDelta := byID(sys.Accounts("corp"))

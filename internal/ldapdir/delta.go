@@ -80,28 +80,26 @@ func Usable(w *events.Watermark, now events.Watermark) (bool, string) {
 //
 // Active Directory: an account expiring changes nothing in the directory
 // (not its uSNChanged), so the users whose accountExpires passed since the
-// watermark was taken are read too, up to the time the read maps entries
-// with. A watermark without TakenAt (saved by an older adsync) falls back to
-// the last full read, which mapped every entry no earlier than FullAt.
+// watermark was taken are read too, when the watermark does not know that
+// none did (expiry.go). A watermark without TakenAt (saved by an older
+// adsync) falls back to the last full read, which mapped every entry no
+// earlier than FullAt.
 func (c *Conn) ChangedSince(w events.Watermark) {
 	if w.Kind == events.WatermarkUSN {
 		c.changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
-		c.expiredSince = w.TakenAt
-		if c.expiredSince.IsZero() {
-			c.expiredSince = w.FullAt
-		}
+		c.expiry = watchExpiry(w)
 		return
 	}
 	c.changed = "(modifyTimestamp>=" + w.Timestamp.UTC().Format("20060102150405Z") + ")"
 }
 
 // changedFilter is the delta read's extra filter clause, or "" for a full
-// read; now is the time entries are mapped with (accountExpires).
-func (c *Conn) changedFilter(now time.Time) string {
-	if c.changed == "" || c.expiredSince.IsZero() || c.expiredSince.After(now) {
-		return c.changed
+// read, with x the read's expiry part resolved (expiryWatch.at).
+func (c *Conn) changedFilter(x expiryWatch) string {
+	if expired := x.clause(); c.changed != "" && expired != "" {
+		return "(|" + c.changed + expired + ")"
 	}
-	return "(|" + c.changed + expiredBetween(c.expiredSince, now) + ")"
+	return c.changed
 }
 
 // GroupsChangedSince returns the DNs of the groups below the group base

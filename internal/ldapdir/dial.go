@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -22,9 +21,9 @@ type Conn struct {
 	groupsRange string
 	onSkipped   func(Skipped)
 	changed     string // delta reads: an extra filter clause (see ChangedSince)
-	// expiredSince (Active Directory delta reads): users whose
-	// accountExpires passed since then are read too (see ChangedSince).
-	expiredSince time.Time
+	// expiry (Active Directory delta reads): the users whose
+	// accountExpires passed since the last read are read too (expiry.go).
+	expiry expiryWatch
 	// wire is the connection SearchUsers reads users over (wireconn.go),
 	// opened at its first use, or in the background by PrepareUsers
 	// (pending until taken).

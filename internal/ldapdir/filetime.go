@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-ldap/ldap/v3"
 )
 
 // fileTimeEpochOffset is the number of seconds from 1601-01-01 to 1970-01-01.
@@ -35,12 +33,4 @@ func accountExpiry(v string) (t time.Time, never bool, err error) {
 // fileTime formats t as AD's FILETIME (100-ns ticks since 1601-01-01 UTC).
 func fileTime(t time.Time) int64 {
 	return (t.Unix()+fileTimeEpochOffset)*10_000_000 + int64(t.Nanosecond())/100
-}
-
-// expiredBetween selects the entries whose accountExpires is in
-// [from, to]: accounts that expired in that interval (0 and
-// 0x7FFFFFFFFFFFFFFF mean never and match no interval).
-func expiredBetween(from, to time.Time) string {
-	bound := func(t time.Time) string { return ldap.EscapeFilter(strconv.FormatInt(fileTime(t), 10)) }
-	return andFilter("(accountExpires>="+bound(from)+")", "(accountExpires<="+bound(to)+")", notFilter("(accountExpires=0)"))
 }

@@ -51,41 +51,58 @@ func TestFileTimeRoundTrip(t *testing.T) {
 
 // A delta read of Active Directory also selects the users whose
 // accountExpires passed since the watermark was taken (expiry does not
-// change uSNChanged); a generic LDAP one only modifyTimestamp.
+// change uSNChanged), unless the watermark knows that none did: then, and
+// for a generic LDAP read, only what changed. When it looks, it selects
+// every user expiring from then on, to learn the next expiry.
 func TestChangedSinceSelectsExpiredAccounts(t *testing.T) {
 	taken := time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC)
 	full := taken.Add(-time.Hour)
 	now := taken.Add(10 * time.Minute)
 	uSN := "(uSNChanged>=101)"
 	since := func(from time.Time) string {
-		return "(|" + uSN + "(&(accountExpires>=" + strconv.FormatInt(fileTime(from), 10) + ")(accountExpires<=" +
-			strconv.FormatInt(fileTime(now), 10) + ")(!(accountExpires=0))))"
+		return "(|" + uSN + "(&(accountExpires>=" + strconv.FormatInt(fileTime(from), 10) +
+			")(!(accountExpires=0))(!(accountExpires=9223372036854775807))))"
+	}
+	usn := func(mod func(*events.Watermark)) events.Watermark {
+		w := events.Watermark{Kind: events.WatermarkUSN, USN: 100, TakenAt: taken, FullAt: full}
+		mod(&w)
+		return w
 	}
 	tests := []struct {
-		name string
-		w    events.Watermark
-		now  time.Time
-		want string
+		name      string
+		w         events.Watermark
+		now       time.Time
+		want      string
+		wantKnown bool
+		wantAhead time.Time // what the read carries forward of the watermark's NextExpiry
 	}{
-		{"usn", events.Watermark{Kind: events.WatermarkUSN, USN: 100, TakenAt: taken, FullAt: full}, now, since(taken)},
-		{"usn without TakenAt falls back to the last full read", events.Watermark{Kind: events.WatermarkUSN, USN: 100, FullAt: full}, now, since(full)},
-		{"clock behind the watermark", events.Watermark{Kind: events.WatermarkUSN, USN: 100, TakenAt: taken}, taken.Add(-time.Second), uSN},
-		{"generic LDAP", events.Watermark{Kind: events.WatermarkTimestamp, Timestamp: taken, TakenAt: taken}, now, "(modifyTimestamp>=20261129180000Z)"},
+		{"next expiry not known (an older adsync's watermark)", usn(func(*events.Watermark) {}), now, since(taken), true, time.Time{}},
+		{"without TakenAt, from the last full read", usn(func(w *events.Watermark) { w.TakenAt = time.Time{} }), now, since(full), true, time.Time{}},
+		{"next expiry passed", usn(func(w *events.Watermark) { w.ExpiriesKnown, w.NextExpiry = true, now.Add(-time.Minute) }), now, since(taken), true, time.Time{}},
+		{"next expiry now", usn(func(w *events.Watermark) { w.ExpiriesKnown, w.NextExpiry = true, now }), now, since(taken), true, time.Time{}},
+		{"next expiry ahead", usn(func(w *events.Watermark) { w.ExpiriesKnown, w.NextExpiry = true, now.Add(time.Second) }), now, uSN, true, now.Add(time.Second)},
+		{"no user expires", usn(func(w *events.Watermark) { w.ExpiriesKnown = true }), now, uSN, true, time.Time{}},
+		{"clock behind the watermark", usn(func(*events.Watermark) {}), taken.Add(-time.Second), uSN, false, time.Time{}},
+		{"generic LDAP", events.Watermark{Kind: events.WatermarkTimestamp, Timestamp: taken, TakenAt: taken}, now, "(modifyTimestamp>=20261129180000Z)", true, time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c Conn
 			c.ChangedSince(tt.w)
-			if got := c.changedFilter(tt.now); got != tt.want {
+			x := c.expiry.at(tt.now)
+			if got := c.changedFilter(x); got != tt.want {
 				t.Fatalf("filter %s\nwant   %s", got, tt.want)
 			}
-			if _, err := ldap.CompileFilter(c.changedFilter(tt.now)); err != nil {
+			if _, err := ldap.CompileFilter(c.changedFilter(x)); err != nil {
 				t.Fatalf("not a valid filter: %v", err)
+			}
+			if known, ahead := x.knows(); known != tt.wantKnown || !ahead.Equal(tt.wantAhead) {
+				t.Fatalf("knows the next expiry: %t, %v; want %t, %v", known, ahead, tt.wantKnown, tt.wantAhead)
 			}
 		})
 	}
 	var full0 Conn
-	if got := full0.changedFilter(now); got != "" {
+	if got := full0.changedFilter(full0.expiry.at(now)); got != "" {
 		t.Fatalf("a full read has a delta clause %s", got)
 	}
 }

@@ -91,7 +91,7 @@ func FuzzMapEntry(f *testing.F) {
 
 		disabled := flags&fuzzDisabled != 0
 		m := newMapper(cfg)
-		d, reason := m.entry(e, []string{"cn=g," + dn}, disabled)
+		d, _, reason := m.entry(e, []string{"cn=g," + dn}, disabled)
 		if reason != "" {
 			return // skipped, with a reason
 		}

@@ -23,6 +23,8 @@ type mapper struct {
 	// cnFallback uses cn when displayName is empty (generic LDAP default).
 	cnFallback bool
 	now        time.Time
+	// expiry: a delta read's part in account expiry, resolved (expiry.go).
+	expiry expiryWatch
 }
 
 func newMapper(cfg Config) *mapper {
@@ -50,18 +52,20 @@ func newMapper(cfg Config) *mapper {
 // entry maps e. groups holds the complete values of the groups attribute
 // (see allValues). A non-empty skip reason means the entry must not be
 // delivered; the returned entry then carries only its ID, if it has one.
-// disabled forces Disabled (entry matched DisabledFilter).
-func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (events.DirectoryEntry, string) {
+// disabled forces Disabled (entry matched DisabledFilter). expires is when
+// an active Active Directory user expires, if after the mapper's time
+// (zero: never, or not active).
+func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (d events.DirectoryEntry, expires time.Time, skip string) {
 	a := m.cfg.Attributes
 	id, reason := m.id(e)
 	if reason != "" {
-		return events.DirectoryEntry{}, reason
+		return events.DirectoryEntry{}, time.Time{}, reason
 	}
 	username := first(e, a.Username)
 	if username == "" {
-		return events.DirectoryEntry{ID: id}, "no " + a.Username
+		return events.DirectoryEntry{ID: id}, time.Time{}, "no " + a.Username
 	}
-	d := events.DirectoryEntry{
+	d = events.DirectoryEntry{
 		ID:          id,
 		DN:          e.DN,
 		Username:    username,
@@ -81,11 +85,11 @@ func (m *mapper) entry(e *ldap.Entry, groups []string, disabled bool) (events.Di
 		d.Disabled, d.DisabledReason = true, events.ReasonDirectoryDisabled
 	}
 	if m.cfg.Type == ActiveDirectory && !d.Disabled {
-		if reason := m.adDisabled(e, &d); reason != "" {
-			return events.DirectoryEntry{ID: id}, reason
+		if expires, reason = m.adDisabled(e, &d); reason != "" {
+			return events.DirectoryEntry{ID: id}, time.Time{}, reason
 		}
 	}
-	return d, ""
+	return d, expires, ""
 }
 
 // id returns the entry's ID or a skip reason.
@@ -113,27 +117,31 @@ func (m *mapper) id(e *ldap.Entry) (string, string) {
 	return string(v), ""
 }
 
-// adDisabled applies userAccountControl and accountExpires to d. It returns
-// a skip reason when either cannot be parsed.
-func (m *mapper) adDisabled(e *ldap.Entry, d *events.DirectoryEntry) string {
+// adDisabled applies userAccountControl and accountExpires to d, and
+// returns when the user expires if it is active and expires after the
+// mapper's time. It returns a skip reason when either cannot be parsed.
+func (m *mapper) adDisabled(e *ldap.Entry, d *events.DirectoryEntry) (expires time.Time, skip string) {
 	if v := first(e, "userAccountControl"); v != "" {
 		uac, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return fmt.Sprintf("userAccountControl %q is not a number", v)
+			return time.Time{}, fmt.Sprintf("userAccountControl %q is not a number", v)
 		}
 		if uac&uacAccountDisable != 0 {
 			d.Disabled, d.DisabledReason = true, events.ReasonDirectoryDisabled
-			return ""
+			return time.Time{}, ""
 		}
 	}
 	exp, never, err := accountExpiry(first(e, "accountExpires"))
-	if err != nil {
-		return err.Error()
-	}
-	if !never && !exp.After(m.now) {
+	switch {
+	case err != nil:
+		return time.Time{}, err.Error()
+	case never:
+		return time.Time{}, ""
+	case !exp.After(m.now):
 		d.Disabled, d.DisabledReason = true, events.ReasonExpired
+		return time.Time{}, ""
 	}
-	return ""
+	return exp, ""
 }
 
 // first returns the first value of attr (case-insensitive name), or "".

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/go-ldap/ldap/v3"
@@ -16,7 +17,8 @@ type page struct {
 	raw     []*ldap.Entry // as read; mapped by stream, while the next page is read
 	entries []events.DirectoryEntry
 	skipped []Skipped
-	last    bool // the server said there are no more pages
+	next    time.Time // the earliest expiry ahead of an active user of the page (zero: none)
+	last    bool      // the server said there are no more pages
 	err     error
 }
 
@@ -32,11 +34,21 @@ type page struct {
 // (&UserFilter DisabledFilter) whose entries are delivered as disabled
 // ("directory-disabled") and (&UserFilter (!DisabledFilter)): no set of
 // users is held in memory.
-func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (Stats, error) {
-	var st Stats
+func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (st Stats, err error) {
 	m := newMapper(c.cfg)
+	m.expiry = c.expiry.at(m.now)
+	m.attrs = append(m.attrs, m.expiry.attrs()...)
+	defer func() {
+		// What the read learnt of the next expiry (Active Directory).
+		known, ahead := m.expiry.knows()
+		st.ExpiriesKnown = known && c.cfg.Type == ActiveDirectory
+		st.NextExpiry = earliest(st.NextExpiry, ahead)
+		if !st.ExpiriesKnown {
+			st.NextExpiry = time.Time{}
+		}
+	}()
 	users := c.cfg.UserFilter
-	if changed := c.changedFilter(m.now); changed != "" {
+	if changed := c.changedFilter(m.expiry); changed != "" {
 		// The change test first: Samba evaluates an AND's terms in order
 		// on every candidate, and (uSNChanged>=N) rejects most of them
 		// more cheaply than (objectCategory=person) does — a delta read
@@ -111,7 +123,7 @@ func (c *Conn) stream(ctx context.Context, filter string, m *mapper, disabled bo
 		if err != nil {
 			return c.searchError(ctx, filter, err)
 		}
-		p.entries, p.skipped = mapped.entries, mapped.skipped
+		p.entries, p.skipped, p.next = mapped.entries, mapped.skipped, mapped.next
 		if err := c.deliver(p, st, fn); err != nil {
 			return err
 		}
@@ -222,6 +234,7 @@ func (c *Conn) streamWhole(ctx context.Context, filter string, m *mapper, disabl
 // entries to fn.
 func (c *Conn) deliver(p page, st *Stats, fn func([]events.DirectoryEntry) error) error {
 	st.Pages++
+	st.NextExpiry = earliest(st.NextExpiry, p.next)
 	for _, s := range p.skipped {
 		st.skip(s)
 		if c.onSkipped != nil {
@@ -250,10 +263,14 @@ func (c *Conn) mapPage(entries []*ldap.Entry, m *mapper, disabled bool) (page, e
 				return page{}, err
 			}
 		}
-		d, reason := m.entry(e, groups, disabled)
+		d, expires, reason := m.entry(e, groups, disabled)
 		if reason != "" {
 			p.skipped = append(p.skipped, Skipped{DN: e.DN, ID: d.ID, Reason: reason})
 			continue
+		}
+		p.next = earliest(p.next, expires)
+		if m.expiry.forExpiryOnly(e, &d) {
+			continue // unchanged, and not expired since the last read
 		}
 		p.entries = append(p.entries, d)
 	}

@@ -1,5 +1,7 @@
 package ldapdir
 
+import "time"
+
 // Stats summarises one SearchUsers call.
 type Stats struct {
 	Pages   int // LDAP pages read
@@ -7,6 +9,11 @@ type Stats struct {
 	Skipped int // entries not delivered (no id or no username...)
 	// SkippedSample holds the first MaxSkippedSample skipped entries.
 	SkippedSample []Skipped
+	// ExpiriesKnown (Active Directory): NextExpiry is the earliest
+	// accountExpires ahead of the read among the active users, as far as
+	// the read tells (expiry.go); zero when none expires.
+	ExpiriesKnown bool
+	NextExpiry    time.Time
 }
 
 // Skipped is an entry that SearchUsers did not deliver, and why. ID is set

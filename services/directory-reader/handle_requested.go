@@ -193,6 +193,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return s.fail(ctx, r, attempt, seq, err, ldapdir.IsTransient(err))
 	}
+	// The next delta read looks for expired accounts once the earliest
+	// expiry this read saw has passed (ldapdir/expiry.go).
+	mark.ExpiriesKnown, mark.NextExpiry = stats.ExpiriesKnown, stats.NextExpiry
 	done := &events.DirectoryCompleted{
 		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Pages: seq,
 		Entries: stats.Entries, Skipped: stats.Skipped, SkippedDNs: skipped(stats),
