@@ -8,6 +8,10 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
+// adminTimeout bounds the admin connection's dial and each of its
+// requests (a tree delete has longer: deleteTreeTimeout).
+const adminTimeout = 30 * time.Second
+
 // withConn runs fn on the DC's shared admin LDAPS connection, dialling it
 // on first use and once more if it turns out to have been dropped.
 func (dc *SambaDC) withConn(fn func(*ldap.Conn) error) error {
@@ -15,7 +19,7 @@ func (dc *SambaDC) withConn(fn func(*ldap.Conn) error) error {
 	defer dc.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		if dc.conn == nil || dc.conn.IsClosing() {
-			conn, err := dialAdmin(dc.LDAPSURL, dc.CAFile, dc.ServerName, dc.BindDN, dc.Password, 30*time.Second)
+			conn, err := dialAdmin(dc.LDAPSURL, dc.CAFile, dc.ServerName, dc.BindDN, dc.Password, adminTimeout)
 			if err != nil {
 				return fmt.Errorf("admin connection: %w", err)
 			}
