@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"slices"
 
-	"github.com/segmentio/encoding/json"
-
 	"github.com/adsync/adsync/events"
 )
 
@@ -41,9 +39,26 @@ func Normalize(e events.DirectoryEntry) events.DirectoryEntry {
 // no-change run would compare every entry field by field): the encoding is
 // byte for byte encoding/json's (TestHashIsStable).
 func Hash(e events.DirectoryEntry) ([]byte, []byte) {
-	raw, _ := json.Marshal(e) // plain struct of strings and bools: cannot fail
+	raw := appendEntryJSON(nil, &e)
 	sum := sha256.Sum256(raw)
 	return sum[:16], raw
+}
+
+// hashPage is Hash for each of a page's normalised entries: the hashes
+// and the JSON forms share two buffers.
+func hashPage(entries []events.DirectoryEntry) (hashes, encs [][]byte) {
+	hashes, encs = make([][]byte, len(entries)), make([][]byte, len(entries))
+	sums := make([]byte, 16*len(entries))
+	buf := make([]byte, 0, 512*len(entries))
+	for i := range entries {
+		start := len(buf)
+		buf = appendEntryJSON(buf, &entries[i])
+		encs[i] = buf[start:len(buf):len(buf)]
+		sum := sha256.Sum256(encs[i])
+		hashes[i] = sums[16*i : 16*i+16 : 16*i+16]
+		copy(hashes[i], sum[:16])
+	}
+	return hashes, encs
 }
 
 // Decide compares an entry with what diff last saw of it and returns the

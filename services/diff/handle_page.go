@@ -46,12 +46,11 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		var prog Progress
 		entries := make([]events.DirectoryEntry, len(p.Entries))
 		ids := make([]string, len(p.Entries), len(p.Entries)+len(p.Kept))
-		hashes, encs := make([][]byte, len(p.Entries)), make([][]byte, len(p.Entries))
 		for i, raw := range p.Entries {
 			entries[i] = Normalize(raw)
 			ids[i] = entries[i].ID
-			hashes[i], encs[i] = Hash(entries[i])
 		}
+		hashes, encs := hashPage(entries)
 		// Only the entries whose recorded hash differs come back (nil:
 		// never seen); the others are unchanged.
 		known, knownRaw, err := lookupChanged(tx, p.Domain, ids, hashes, applyNow)
