@@ -214,6 +214,13 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	// varies by ±10%.
 	var noChange []*runResult
 	for i := range o.changeRuns {
+		// The raw read's sample, interleaved, once adsync is idle (a
+		// checkpoint after a first sync must not slow the raw read).
+		sys.settle(ctx)
+		if err := c.Raw.add(ctx, d); err != nil {
+			c.Err = fmt.Errorf("raw read: %w", err)
+			return
+		}
 		r, err := timedRun(ctx, o, sys, d, "no change", counts{Unchanged: n}, i, o.changeRuns)
 		if r != nil {
 			noChange = append(noChange, r)
@@ -225,6 +232,7 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 		}
 	}
 	c.Runs = append(c.Runs, medianOf(noChange))
+	logf("N=%d: raw read median of %d, interleaved with the runs: %.3fs (runs %v)", n, len(c.Raw.Runs), c.Raw.Median.Seconds(), roundAll(c.Raw.Runs))
 	if err := extra(ctx, sys); err != nil {
 		c.Err = err
 	}
@@ -244,6 +252,10 @@ func firstSyncs(ctx context.Context, o *options, c *caseResult, d *directory, di
 		sdir := dir
 		if !last {
 			sdir = fmt.Sprintf("%s-first%d", dir, i+1)
+		}
+		// The raw read's sample, interleaved; no adsync is running.
+		if err := c.Raw.add(ctx, d); err != nil {
+			return nil, fmt.Errorf("raw read: %w", err)
 		}
 		sys, err := startBench(ctx, o, c, d, sdir)
 		var r *runResult

@@ -18,6 +18,10 @@ import (
 // rawResult is the raw directory read: a paged ldapsearch of the same base,
 // filter and attributes as adsync, written to /dev/null.
 type rawResult struct {
+	// Runs are the timed reads in order: o.rawRuns first, then one before
+	// each timed first sync and no-change run (interleaved, so that a
+	// machine that is slower for a while slows both contenders); Median
+	// is over all of them.
 	Runs      []time.Duration
 	Median    time.Duration
 	ClientCPU time.Duration // ldapsearch user+sys of the median run
@@ -26,6 +30,7 @@ type rawResult struct {
 	Command   string
 	// GoLDAP is the median read through adsync's ldapdir.
 	GoLDAP time.Duration
+	all    []rawRun
 }
 
 func (d *directory) ldapsearchArgs() []string {
@@ -40,8 +45,8 @@ func (d *directory) ldapsearchEnv() []string {
 }
 
 // rawRead counts the entries once (untimed warm-up, which also warms the
-// server's caches for both contenders), then times runs reads to /dev/null
-// and takes the median.
+// server's caches for both contenders), then times runs reads to /dev/null.
+// More reads join the sample between adsync's runs (add).
 func rawRead(ctx context.Context, d *directory, runs int) (rawResult, error) {
 	res := rawResult{Command: strings.Join(d.ldapsearchArgs(), " ")}
 	n, err := countWithLdapsearch(ctx, d)
@@ -52,39 +57,50 @@ func rawRead(ctx context.Context, d *directory, runs int) (rawResult, error) {
 	if n != d.N {
 		return res, fmt.Errorf("ldapsearch returned %d entries, want %d (command: %s)", n, d.N, res.Command)
 	}
-	type one struct{ wall, client, server time.Duration }
-	var all []one
 	for i := 0; i < runs; i++ {
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
+		if err := res.add(ctx, d); err != nil {
 			return res, err
 		}
-		args := d.ldapsearchArgs()
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = d.ldapsearchEnv()
-		cmd.Stdout = devnull
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		spid := d.serverPID()
-		s0 := treeCPU(spid)
-		t0 := time.Now()
-		err = runCmd(ctx, cmd)
-		wall := time.Since(t0)
-		devnull.Close()
-		if err != nil {
-			return res, fmt.Errorf("ldapsearch: %w: %s", err, strings.TrimSpace(stderr.String()))
-		}
-		o := one{wall: wall, server: treeCPU(spid) - s0}
-		if ps := cmd.ProcessState; ps != nil {
-			o.client = ps.UserTime() + ps.SystemTime()
-		}
-		all = append(all, o)
-		res.Runs = append(res.Runs, wall)
 	}
-	slices.SortFunc(all, func(a, b one) int { return int(a.wall - b.wall) })
-	m := all[len(all)/2]
-	res.Median, res.ClientCPU, res.ServerCPU = m.wall, m.client, m.server
 	return res, nil
+}
+
+// rawRun is one timed raw read.
+type rawRun struct{ wall, client, server time.Duration }
+
+// add times one more raw read and takes the median of all again: the
+// median run gives Median, ClientCPU and ServerCPU.
+func (res *rawResult) add(ctx context.Context, d *directory) error {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	args := d.ldapsearchArgs()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = d.ldapsearchEnv()
+	cmd.Stdout = devnull
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	spid := d.serverPID()
+	s0 := treeCPU(spid)
+	t0 := time.Now()
+	err = runCmd(ctx, cmd)
+	wall := time.Since(t0)
+	if err != nil {
+		return fmt.Errorf("ldapsearch: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	o := rawRun{wall: wall, server: treeCPU(spid) - s0}
+	if ps := cmd.ProcessState; ps != nil {
+		o.client = ps.UserTime() + ps.SystemTime()
+	}
+	res.all = append(res.all, o)
+	res.Runs = append(res.Runs, wall)
+	sorted := slices.Clone(res.all)
+	slices.SortFunc(sorted, func(a, b rawRun) int { return int(a.wall - b.wall) })
+	m := sorted[len(sorted)/2]
+	res.Median, res.ClientCPU, res.ServerCPU = m.wall, m.client, m.server
+	return nil
 }
 
 // countWithLdapsearch runs the search once and counts the entries.

@@ -88,7 +88,7 @@ func (r *report) render() string {
 	} else {
 		w("- Directory ids: the slapd users' entryUUIDs are slapadd's own, time-based and nearly in order (`-ids random` gives random ones, as Active Directory's objectGUIDs are).\n")
 	}
-	w("- Raw read: median of %d paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null (after one untimed run that counts the entries).\n", r.o.rawRuns)
+	w("- Raw read: median of the paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null: %d after one untimed run that counts the entries, then one right before each timed first sync and no-change run (%d in all), so that a machine slower for a while slows both contenders.\n", r.o.rawRuns, r.o.rawRuns+r.o.firstRuns+r.o.changeRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
 	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does).\n", r.o.firstRuns, r.o.changeRuns)
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
