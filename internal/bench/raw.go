@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/adsync/adsync/events"
@@ -71,6 +72,7 @@ type rawRun struct{ wall, client, server time.Duration }
 // add times one more raw read and takes the median of all again: the
 // median run gives Median, ClientCPU and ServerCPU.
 func (res *rawResult) add(ctx context.Context, d *directory) error {
+	quiesce(ctx)
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return err
@@ -160,4 +162,21 @@ func goLDAPRead(ctx context.Context, d *directory, runs int) (time.Duration, err
 	}
 	slices.Sort(all)
 	return all[len(all)/2], nil
+}
+
+// quiesce starts a raw read on a quiet machine: what earlier runs left to
+// the kernel (dirty pages of adsync's stores, a removed data directory) is
+// written out first, and it waits until the whole machine used at most 20
+// ms of CPU in 200 ms (at most 10 s).
+func quiesce(ctx context.Context) {
+	syscall.Sync()
+	deadline := time.Now().Add(10 * time.Second)
+	for last := systemBusy(); time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(200 * time.Millisecond)
+		now := systemBusy()
+		if now-last <= 20*time.Millisecond {
+			return
+		}
+		last = now
+	}
 }
