@@ -3,6 +3,7 @@ package e2e
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,12 +74,14 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 		t.Fatalf("other accounts after the delta run: later=%+v never=%+v", acc["later"], acc["never"])
 	}
 	nextExpiry(users[1].AccountExpires) // "later", read but not delivered
+	lookedForExpired(t, sys, expired.RunID, true)
 
 	// Nothing expired since: the next delta read reads nothing.
 	again := sys.MustComplete("corp-sync")
 	if d := domainResult(t, again, "corp"); d.Mode != events.ModeDelta || d.Entries != 0 || d.Deactivated+d.Reactivated+d.Updated != 0 {
 		t.Fatalf("delta run without change: %+v", d)
 	}
+	lookedForExpired(t, sys, again.RunID, false) // "later" expires in 30 days
 
 	// The expiry extended (uSNChanged changes): reactivated by a delta read.
 	extendedTo := sys.Clock.Now().Add(24 * time.Hour).Truncate(time.Second)
@@ -105,4 +108,19 @@ func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T)
 	if !reflect.DeepEqual(afterDelta, byID(sys.Accounts("corp"))) {
 		t.Fatal("a full run ends in other accounts than the delta runs")
 	}
+}
+
+// lookedForExpired checks what the reader's log says of a run: whether its
+// delta read looked for expired users.
+func lookedForExpired(t *testing.T, sys *System, runID string, want bool) {
+	t.Helper()
+	for _, line := range strings.Split(readLog(t, sys), "\n") {
+		if strings.Contains(line, `msg="directory read"`) && strings.Contains(line, "run_id="+runID+" ") {
+			if !strings.Contains(line, "looked_for_expired="+strconv.FormatBool(want)+" ") {
+				t.Fatalf("run %s: the reader's log says %s; want looked_for_expired=%t", runID, line, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("run %s: no \"directory read\" line in the log", runID)
 }

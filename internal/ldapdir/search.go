@@ -41,6 +41,7 @@ func (c *Conn) SearchUsers(ctx context.Context, fn func(page []events.DirectoryE
 	defer func() {
 		// What the read learnt of the next expiry (Active Directory).
 		known, ahead := m.expiry.knows()
+		st.LookedForExpired = m.expiry.look
 		st.ExpiriesKnown = known && c.cfg.Type == ActiveDirectory
 		st.NextExpiry = earliest(st.NextExpiry, ahead)
 		if !st.ExpiriesKnown {

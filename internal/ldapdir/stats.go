@@ -14,6 +14,9 @@ type Stats struct {
 	// the read tells (expiry.go); zero when none expires.
 	ExpiriesKnown bool
 	NextExpiry    time.Time
+	// LookedForExpired: a delta read asked for the users whose
+	// accountExpires passed since the last read (expiry.go).
+	LookedForExpired bool
 }
 
 // Skipped is an entry that SearchUsers did not deliver, and why. ID is set

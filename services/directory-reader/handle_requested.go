@@ -34,14 +34,16 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			return s.refuse(ctx, r, attempt, refused)
 		}
 	}
-	started := s.cfg.Now().UTC()
+	// started stamps the events (adsync's clock, injected); t0 times the
+	// read for the log and metrics (a monotonic reading).
+	started, t0 := s.cfg.Now().UTC(), time.Now()
 	log.Info("reading directory", "url", cfg.URL, "base_dn", cfg.BaseDN)
 	dir, err := s.dial(ctx, cfg)
 	if err != nil {
 		return s.fail(ctx, r, attempt, 0, err, ldapdir.IsTransient(err))
 	}
 	defer dir.Close()
-	log.Debug("connected", "seconds", time.Since(started).Seconds())
+	log.Debug("connected", "seconds", time.Since(t0).Seconds())
 
 	// The watermark first: whatever changes from now on is seen by the
 	// next delta read.
@@ -58,14 +60,14 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	// them first if a group changed since the last read. The searches on
 	// this connection take turns (the users have one of their own): a
 	// server may keep one paged search per connection, as OpenLDAP does.
-	log.Debug("watermark taken", "seconds", time.Since(started).Seconds())
+	log.Debug("watermark taken", "seconds", time.Since(t0).Seconds())
 	var groups *background[*ldapdir.GroupGraph]
 	readGroups := func() *background[*ldapdir.GroupGraph] {
 		if groups == nil {
 			groups = inBackground(func() (*ldapdir.GroupGraph, error) {
 				g, err := dir.ReadGroups(ctx, r.Groups)
 				if err == nil {
-					log.Debug("groups read", "groups", g.Groups(), "seconds", time.Since(started).Seconds())
+					log.Debug("groups read", "groups", g.Groups(), "seconds", time.Since(t0).Seconds())
 				}
 				return g, err
 			})
@@ -82,7 +84,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	if fullReason != "" {
 		log.Info("full read", "why", fullReason)
 	}
-	log.Debug("read planned", "mode", mode, "seconds", time.Since(started).Seconds())
+	log.Debug("read planned", "mode", mode, "seconds", time.Since(t0).Seconds())
 	readGroups()
 	var deleted *background[[]string]
 	if mode == events.ModeDelta {
@@ -206,8 +208,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		return err
 	}
 	metrics.EntriesRead.WithLabelValues(r.Domain, string(mode)).Add(float64(stats.Entries))
-	metrics.PhaseSeconds.WithLabelValues("read").Observe(time.Since(started).Seconds())
-	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped, "seconds", time.Since(started).Seconds())
+	metrics.PhaseSeconds.WithLabelValues("read").Observe(time.Since(t0).Seconds())
+	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped,
+		"looked_for_expired", stats.LookedForExpired, "next_expiry", nextExpiry(mark), "seconds", time.Since(t0).Seconds())
 	return nil
 }
 
@@ -351,4 +354,16 @@ func (e *publishError) Unwrap() error { return e.err }
 // busError asks for the request to be delivered again a little later.
 func busError(err error) error {
 	return bus.RetryAfter(2*time.Second, fmt.Errorf("the bus failed during the read; it will be read again: %w", err))
+}
+
+// nextExpiry says, for the log, from when the next delta read looks for
+// expired users (ldapdir/expiry.go).
+func nextExpiry(w events.Watermark) string {
+	switch {
+	case !w.ExpiriesKnown:
+		return "unknown"
+	case w.NextExpiry.IsZero():
+		return "none"
+	}
+	return w.NextExpiry.Format(time.RFC3339)
 }
