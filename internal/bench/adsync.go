@@ -255,21 +255,12 @@ func (s *system) allChildren() map[string]*child {
 // settle waits until adsync's processes are idle (at most one clock tick,
 // 10 ms, of CPU in 200 ms), at most 10 s.
 func (s *system) settle(ctx context.Context) {
-	cpu := func() (t time.Duration) {
+	waitQuiet(ctx, func() (t time.Duration) {
 		for _, c := range s.allChildren() {
 			t += cpuTime(c.pid())
 		}
 		return t
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for last := cpu(); time.Now().Before(deadline) && ctx.Err() == nil; {
-		time.Sleep(200 * time.Millisecond)
-		now := cpu()
-		if now-last <= time.Second/clockTicks {
-			return
-		}
-		last = now
-	}
+	}, time.Second/clockTicks)
 }
 
 // stop stops the services (SIGTERM: they drain and must exit 0), then

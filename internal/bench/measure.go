@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -310,5 +311,19 @@ func (tl *timeline) snapshot() map[string]evStat {
 func (tl *timeline) close() {
 	if tl != nil && tl.nc != nil {
 		tl.nc.Close()
+	}
+}
+
+// waitQuiet waits until the CPU time used reports (used so far, by the
+// processes it sums) grows by no more than most in 200 ms; at most 10 s.
+func waitQuiet(ctx context.Context, used func() time.Duration, most time.Duration) {
+	deadline := time.Now().Add(10 * time.Second)
+	for last := used(); time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(200 * time.Millisecond)
+		now := used()
+		if now-last <= most {
+			return
+		}
+		last = now
 	}
 }

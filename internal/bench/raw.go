@@ -170,13 +170,5 @@ func goLDAPRead(ctx context.Context, d *directory, runs int) (time.Duration, err
 // ms of CPU in 200 ms (at most 10 s).
 func quiesce(ctx context.Context) {
 	syscall.Sync()
-	deadline := time.Now().Add(10 * time.Second)
-	for last := systemBusy(); time.Now().Before(deadline) && ctx.Err() == nil; {
-		time.Sleep(200 * time.Millisecond)
-		now := systemBusy()
-		if now-last <= 20*time.Millisecond {
-			return
-		}
-		last = now
-	}
+	waitQuiet(ctx, systemBusy, 20*time.Millisecond)
 }
