@@ -39,9 +39,8 @@ func Normalize(e events.DirectoryEntry) events.DirectoryEntry {
 // no-change run would compare every entry field by field): the encoding is
 // byte for byte encoding/json's (TestHashIsStable).
 func Hash(e events.DirectoryEntry) ([]byte, []byte) {
-	raw := appendEntryJSON(nil, &e)
-	sum := sha256.Sum256(raw)
-	return sum[:16], raw
+	hashes, encs := hashPage([]events.DirectoryEntry{e})
+	return hashes[0], encs[0]
 }
 
 // hashPage is Hash for each of a page's normalised entries: the hashes
