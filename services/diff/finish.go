@@ -134,15 +134,21 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	case hold != nil:
 		done.Outcome, done.Reason = events.OutcomeHeld, "the deletion guard held the plan: "+joinReasons(hold.Reasons)
 	}
+	// The held plan is on record before the event that announces it: an
+	// administrator (or script) told "held" may approve it at once, and
+	// guard refuses the domain's next run from this record.
+	if done.Outcome == events.OutcomeHeld {
+		if err := s.holds.Put(ctx, holds.Plan{Domain: c.Domain, RunID: c.RunID, Job: c.Job, Hold: *hold, At: s.cfg.Now().UTC()}); err != nil {
+			return err
+		}
+	}
 	if err := s.pub.Publish(ctx, append(out, done)...); err != nil {
 		return bus.RetryAfter(0, fmt.Errorf("publish the end of %s: %w", c.Domain, err))
 	}
 	switch done.Outcome {
 	case events.OutcomeDryRun:
 		err = tx.Undo(c.RunID, c.Domain) // a dry run leaves no trace
-	case events.OutcomeHeld:
-		err = s.holds.Put(ctx, holds.Plan{Domain: c.Domain, RunID: c.RunID, Job: c.Job, Hold: *hold, At: s.cfg.Now().UTC()})
-	default:
+	case events.OutcomeCompleted: // a held plan waits, recorded above
 		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil && !delta {
 			err = tx.SetLastGood(c.Domain, c.RunID, c.Entries)
 		}

@@ -17,11 +17,18 @@ import (
 type recorder struct {
 	mu  sync.Mutex
 	evs []events.Event
+	// seen, when set, is called with each event as it is published.
+	seen func(events.Event)
 }
 
 func (r *recorder) Publish(_ context.Context, evs ...events.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.seen != nil {
+		for _, e := range evs {
+			r.seen(e)
+		}
+	}
 	r.evs = append(r.evs, evs...)
 	return nil
 }
@@ -259,6 +266,16 @@ func TestDeletionGuardHoldsAndDiscardPutsTheRecordBack(t *testing.T) {
 	must(t, s.HandleCompleted(ctx, base.completed(1, 10)))
 	rec.take()
 
+	// Whoever hears "held" can act on the record at once: it is written
+	// before the event goes out.
+	var unrecorded []string
+	rec.seen = func(e events.Event) {
+		if d, ok := e.(*events.ChangesCompleted); ok && d.Outcome == events.OutcomeHeld {
+			if p, _ := s.holds.Get(ctx, d.Domain); p == nil || p.RunID != d.RunID {
+				unrecorded = append(unrecorded, d.RunID)
+			}
+		}
+	}
 	// Three of ten gone at once: over a 10% limit.
 	cut := runOf{"r2", 1, t0.Add(time.Hour)}
 	c := cut.completed(1, 7)
@@ -274,6 +291,9 @@ func TestDeletionGuardHoldsAndDiscardPutsTheRecordBack(t *testing.T) {
 	}
 	if p, _ := s.holds.Get(ctx, "corp"); p == nil || p.RunID != "r2" {
 		t.Fatalf("hold not recorded: %+v", p)
+	}
+	if len(unrecorded) != 0 {
+		t.Fatalf("held runs %v were announced before their hold was recorded", unrecorded)
 	}
 
 	// Discarded: diff's record is as before, so the next identical read
