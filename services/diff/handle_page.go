@@ -113,15 +113,10 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		// recorded, now disabled or deleted) goes with the plan, which the
 		// deletion guard checks.
 		applyNow = applyNow && prog.Counts.Deactivated == 0
-		// After the page's changes. The entries diff had a record of are
-		// looked up; new ones are known (MarkSeenMany).
-		recorded := make([]string, 0, len(ids)+len(p.Kept))
-		for _, id := range ids {
-			if prev, differs := known[id]; !differs || prev != nil {
-				recorded = append(recorded, id)
-			}
-		}
-		if err := tx.MarkSeenMany(k, p.Seq, append(recorded, p.Kept...)); err != nil {
+		// After the page's changes. The documents of the entries diff had
+		// a record of came with LookupChanged, those of new ones with Put;
+		// kept entries are looked up (MarkSeenMany).
+		if err := tx.MarkSeenMany(k, p.Seq, p.Kept); err != nil {
 			return err
 		}
 		if len(changes) > 0 {

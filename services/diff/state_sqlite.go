@@ -64,8 +64,11 @@ type Tx struct {
 	putDoc  *sql.Stmt
 	nextDoc int64
 	// newDocs are the document ids handed out to entries recorded for the
-	// first time since the last MarkSeenMany.
-	newDocs []int64
+	// first time since the last MarkSeenMany; lookedUp lists (comma
+	// separated) those of the entries LookupChanged found recorded since
+	// then. MarkSeenMany marks both seen.
+	newDocs  []int64
+	lookedUp []byte
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -158,6 +161,10 @@ const lookupHashHex = 32
 // id; an id with no record maps to nil. Entries recorded with the same hash
 // are left out: they are unchanged, and SQLite compares them without
 // handing them to Go. hashes[i] is the hash of ids[i].
+//
+// The document ids of every entry found recorded (changed or not) come
+// back in the same query, as one extra row, and wait in the transaction
+// for MarkSeenMany: a page's entries are probed once, not twice.
 func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[string]*Seen, map[string][]byte, error) {
 	if err := t.saveCreated(); err != nil {
 		return nil, nil, err
@@ -182,12 +189,19 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := t.prepare(&t.changed, `SELECT p.id, e.external_id IS NOT NULL, e.hash, d.entry, e.active, e.present, e.observed_at
-		FROM (SELECT substr(value, `+strconv.Itoa(lookupHashHex+1)+`) AS id, unhex(substr(value, 1, `+strconv.Itoa(lookupHashHex)+`)) AS hash
-			FROM json_each(?2)) p
-		LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.id
-		LEFT JOIN entry_docs d ON d.id=e.doc
-		WHERE e.external_id IS NULL OR e.present=0 OR e.hash<>p.hash`)
+	// j, the page joined with what is recorded, is materialized once and
+	// read twice: for the entries that differ (one row each, id not null)
+	// and for the documents of all those recorded (one row, id null).
+	st, err := t.prepare(&t.changed, `WITH j AS MATERIALIZED (
+			SELECT p.id, p.hash AS want, e.external_id IS NOT NULL AS found, e.hash, e.doc, e.active, e.present, e.observed_at
+			FROM (SELECT substr(value, `+strconv.Itoa(lookupHashHex+1)+`) AS id, unhex(substr(value, 1, `+strconv.Itoa(lookupHashHex)+`)) AS hash
+				FROM json_each(?2)) p
+			LEFT JOIN entries e ON e.domain=?1 AND e.external_id=p.id)
+		SELECT j.id, j.found, j.hash, d.entry, j.active, j.present, j.observed_at, NULL FROM j
+			LEFT JOIN entry_docs d ON d.id=j.doc
+			WHERE NOT j.found OR j.present=0 OR j.hash<>j.want
+		UNION ALL
+		SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, group_concat(j.doc) FROM j WHERE j.found`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,21 +211,30 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
+		var id, docs sql.NullString
 		var found bool
 		var v Seen
 		var raw []byte
 		var active, present sql.NullBool
 		var observed sql.NullInt64
-		if err := rows.Scan(&id, &found, &v.Hash, &raw, &active, &present, &observed); err != nil {
+		if err := rows.Scan(&id, &found, &v.Hash, &raw, &active, &present, &observed, &docs); err != nil {
 			return nil, nil, err
 		}
+		if !id.Valid {
+			if docs.String != "" {
+				if len(t.lookedUp) > 0 {
+					t.lookedUp = append(t.lookedUp, ',')
+				}
+				t.lookedUp = append(t.lookedUp, docs.String...)
+			}
+			continue
+		}
 		if !found {
-			seen[id] = nil
+			seen[id.String] = nil
 			continue
 		}
 		v.Active, v.Present, v.ObservedAt = active.Bool, present.Bool, observed.Int64
-		seen[id], raws[id] = &v, raw
+		seen[id.String], raws[id.String] = &v, raw
 	}
 	return seen, raws, rows.Err()
 }
@@ -254,14 +277,16 @@ func (t *Tx) Recorded(domain string, ids []string) ([]int, error) {
 
 // MarkSeenMany notes in one row what an attempt saw on page seq: the
 // document ids of these entries, which diff had a record of (kept ones
-// included: an id diff has no record of cannot be gone), and of the
-// entries this transaction recorded for the first time (their document
-// ids are known: no need to look them up).
+// included: an id diff has no record of cannot be gone), of the entries
+// LookupChanged found recorded, and of the entries this transaction
+// recorded for the first time (the last two known already: no need to
+// look them up).
 func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
 	if err := t.saveCreated(); err != nil { // new entries have their documents
 		return err
 	}
-	var docs []byte
+	docs := t.lookedUp
+	t.lookedUp = nil
 	if len(ids) > 0 {
 		arg, err := json.Marshal(ids)
 		if err != nil {
@@ -273,6 +298,9 @@ func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
 		if err := t.tx.QueryRowContext(t.ctx, `SELECT group_concat(e.doc) FROM json_each(?2) p CROSS JOIN entries e ON e.domain=?1 AND e.external_id=p.value`,
 			k.Domain, string(arg)).Scan(&found); err != nil {
 			return fmt.Errorf("diff state: mark page %d seen: %w", seq, err)
+		}
+		if len(docs) > 0 && found.String != "" {
+			docs = append(docs, ',')
 		}
 		docs = append(docs, found.String...)
 	}
