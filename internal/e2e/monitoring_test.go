@@ -32,8 +32,9 @@ func TestMonitoringOfARun(t *testing.T) {
 	t.Parallel()
 	const users = 30
 	// The metrics registry is the test binary's: a domain name no other
-	// test uses keeps this test's per-domain series its own.
-	const domain = "monitored"
+	// test (nor another run of this one, -count) uses keeps this test's
+	// per-domain series its own.
+	domain := "monitored-" + newTag(t)
 	slapd := testenv.Slapd(t, testenv.WithUsers(users))
 	metricsAddr := freeAddr(t)
 	sys := startJSONLog(t, []Domain{LDAPDomain(domain, slapd)}, WithConfig("metrics:\n  listen: "+metricsAddr+"\n"))
@@ -58,8 +59,8 @@ func TestMonitoringOfARun(t *testing.T) {
 			want   string
 		}{
 			{`adsync_runs_total{outcome="completed"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
-			{`adsync_directory_entries_read_total{domain="monitored",mode="full"}`, func(v float64) bool { return v == users }, strconv.Itoa(users)},
-			{`adsync_account_changes_applied_total{domain="monitored",op="create"}`, func(v float64) bool { return v == users }, strconv.Itoa(users)},
+			{`adsync_directory_entries_read_total{domain="` + domain + `",mode="full"}`, func(v float64) bool { return v == users }, strconv.Itoa(users)},
+			{`adsync_account_changes_applied_total{domain="` + domain + `",op="create"}`, func(v float64) bool { return v == users }, strconv.Itoa(users)},
 			{`adsync_messages_handled_total{consumer="writer-account-changes",result="ack"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
 			{`adsync_phase_duration_seconds_count{phase="read"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
 			{`adsync_phase_duration_seconds_count{phase="apply"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
