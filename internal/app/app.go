@@ -22,6 +22,7 @@ import (
 	"github.com/adsync/adsync/internal/admission"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
+	"github.com/adsync/adsync/internal/cpusched"
 	"github.com/adsync/adsync/internal/embeddednats"
 	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
@@ -73,6 +74,7 @@ func Run(ctx context.Context, o Options) error {
 	// often, within a bounded heap.
 	debug.SetGCPercent(200)
 	debug.SetMemoryLimit(256 << 20)
+	applyCPUScheduling(log, cpusched.Policy(cfg.Process.CPUScheduling))
 	for _, s := range o.Services {
 		if !slices.Contains(AllServices, s) {
 			return fmt.Errorf("unknown service %q: use one of %s", s, strings.Join(AllServices, ", "))
@@ -341,4 +343,18 @@ func hostname() string {
 
 func heartbeatID() string {
 	return fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(hostname(), ".", "_"), os.Getpid(), time.Now().UnixNano())
+}
+
+// applyCPUScheduling sets the process's CPU scheduling policy. A system
+// that refuses it (another OS, a system call filter) costs speed, not
+// correctness: the services run on, and the log says why.
+func applyCPUScheduling(log *slog.Logger, p cpusched.Policy) {
+	res, err := cpusched.Apply(p)
+	switch {
+	case err != nil:
+		log.Warn("process.cpu_scheduling: could not set the policy; the threads keep the one adsync was started with", "wanted", p, "err", err,
+			"hint", "allow sched_setattr, or set the policy when starting adsync (systemd: CPUSchedulingPolicy=batch; chrt -b 0)")
+	case p == cpusched.Batch:
+		log.Debug("cpu scheduling", "policy", p, "threads_set", res.Threads, "already", res.Already)
+	}
 }

@@ -55,6 +55,8 @@ type crashConfigOptions struct {
 	// wholeFirstSync: a first sync applies whole at the end, in one
 	// transaction (accounts.stream_first_sync: false), as every other run.
 	wholeFirstSync bool
+	// cpuScheduling is process.cpu_scheduling ("": not set, the default).
+	cpuScheduling string
 }
 
 // writeCrashConfig writes a configuration with replicas 1, a short ack
@@ -71,6 +73,9 @@ func writeCrashConfig(t *testing.T, dir string, slapd *testenv.SlapdServer, o cr
 	b.WriteString("log:\n  level: info\n")
 	if o.wholeFirstSync {
 		b.WriteString("accounts:\n  stream_first_sync: false\n")
+	}
+	if o.cpuScheduling != "" {
+		fmt.Fprintf(&b, "process:\n  cpu_scheduling: %s\n", o.cpuScheduling)
 	}
 	b.WriteString("domains:\n")
 	fmt.Fprintf(&b, "  - name: lab\n    type: ldap\n    url: %s\n    ca_file: %s\n    tls_server_name: %s\n", slapd.LDAPSURL, slapd.CAFile, slapd.ServerName)

@@ -234,6 +234,18 @@ func TestSystemdUnitsRunLeastPrivilege(t *testing.T) {
 			}
 		})
 	}
+	// The units' system call filter refuses sched_setattr (~@resources):
+	// systemd sets process.cpu_scheduling's default policy itself.
+	for _, name := range append([]string{"adsync.service"}, func() (u []string) {
+		for _, svc := range app.AllServices {
+			u = append(u, "adsync-"+svc+".service")
+		}
+		return u
+	}()...) {
+		if u := unit(name); strings.Contains(u, "~@privileged @resources") && !strings.Contains(u, "\nCPUSchedulingPolicy=batch\n") {
+			t.Errorf("%s filters @resources but sets no CPUSchedulingPolicy=batch", name)
+		}
+	}
 }
 
 func readYAML(t *testing.T, path string, fn func([]byte)) {

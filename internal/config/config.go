@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/cpusched"
 )
 
 // DefaultPath is the configuration file used when -c is not given.
@@ -32,6 +33,7 @@ type File struct {
 	Accounts  Accounts `yaml:"accounts"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
+	Process   Process  `yaml:"process"`
 	Domains   []Domain `yaml:"domains"`
 
 	// path is where the file was read from; relative paths in it are
@@ -116,6 +118,13 @@ type Accounts struct {
 // StreamsFirstSync says whether a domain's first sync applies as it reads
 // (accounts.stream_first_sync, default true).
 func (a Accounts) StreamsFirstSync() bool { return orTrue(a.StreamFirstSync) }
+
+// Process settings: how the operating system runs adsync.
+type Process struct {
+	// CPUScheduling: "batch" (default) runs every thread under Linux's
+	// SCHED_BATCH, "normal" leaves them as started (internal/cpusched).
+	CPUScheduling string `yaml:"cpu_scheduling"`
+}
 
 // Log settings.
 type Log struct {
@@ -241,6 +250,9 @@ func (f *File) applyDefaults() {
 	}
 	if f.Log.Format == "" {
 		f.Log.Format = "text"
+	}
+	if f.Process.CPUScheduling == "" {
+		f.Process.CPUScheduling = string(cpusched.Batch)
 	}
 	for i := range f.Domains {
 		d := &f.Domains[i]

@@ -42,6 +42,9 @@ func TestLoadGoodConfigAppliesDefaults(t *testing.T) {
 	if f.Domains[0].Type != "active_directory" {
 		t.Errorf("type default = %q", f.Domains[0].Type)
 	}
+	if f.Process.CPUScheduling != "batch" {
+		t.Errorf("process.cpu_scheduling default = %q, want batch", f.Process.CPUScheduling)
+	}
 }
 
 func TestBadConfigListsEveryProblem(t *testing.T) {
@@ -76,6 +79,7 @@ domains:
 		{"unknown key (typo)", good + "jobserver: true\n", []string{"field jobserver not found"}},
 		{"entries per event out of range", good + "directory_reader:\n  entries_per_event: -5\n", []string{"directory_reader.entries_per_event: -5 is out of range"}},
 		{"bad duration", good + "guard:\n  run_lease: soon\n", []string{`"soon" is not a duration`}},
+		{"unknown CPU scheduling", good + "process:\n  cpu_scheduling: realtime\n", []string{`process.cpu_scheduling: "realtime" is not one of batch, normal`}},
 		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
 	}
 	for _, c := range cases {

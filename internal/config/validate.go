@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/cpusched"
 
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ func (f *File) validate() []string {
 	}
 	if !slices.Contains([]string{"text", "json"}, f.Log.Format) {
 		add("log.format: %q is not one of text, json", f.Log.Format)
+	}
+	if !slices.Contains(cpusched.Policies, cpusched.Policy(f.Process.CPUScheduling)) {
+		add("process.cpu_scheduling: %q is not one of batch, normal", f.Process.CPUScheduling)
 	}
 	if err := accounts.LocalNamer(f.Accounts.LocalName).Validate(); err != nil {
 		add("accounts.local_name: %v", err)
