@@ -93,7 +93,8 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 
 func (s *system) config(d *directory) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  url: %s\nlog:\n  level: %s\n  format: json\ndomains:\n", q(filepath.Join(s.dir, "data")), q(s.natsURL), s.o.logLevel)
+	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  url: %s\nlog:\n  level: %s\n  format: json\nprocess:\n  cpu_scheduling: %s\ndomains:\n",
+		q(filepath.Join(s.dir, "data")), q(s.natsURL), s.o.logLevel, q(s.o.cpuSched))
 	fmt.Fprintf(&b, "  - name: bench\n    type: %s\n    url: %s\n", d.Type, q(d.URL))
 	if d.Plaintext {
 		b.WriteString("    insecure_plaintext: true\n")
