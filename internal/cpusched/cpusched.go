@@ -18,7 +18,8 @@ import "errors"
 type Policy string
 
 const (
-	// Batch is SCHED_BATCH (the default).
+	// Batch is SCHED_BATCH (the default), for the threads under the
+	// normal policy: one chosen when adsync was started stays.
 	Batch Policy = "batch"
 	// Normal leaves the threads as the process was started: the kernel's
 	// default, or what systemd's CPUSchedulingPolicy= or chrt set.
@@ -33,8 +34,9 @@ var ErrUnsupported = errors.New("not supported on this operating system")
 
 // Result says what Apply did.
 type Result struct {
-	// Threads is how many threads were set (0: none needed it).
+	// Threads is how many threads were set.
 	Threads int
-	// Already: every thread had the policy (e.g. set by systemd).
+	// Already: no thread needed it: every one had the policy already
+	// (e.g. set by systemd) or another one chosen at start.
 	Already bool
 }

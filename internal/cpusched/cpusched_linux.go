@@ -9,10 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Apply sets p on every thread of this process. Threads started later
-// inherit the policy of the thread that starts them, so once every thread
-// has it, the process keeps it. Nice values are kept. Normal changes
-// nothing.
+// Apply sets p on every thread of this process that runs under the
+// normal policy (SCHED_OTHER): a policy chosen when adsync was started
+// (chrt -i, SCHED_BATCH from systemd) is left as it is. Threads started
+// later inherit the policy of the thread that starts them, so once every
+// thread has it, the process keeps it. Nice values are kept. Normal
+// changes nothing.
 func Apply(p Policy) (Result, error) {
 	if p != Batch {
 		return Result{}, nil
@@ -50,9 +52,9 @@ func Apply(p Policy) (Result, error) {
 	return res, nil
 }
 
-// setBatch gives thread tid SCHED_BATCH with its nice value; it reports
-// false if the thread had it already (nothing is asked of the kernel that
-// a system call filter may refuse).
+// setBatch gives thread tid SCHED_BATCH with its nice value if it runs
+// under SCHED_OTHER; it reports false if it does not (nothing is then
+// asked of the kernel that a system call filter may refuse).
 func setBatch(tid int) (bool, error) {
 	attr, err := unix.SchedGetAttr(tid, 0)
 	if err != nil {
@@ -61,7 +63,7 @@ func setBatch(tid int) (bool, error) {
 		}
 		return false, err
 	}
-	if attr.Policy == unix.SCHED_BATCH {
+	if attr.Policy != unix.SCHED_NORMAL {
 		return false, nil
 	}
 	attr.Policy = unix.SCHED_BATCH
@@ -90,8 +92,8 @@ func threads() ([]int, error) {
 	return out, nil
 }
 
-// Of returns the policy of thread tid of this process, for tests and
-// diagnostics: "batch", "normal" (SCHED_OTHER) or the kernel's number.
+// Of returns the policy of thread tid, for tests and diagnostics: "batch",
+// "normal" (SCHED_OTHER) or the kernel's number of another.
 func Of(tid int) (string, error) {
 	attr, err := unix.SchedGetAttr(tid, 0)
 	if err != nil {

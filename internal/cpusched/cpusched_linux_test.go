@@ -2,6 +2,7 @@ package cpusched
 
 import (
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -81,7 +82,29 @@ func TestApply(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	before := startThreads(4, release)
-	t.Run("batch sets every thread", func(t *testing.T) {
+	// A thread given another policy from outside (here SCHED_IDLE) keeps
+	// it; its goroutine ends locked, which ends the thread.
+	idle, idleDone := make(chan int), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		tid := unix.Gettid()
+		attr, err := unix.SchedGetAttr(tid, 0)
+		if err == nil {
+			attr.Policy = unix.SCHED_IDLE
+			err = unix.SchedSetAttr(tid, attr, 0)
+		}
+		if err != nil {
+			tid = -1
+		}
+		idle <- tid
+		<-idleDone
+	}()
+	idleTID := <-idle
+	defer close(idleDone)
+	if idleTID < 0 {
+		t.Fatal("could not set SCHED_IDLE on a thread")
+	}
+	t.Run("batch sets every thread under the normal policy", func(t *testing.T) {
 		res, err := Apply(Batch)
 		if err != nil {
 			t.Fatal(err)
@@ -91,8 +114,12 @@ func TestApply(t *testing.T) {
 			t.Errorf("Apply(batch) = %+v for %d threads", res, len(all))
 		}
 		for tid, p := range all {
-			if p != string(Batch) {
-				t.Errorf("thread %d: %s after Apply(batch)", tid, p)
+			want := string(Batch)
+			if tid == idleTID {
+				want = strconv.Itoa(unix.SCHED_IDLE)
+			}
+			if p != want {
+				t.Errorf("thread %d: %s after Apply(batch), want %s", tid, p, want)
 			}
 		}
 		attr, err := unix.SchedGetAttr(niceTID, 0)
