@@ -44,6 +44,7 @@ clean:
 ## bench: adsync against the raw directory read (slapd, 10k and 100k users; Samba
 ## AD delta figures) and a table of times, ratios and peak RSS per service.
 ## BENCH_N=1000000 or BENCH_LARGE=1 for 1M users, BENCH_DELTA=0 without Samba,
+## BENCH_KEEP_SAMBA=1 to keep the Samba DC and OU it made for the next bench,
 ## BENCH_PROFILE=DIR for profiles, BENCH_FLAGS for more (bin/adsync-bench -h)
 .PHONY: bench
 bench: build

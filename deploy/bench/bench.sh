@@ -3,7 +3,8 @@
 # Used by `make bench`; settings come from the environment:
 #   BENCH_N=10000,100000   sizes to measure (default 10000,100000)
 #   BENCH_LARGE=1          also 1,000,000 users
-#   BENCH_DELTA=0          leave out the Samba AD delta figures (their fixture takes minutes on first use)
+#   BENCH_DELTA=0          leave out the Samba AD delta figures (their fixture takes minutes to create)
+#   BENCH_KEEP_SAMBA=1     keep the Samba AD DC and the bench's OU for the next bench (default: removed)
 #   BENCH_PROFILE=DIR      --cpuprofile/--memprofile for each `adsync serve`, if it has them
 #   BENCH_FLAGS="..."      more flags of the runner (see bin/adsync-bench -h), e.g. -keep -out FILE
 set -euo pipefail

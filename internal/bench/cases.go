@@ -95,11 +95,16 @@ func runSambaCase(ctx context.Context, o *options) (c *caseResult) {
 		}
 	}()
 	logf("delta: Samba AD DC with %d users in a dedicated OU", n)
-	d, err := sambaDirectory(ctx, dir, n, logf)
+	d, err := sambaDirectory(ctx, dir, n, o.keepSamba, logf)
 	if err != nil {
 		c.Err = err
 		return c
 	}
+	defer func() {
+		if err := d.stop(); err != nil {
+			c.Problems = append(c.Problems, "clean up Samba: "+err.Error())
+		}
+	}()
 	if o.plaintext {
 		c.Notes = append(c.Notes, "Samba refuses simple binds over plain LDAP: the Samba figures use LDAPS for both contenders")
 	}

@@ -108,8 +108,9 @@ const (
 
 // sambaDirectory returns the shared Samba AD DC with a dedicated OU holding
 // exactly n users, creating or completing it when needed (minutes: Samba
-// adds a few hundred users per second). The OU is kept for later runs.
-func sambaDirectory(ctx context.Context, scratch string, n int, logf func(string, ...any)) (*directory, error) {
+// adds a few hundred users per second). Its stop removes what it made,
+// unless keep: the DC if it provisioned it, else the OU if it created it.
+func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf func(string, ...any)) (*directory, error) {
 	ctx, cancel := context.WithTimeout(ctx, sambaTimeout)
 	defer cancel()
 	t0 := time.Now()
@@ -129,6 +130,7 @@ func sambaDirectory(ctx context.Context, scratch string, n int, logf func(string
 		return nil, err
 	}
 	var load time.Duration
+	created := false
 	if have != n {
 		logf("samba: %s holds %d users, want %d: (re)creating it with BulkAddUsers (several minutes)", ou, have, n)
 		t1 := time.Now()
@@ -140,6 +142,7 @@ func sambaDirectory(ctx context.Context, scratch string, n int, logf func(string
 		if err := conn.Add(add); err != nil {
 			return nil, fmt.Errorf("add %s: %w", ou, err)
 		}
+		created = true
 		if err := bulkAdd(dc, ou, n, benchSAMPrefix); err != nil {
 			return nil, err
 		}
@@ -152,7 +155,26 @@ func sambaDirectory(ctx context.Context, scratch string, n int, logf func(string
 		Label: "Samba AD DC", Type: "active_directory", URL: dc.LDAPSURL, CAFile: dc.CAFile, ServerName: dc.ServerName,
 		BindDN: dc.BindDN, Password: dc.Password, PasswordFile: dc.PasswordFile, BaseDN: ou, Filter: adFilter,
 		Attrs: adAttrs, N: n, ServerPIDFile: filepath.Join(dc.Dir, "domain", "run", "samba.pid"), LoadTime: load,
-		stop: func() error { return nil }, // shared DC: left running, as the tests do
+	}
+	d.stop = func() error {
+		switch {
+		case keep:
+			logf("samba: keeping the DC and %s for the next bench (-keep-samba)", ou)
+			return nil
+		case dc.Provisioned():
+			logf("samba: removing the DC this bench provisioned")
+			return testenv.StopSamba(testenv.SambaStateDir())
+		case created:
+			logf("samba: removing %s (the DC was running before the bench: it stays)", ou)
+			c, err := dialLDAPS(dc.LDAPSURL, dc.CAFile, dc.ServerName, dc.BindDN, dc.Password)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return deleteTree(c, ou)
+		}
+		logf("samba: leaving %s, which an earlier bench kept", ou)
+		return nil
 	}
 	d.RawPassFile = filepath.Join(scratch, "samba-raw.password")
 	if err := os.WriteFile(d.RawPassFile, []byte(d.Password), 0o600); err != nil {

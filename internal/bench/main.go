@@ -19,19 +19,20 @@
 //     and when the pipeline's events went through NATS.
 //
 // Unless BENCH_DELTA=0 it also uses the shared Samba AD DC (testenv) with a
-// dedicated OU of 10,000 users (created once with BulkAddUsers, reused
-// afterwards) for the delta figures: a full run after 1% of them changed,
-// then delta runs, each after another 1% changed (3 by default, the
-// median counts), and a full run that must find nothing left to do. The DC
-// and its OU are kept for the next bench (creating them takes minutes);
-// `make demo-clean` removes them. Everything else (slapd, NATS, data) is
-// removed at the end.
+// dedicated OU of 10,000 users (created with BulkAddUsers) for the delta
+// figures: a full run after 1% of them changed, then delta runs, each
+// after another 1% changed (3 by default, the median counts), and a full
+// run that must find nothing left to do. At the end it removes what it
+// made: the DC if it provisioned it, else the OU if it created it (an OU
+// kept by an earlier bench stays). -keep-samba (BENCH_KEEP_SAMBA=1) keeps
+// both for the next bench, which saves the minutes of creating them.
+// Everything else (slapd, NATS, data) is removed at the end.
 //
 // Both contenders use the same transport: LDAPS by default, plain ldap://
 // (adsync: insecure_plaintext) with -transport ldap.
 //
 // Usage: bench [flags]; see -h. Environment: BENCH_N (comma-separated),
-// BENCH_LARGE=1, BENCH_DELTA=0, BENCH_IDS=random (entryUUIDs in no order, as
+// BENCH_LARGE=1, BENCH_DELTA=0, BENCH_KEEP_SAMBA=1, BENCH_IDS=random (entryUUIDs in no order, as
 // Active Directory objectGUIDs are), BENCH_PROFILE=DIR (or 1 for ./bench-profiles).
 package main
 
@@ -70,6 +71,7 @@ type options struct {
 	profileOK    bool
 	randomIDs    bool
 	delta        bool
+	keepSamba    bool
 	deltaUsers   int
 	deltaChanged float64
 	out          string
@@ -200,7 +202,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
 	ids := fs.String("ids", envOr("BENCH_IDS", "ordered"), "entryUUIDs of the slapd users: ordered (slapadd's own, time-based) or random (as Active Directory's objectGUIDs) (env BENCH_IDS)")
-	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes on first use)")
+	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes to create their fixture)")
+	fs.BoolVar(&o.keepSamba, "keep-samba", os.Getenv("BENCH_KEEP_SAMBA") == "1", "keep the Samba AD DC and the bench's OU for the next bench (env BENCH_KEEP_SAMBA=1); default: remove what this bench made")
 	fs.IntVar(&o.deltaUsers, "delta-users", 10000, "users in the Samba bench OU")
 	fs.Float64Var(&o.deltaChanged, "delta-changed", 0.01, "fraction of the Samba users changed before the delta run")
 	fs.StringVar(&o.out, "out", "", "also write the report to this file")

@@ -127,6 +127,10 @@ func EnsureSamba(ctx context.Context, dir string) (*SambaDC, error) {
 	return dc, nil
 }
 
+// Provisioned reports whether the call that returned dc provisioned the
+// DC (false: it reused one that was running).
+func (dc *SambaDC) Provisioned() bool { return dc.provisionTime != 0 }
+
 // StopSamba stops the DC whose state is in dir and removes that state (the
 // lock files stay so that concurrent callers keep serialising on them). It
 // does not wait for processes that use the DC.
