@@ -15,6 +15,14 @@ import (
 	"github.com/adsync/adsync/internal/metrics"
 )
 
+// publishWindow is how many page events may await JetStream's ack while
+// the read goes on. An event of 2,500 entries goes out about every 25 ms
+// at 100,000 entries/s, so 4 hide acks of up to 100 ms; each one in flight
+// is kept in memory until acked. 8 kept the reader's live heap at 11-18
+// MB against 7-12 MB with 4, and its peak RSS 73-93 MB against 63-72 MB,
+// with the same read time (bench, 100,000 and 1,000,000 users).
+const publishWindow = 4
+
 // HandleRequested reads one domain for one attempt of a run.
 func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryRequested) error {
 	attempt := bus.DeliveryFrom(ctx).Attempt
@@ -96,8 +104,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			return dir.Deleted(ctx, *prev)
 		})
 	}
-	// Pages are published while the next ones are read: up to 8 in flight.
-	out := s.pub.NewStream(8)
+	// Pages are published while the next ones are read: up to
+	// publishWindow in flight.
+	out := s.pub.NewStream(publishWindow)
 	seq := 0
 	var batch []events.DirectoryEntry
 	var kept []string
