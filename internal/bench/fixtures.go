@@ -131,32 +131,9 @@ func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf 
 	}
 	var load time.Duration
 	created := false
-	if have != n {
-		logf("samba: %s holds %d users, want %d: (re)creating it with BulkAddUsers (several minutes)", ou, have, n)
-		t1 := time.Now()
-		if err := deleteTree(conn, ou); err != nil {
-			return nil, err
-		}
-		add := ldap.NewAddRequest(ou, nil)
-		add.Attribute("objectClass", []string{"organizationalUnit"})
-		if err := conn.Add(add); err != nil {
-			return nil, fmt.Errorf("add %s: %w", ou, err)
-		}
-		created = true
-		if err := bulkAdd(dc, ou, n, benchSAMPrefix); err != nil {
-			return nil, err
-		}
-		load = time.Since(t1)
-		logf("samba: added %d users to %s in %s", n, ou, since(t1))
-	} else {
-		logf("samba: reusing %s (%d users)", ou, n)
-	}
-	d := &directory{
-		Label: "Samba AD DC", Type: "active_directory", URL: dc.LDAPSURL, CAFile: dc.CAFile, ServerName: dc.ServerName,
-		BindDN: dc.BindDN, Password: dc.Password, PasswordFile: dc.PasswordFile, BaseDN: ou, Filter: adFilter,
-		Attrs: adAttrs, N: n, ServerPIDFile: filepath.Join(dc.Dir, "domain", "run", "samba.pid"), LoadTime: load,
-	}
-	d.stop = func() error {
+	// cleanUp removes what this call made (see above); also when it fails
+	// half-way.
+	cleanUp := func() error {
 		switch {
 		case keep:
 			logf("samba: keeping the DC and %s for the next bench (-keep-samba)", ou)
@@ -175,6 +152,35 @@ func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf 
 		}
 		logf("samba: leaving %s, which an earlier bench kept", ou)
 		return nil
+	}
+	if have != n {
+		logf("samba: %s holds %d users, want %d: (re)creating it with BulkAddUsers (several minutes)", ou, have, n)
+		t1 := time.Now()
+		if err := deleteTree(conn, ou); err != nil {
+			return nil, err
+		}
+		add := ldap.NewAddRequest(ou, nil)
+		add.Attribute("objectClass", []string{"organizationalUnit"})
+		if err := conn.Add(add); err != nil {
+			return nil, fmt.Errorf("add %s: %w", ou, err)
+		}
+		created = true
+		if err := bulkAdd(dc, ou, n, benchSAMPrefix); err != nil {
+			if cerr := cleanUp(); cerr != nil {
+				logf("samba: clean-up after the failure: %v", cerr)
+			}
+			return nil, err
+		}
+		load = time.Since(t1)
+		logf("samba: added %d users to %s in %s", n, ou, since(t1))
+	} else {
+		logf("samba: reusing %s (%d users)", ou, n)
+	}
+	d := &directory{
+		Label: "Samba AD DC", Type: "active_directory", URL: dc.LDAPSURL, CAFile: dc.CAFile, ServerName: dc.ServerName,
+		BindDN: dc.BindDN, Password: dc.Password, PasswordFile: dc.PasswordFile, BaseDN: ou, Filter: adFilter,
+		Attrs: adAttrs, N: n, ServerPIDFile: filepath.Join(dc.Dir, "domain", "run", "samba.pid"), LoadTime: load,
+		stop: cleanUp,
 	}
 	d.RawPassFile = filepath.Join(scratch, "samba-raw.password")
 	if err := os.WriteFile(d.RawPassFile, []byte(d.Password), 0o600); err != nil {
