@@ -93,8 +93,11 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 
 func (s *system) config(d *directory) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  url: %s\nlog:\n  level: %s\n  format: json\nprocess:\n  cpu_scheduling: %s\ndomains:\n",
-		q(filepath.Join(s.dir, "data")), q(s.natsURL), s.o.logLevel, q(s.o.cpuSched))
+	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  url: %s\nlog:\n  level: %s\n  format: json\n", q(filepath.Join(s.dir, "data")), q(s.natsURL), s.o.logLevel)
+	if s.o.cpuSched != "" {
+		fmt.Fprintf(&b, "process:\n  cpu_scheduling: %s\n", q(s.o.cpuSched))
+	}
+	b.WriteString("domains:\n")
 	fmt.Fprintf(&b, "  - name: bench\n    type: %s\n    url: %s\n", d.Type, q(d.URL))
 	if d.Plaintext {
 		b.WriteString("    insecure_plaintext: true\n")

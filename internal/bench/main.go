@@ -196,7 +196,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.changeRuns, "no-change-runs", 3, "timed no-change job runs (median), as for the raw read")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "time limit of each job run (0: 2m + 1ms per user)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "adsync services' log level (debug adds per-batch lines)")
-	fs.StringVar(&o.cpuSched, "cpu-scheduling", "batch", "adsync services' process.cpu_scheduling: batch (adsync's default) or normal")
+	fs.StringVar(&o.cpuSched, "cpu-scheduling", "", "adsync services' process.cpu_scheduling: batch or normal (empty: not written, adsync's default, batch; for builds older than the setting)")
 	fs.BoolVar(&o.timeline, "timeline", true, "record when events pass through NATS (a core subscription on adsync.>)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"debug/buildinfo"
 	"fmt"
 	"os"
@@ -90,7 +91,7 @@ func (r *report) render() string {
 	}
 	w("- Raw read: median of the paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null: %d after one untimed run that counts the entries, then one right before each timed first sync and no-change run (%d in all), so that a machine slower for a while slows both contenders.\n", r.o.rawRuns, r.o.rawRuns+r.o.firstRuns+r.o.changeRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
-	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services run with `process.cpu_scheduling: %s` (batch: every thread under SCHED_BATCH, adsync's default; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.firstRuns, r.o.changeRuns, r.o.cpuSched)
+	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services' `process.cpu_scheduling`: %s (batch: every thread under SCHED_BATCH; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.firstRuns, r.o.changeRuns, cmp.Or(r.o.cpuSched, "not set, adsync's default (batch, in builds that have the setting)"))
 	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets: first sync ≤ %.1f× raw (stretch %.1f×), no change ≤ %.1f× raw, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirst, targetFirstStrech, targetNoChange, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
