@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/watermarks"
 )
 
 // savedMark returns the watermark saved for a domain, and a function that
@@ -30,22 +30,17 @@ func savedMark(t *testing.T, sys *System, domain string) (events.Watermark, func
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := "domain." + domain
-	e, err := kv.Get(ctx, key)
+	marks := &watermarks.Store{KV: kv}
+	w, err := marks.Get(ctx, domain)
 	if err != nil {
-		t.Fatalf("watermark of %s: %v", domain, err)
+		t.Fatal(err)
 	}
-	var w events.Watermark
-	if err := json.Unmarshal(e.Value(), &w); err != nil {
-		t.Fatalf("watermark of %s: %v", domain, err)
+	if w == nil {
+		t.Fatalf("no readable watermark saved for %s", domain)
 	}
-	return w, func(w events.Watermark) {
+	return *w, func(w events.Watermark) {
 		t.Helper()
-		raw, err := json.Marshal(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := kv.Put(ctx, key, raw); err != nil {
+		if err := marks.Put(ctx, domain, w); err != nil {
 			t.Fatal(err)
 		}
 	}
