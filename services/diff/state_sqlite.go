@@ -221,12 +221,7 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 			return nil, nil, err
 		}
 		if !id.Valid {
-			if docs.String != "" {
-				if len(t.lookedUp) > 0 {
-					t.lookedUp = append(t.lookedUp, ',')
-				}
-				t.lookedUp = append(t.lookedUp, docs.String...)
-			}
+			t.lookedUp = appendDocs(t.lookedUp, docs.String)
 			continue
 		}
 		if !found {
@@ -299,10 +294,7 @@ func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
 			k.Domain, string(arg)).Scan(&found); err != nil {
 			return fmt.Errorf("diff state: mark page %d seen: %w", seq, err)
 		}
-		if len(docs) > 0 && found.String != "" {
-			docs = append(docs, ',')
-		}
-		docs = append(docs, found.String...)
+		docs = appendDocs(docs, found.String)
 	}
 	for _, d := range t.newDocs {
 		if len(docs) > 0 {
@@ -322,6 +314,17 @@ func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
 		return fmt.Errorf("diff state: mark page %d seen: %w", seq, err)
 	}
 	return nil
+}
+
+// appendDocs appends a comma-separated list of document ids to another.
+func appendDocs(list []byte, docs string) []byte {
+	if docs == "" {
+		return list
+	}
+	if len(list) > 0 {
+		list = append(list, ',')
+	}
+	return append(list, docs...)
 }
 
 // seenDocs returns what an attempt saw as a bitmap of document ids: byte
