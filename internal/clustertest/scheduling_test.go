@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/adsync/adsync/internal/cpusched"
@@ -55,24 +54,9 @@ func TestCPUSchedulingOfAdsyncRun(t *testing.T) {
 
 // threadPolicies returns the scheduling policy of every thread of pid.
 func threadPolicies(pid int) (map[int]string, error) {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return nil, err
+	out, err := cpusched.OfProcess(pid)
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("no threads of %d", pid)
 	}
-	out := map[int]string{}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		p, err := cpusched.Of(tid)
-		if err != nil {
-			continue // the thread ended meanwhile
-		}
-		out[tid] = p
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no threads of %d", pid)
-	}
-	return out, nil
+	return out, err
 }

@@ -25,7 +25,7 @@ func Apply(p Policy) (Result, error) {
 	// started by one not set yet: walk again until a walk finds no thread
 	// left to set.
 	for {
-		tids, err := threads()
+		tids, err := threads(os.Getpid())
 		if err != nil {
 			return res, err
 		}
@@ -77,9 +77,9 @@ func setBatch(tid int) (bool, error) {
 	return true, nil
 }
 
-// threads lists this process's thread ids.
-func threads() ([]int, error) {
-	ents, err := os.ReadDir("/proc/self/task")
+// threads lists the thread ids of process pid.
+func threads(pid int) ([]int, error) {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 	if err != nil {
 		return nil, fmt.Errorf("list threads: %w", err)
 	}
@@ -88,6 +88,27 @@ func threads() ([]int, error) {
 		if tid, err := strconv.Atoi(e.Name()); err == nil {
 			out = append(out, tid)
 		}
+	}
+	return out, nil
+}
+
+// OfProcess returns the policy (as Of) of every thread of process pid;
+// threads that end meanwhile are left out.
+func OfProcess(pid int) (map[int]string, error) {
+	tids, err := threads(pid)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]string, len(tids))
+	for _, tid := range tids {
+		p, err := Of(tid)
+		if errors.Is(err, unix.ESRCH) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("policy of thread %d: %w", tid, err)
+		}
+		out[tid] = p
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package cpusched
 
 import (
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -12,17 +13,9 @@ import (
 // policies returns the policy of every thread of the test process.
 func policies(t *testing.T) map[int]string {
 	t.Helper()
-	tids, err := threads()
+	out, err := OfProcess(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[int]string{}
-	for _, tid := range tids {
-		p, err := Of(tid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[tid] = p
 	}
 	return out
 }
