@@ -26,6 +26,12 @@ type DirectoryCompleted struct {
 	// the job allowed a delta read.
 	Watermark  *Watermark `json:"watermark,omitempty"`
 	FullReason string     `json:"full_reason,omitempty"`
+	// Swept says that a delta read also listed every user in scope (pages'
+	// Kept), InScope of them: the accounts it did not see are gone, as
+	// after a full read, and InScope is the read's result count for the
+	// deletion guard.
+	Swept   bool `json:"swept,omitempty"`
+	InScope int  `json:"in_scope,omitempty"`
 }
 
 // Skipped is a directory entry that could not be synced, with why.

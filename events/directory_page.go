@@ -23,6 +23,11 @@ type DirectoryPage struct {
 	// Gone lists the ids the directory reports deleted (Active Directory
 	// tombstones, read by delta reads).
 	Gone []string `json:"gone,omitempty"`
+	// OutOfScope lists the ids of users that changed since the last read
+	// and are no longer in the sync's scope (moved out of the base DN, no
+	// longer matching the user filter); the directory still has them
+	// (delta reads).
+	OutOfScope []string `json:"out_of_scope,omitempty"`
 }
 
 func (DirectoryPage) EventName() string { return "directory.page.v1" }

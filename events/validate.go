@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -95,9 +96,9 @@ func (e *DirectoryPage) Validate() error {
 	for i, en := range e.Entries {
 		errs = append(errs, en.validate(i))
 	}
-	for _, id := range append(append([]string{}, e.Kept...), e.Gone...) {
-		if id == "" {
-			errs = append(errs, errors.New("kept and gone ids must not be empty"))
+	for _, ids := range [][]string{e.Kept, e.Gone, e.OutOfScope} {
+		if slices.Contains(ids, "") {
+			errs = append(errs, errors.New("kept, gone and out_of_scope ids must not be empty"))
 			break
 		}
 	}

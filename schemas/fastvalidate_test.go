@@ -62,6 +62,8 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 			entry(m)["group_refs"] = []any{map[string]any{"id": "", "name": "x", "dn": "y"}}
 		}},
 		{"empty kept id", func(m map[string]any) { m["kept"] = []any{""} }},
+		{"empty gone id", func(m map[string]any) { m["gone"] = []any{""} }},
+		{"empty out_of_scope id", func(m map[string]any) { m["out_of_scope"] = []any{""} }},
 		{"valid", func(m map[string]any) {
 			m["held"] = []any{map[string]any{"domain": "lab", "run_id": "r1", "reasons": []any{"30% > 10%"}}}
 		}},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/bus"
@@ -54,56 +53,15 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	var final Progress
 	var out []events.Event
 	delta := c.Mode == events.ModeDelta
-	gone := tx.Gone
-	if delta {
-		// A delta read returns what changed: an absent user is not gone.
-		// Deletions come as tombstones (pages' Gone) and from the periodic
-		// full reads.
-		gone = func(Key, int64, int, func([]Seen) error) error { return nil }
-	}
-	err := gone(k, c.StartedAt.UnixNano(), s.cfg.BatchSize, func(gone []Seen) error {
-		ids := make([]string, len(gone))
-		for i, g := range gone {
-			ids[i] = g.Entry.ID
+	// A delta read returns what changed: an absent user is not gone;
+	// deletions and departures come in its pages (Gone, OutOfScope).
+	// A delta read that listed every user in scope (Swept) finds the
+	// gone as a full read does.
+	if !delta || c.Swept {
+		var err error
+		if out, err = s.planGone(ctx, tx, c, version, &final); err != nil {
+			return err
 		}
-		found, err := s.dir.Lookup(ctx, c.Domain, ids)
-		if err != nil {
-			return bus.RetryAfter(5*time.Second, fmt.Errorf("look up %d accounts missing from %s: %w", len(ids), c.Domain, err))
-		}
-		changes := make([]events.AccountChange, 0, len(gone))
-		var missed []string
-		for _, g := range gone {
-			if found.InScope[g.Entry.ID] {
-				// In scope, yet not read: it changed while the read went
-				// on. Kept as it is; the next run reads it.
-				missed = append(missed, g.Entry.ID)
-				continue
-			}
-			reason := events.ReasonDirectoryRemoved
-			if _, ok := found.DNs[g.Entry.ID]; ok {
-				reason = events.ReasonOutOfScope
-			}
-			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: g.Entry.ID, Reason: reason, Version: version})
-			if err := tx.MarkGone(c.RunID, c.Domain, g, g.Raw, version); err != nil {
-				return err
-			}
-		}
-		if len(missed) > 0 {
-			bus.Logger(ctx).Warn("accounts missing from the read are in scope in the directory (changed during the read?): kept as they are",
-				"count", len(missed), "ids", strings.Join(missed[:min(len(missed), 10)], ","))
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		final.Counts.Deactivated += len(changes)
-		final.Batches++
-		out = append(out, &events.AccountChanges{
-			Run: c.Run, Domain: c.Domain, Attempt: c.Attempt, Batch: fmt.Sprintf("r%d", final.Batches), Changes: changes,
-		})
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	totals, activeBefore, err := tx.RunTotals(c.RunID, c.Domain)
 	if err != nil {
@@ -118,7 +76,12 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	// this one: count them once, as changed.
 	earlier := changed(totals.Counts) - changed(prog.Counts)
 	plan.Unchanged = max(0, prog.Counts.Unchanged-earlier)
-	hold := check(c.Safety, delta, plan.Deactivated, activeBefore, c.Entries, lastGood)
+	// A swept delta read counts every user in scope, as a full read does.
+	entries, partial := c.Entries, delta
+	if c.Swept {
+		entries, partial = c.InScope, false
+	}
+	hold := check(c.Safety, partial, plan.Deactivated, activeBefore, entries, lastGood)
 	done := &events.ChangesCompleted{
 		Run: c.Run, Domain: c.Domain, Domains: c.Domains, Attempt: c.Attempt,
 		Outcome: events.OutcomeCompleted, Batches: prog.Batches + final.Batches, TotalBatches: totals.Batches + final.Batches,
@@ -149,8 +112,8 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 	case events.OutcomeDryRun:
 		err = tx.Undo(c.RunID, c.Domain) // a dry run leaves no trace
 	case events.OutcomeCompleted: // a held plan waits, recorded above
-		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil && !delta {
-			err = tx.SetLastGood(c.Domain, c.RunID, c.Entries)
+		if err = tx.KeepChanges(c.RunID, c.Domain); err == nil && !partial {
+			err = tx.SetLastGood(c.Domain, c.RunID, entries)
 		}
 	}
 	if err != nil {
@@ -161,6 +124,62 @@ func (s *Service) finishCompleted(ctx context.Context, tx *Tx, k Key, prog Progr
 		return err
 	}
 	return tx.Forget(c.RunID, c.Domain)
+}
+
+// planGone plans the deactivation of the accounts present before but not
+// seen by the attempt: out of scope when the directory still has them
+// elsewhere, removed otherwise. Where it lacks the directory's word on them
+// (lookedUp) it asks for it (lookupNeeded) and changes nothing.
+func (s *Service) planGone(ctx context.Context, tx *Tx, c *events.DirectoryCompleted, version int64, final *Progress) ([]events.Event, error) {
+	known := lookedUp(ctx, c.Domain)
+	var unknown []string
+	var out []events.Event
+	k := Key{RunID: c.RunID, Domain: c.Domain, Attempt: c.Attempt}
+	err := tx.Gone(k, c.StartedAt.UnixNano(), s.cfg.BatchSize, func(gone []Seen) error {
+		for _, g := range gone {
+			if known == nil || !known.asked[g.Entry.ID] {
+				unknown = append(unknown, g.Entry.ID)
+			}
+		}
+		if len(unknown) > 0 {
+			return nil // looked up first, then planned in the transaction run again
+		}
+		changes := make([]events.AccountChange, 0, len(gone))
+		var missed []string
+		for _, g := range gone {
+			if known.found.InScope[g.Entry.ID] {
+				// In scope, yet not read: it changed while the read went
+				// on. Kept as it is; the next run reads it.
+				missed = append(missed, g.Entry.ID)
+				continue
+			}
+			reason := events.ReasonDirectoryRemoved
+			if _, ok := known.found.DNs[g.Entry.ID]; ok {
+				reason = events.ReasonOutOfScope
+			}
+			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: g.Entry.ID, Reason: reason, Version: version})
+			if err := tx.MarkGone(c.RunID, c.Domain, g, g.Raw, version); err != nil {
+				return err
+			}
+		}
+		if len(missed) > 0 {
+			bus.Logger(ctx).Warn("accounts missing from the read are in scope in the directory (changed during the read?): kept as they are",
+				"count", len(missed), "ids", strings.Join(missed[:min(len(missed), 10)], ","))
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		final.Counts.Deactivated += len(changes)
+		final.Batches++
+		out = append(out, &events.AccountChanges{
+			Run: c.Run, Domain: c.Domain, Attempt: c.Attempt, Batch: fmt.Sprintf("r%d", final.Batches), Changes: changes,
+		})
+		return nil
+	})
+	if err == nil && len(unknown) > 0 {
+		err = &lookupNeeded{domain: c.Domain, ids: unknown}
+	}
+	return out, err
 }
 
 // finishFailed ends a domain whose read failed: nothing of the run is

@@ -26,7 +26,7 @@ func (s *Service) HandleFailed(ctx context.Context, f *events.DirectoryFailed) e
 }
 
 func (s *Service) recordEnding(ctx context.Context, k Key, kind string, raw []byte, pages int) error {
-	return s.state.InTx(ctx, func(tx *Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *Tx) error {
 		prog, err := tx.Progress(k)
 		if err != nil || prog.Finished || prog.EndingKind != "" {
 			return err

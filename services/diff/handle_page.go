@@ -21,7 +21,7 @@ import (
 func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error {
 	k := Key{RunID: p.RunID, Domain: p.Domain, Attempt: p.Attempt}
 	version := p.ObservedAt.UnixNano()
-	return s.state.InTx(ctx, func(tx *Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *Tx) error {
 		done, err := tx.PageDone(k, p.Seq)
 		if err != nil || done {
 			return err
@@ -57,20 +57,26 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err != nil {
 			return err
 		}
-		// Tombstones: users the directory deleted (delta reads).
-		for _, id := range p.Gone {
-			prev, prevRaw, err := tx.Lookup(p.Domain, id)
-			if err != nil {
-				return err
-			}
-			if prev == nil || !prev.Present || prev.ObservedAt > version {
-				continue
-			}
-			changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: id, Reason: events.ReasonDirectoryRemoved, Version: version})
-			prog.Counts.Deactivated++
-			prev.Entry.ID = id
-			if err := tx.MarkGone(p.RunID, p.Domain, *prev, prevRaw, version); err != nil {
-				return err
+		// Delta reads: users the directory deleted (tombstones), and users
+		// that left the sync's scope (the reader found them elsewhere).
+		for _, departed := range []struct {
+			ids    []string
+			reason string
+		}{{p.Gone, events.ReasonDirectoryRemoved}, {p.OutOfScope, events.ReasonOutOfScope}} {
+			for _, id := range departed.ids {
+				prev, prevRaw, err := tx.Lookup(p.Domain, id)
+				if err != nil {
+					return err
+				}
+				if prev == nil || !prev.Present || prev.ObservedAt > version {
+					continue
+				}
+				changes = append(changes, events.AccountChange{Op: events.OpDeactivate, ExternalID: id, Reason: departed.reason, Version: version})
+				prog.Counts.Deactivated++
+				prev.Entry.ID = id
+				if err := tx.MarkGone(p.RunID, p.Domain, *prev, prevRaw, version); err != nil {
+					return err
+				}
 			}
 		}
 		for i, e := range entries {

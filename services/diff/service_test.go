@@ -13,10 +13,12 @@ import (
 	"github.com/adsync/adsync/internal/holds"
 )
 
-// recorder is a fake bus that keeps what the service publishes.
+// recorder is a fake bus that keeps what the service publishes. Like
+// JetStream within its duplicate window, it stores a message id once.
 type recorder struct {
 	mu  sync.Mutex
 	evs []events.Event
+	ids map[string]bool
 	// seen, when set, is called with each event as it is published.
 	seen func(events.Event)
 }
@@ -24,12 +26,19 @@ type recorder struct {
 func (r *recorder) Publish(_ context.Context, evs ...events.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen != nil {
-		for _, e := range evs {
+	if r.ids == nil {
+		r.ids = map[string]bool{}
+	}
+	for _, e := range evs {
+		if r.ids[e.MessageID()] {
+			continue
+		}
+		r.ids[e.MessageID()] = true
+		if r.seen != nil {
 			r.seen(e)
 		}
+		r.evs = append(r.evs, e)
 	}
-	r.evs = append(r.evs, evs...)
 	return nil
 }
 

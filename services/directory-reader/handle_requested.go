@@ -82,7 +82,8 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return groups
 	}
-	mode, mark, fullReason, prev, err := s.plan(ctx, dir, cfg, r, readGroups, mark)
+	rp, err := s.plan(ctx, dir, cfg, r, readGroups, mark)
+	mode, mark, fullReason, prev := rp.mode, rp.mark, rp.fullReason, rp.prev
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -91,6 +92,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	}
 	if fullReason != "" {
 		log.Info("full read", "why", fullReason)
+	}
+	if rp.sweep != "" {
+		log.Info("delta read lists every user in scope", "why", rp.sweep)
 	}
 	log.Debug("read planned", "mode", mode, "seconds", time.Since(t0).Seconds())
 	readGroups()
@@ -130,9 +134,18 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		}
 		return nil
 	}
+	// A delta read remembers the ids it returned (as many as changed):
+	// a user that changed elsewhere left the scope (LeftScope).
+	var inRead map[string]struct{}
+	if mode == events.ModeDelta {
+		inRead = map[string]struct{}{}
+	}
 	dir.OnSkipped(func(sk ldapdir.Skipped) {
 		if sk.ID != "" {
 			kept = append(kept, sk.ID)
+			if inRead != nil {
+				inRead[sk.ID] = struct{}{}
+			}
 		}
 	})
 	flush := func() error {
@@ -163,6 +176,9 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			}
 		}
 		for _, e := range page {
+			if inRead != nil {
+				inRead[e.ID] = struct{}{}
+			}
 			e.GroupRefs = graph.Resolve(e.Groups)
 			es := entrySize(e)
 			if len(batch) > 0 && (len(batch) >= s.cfg.MaxEntriesPerEvent || size+es > s.cfg.MaxBytesPerEvent) {
@@ -186,6 +202,11 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 	}
 	if err == nil {
 		err = publishGone() // no page of users
+	}
+	var scope scopeRead
+	if err == nil && mode == events.ModeDelta {
+		scope, err = s.readScope(ctx, dir, r, attempt, rp, out, seq, inRead)
+		seq = scope.seq
 	}
 	if err == nil {
 		if err = out.Flush(ctx); err != nil { // every page stored before the word that the read is complete
@@ -211,14 +232,14 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 		Run: r.Run, Domain: r.Domain, Domains: r.Domains, Attempt: attempt, Pages: seq,
 		Entries: stats.Entries, Skipped: stats.Skipped, SkippedDNs: skipped(stats),
 		StartedAt: started, FinishedAt: s.cfg.Now().UTC(), Mode: mode, Safety: r.Safety,
-		Watermark: &mark, FullReason: fullReason,
+		Watermark: &mark, FullReason: fullReason, Swept: rp.sweep != "", InScope: scope.inScope,
 	}
 	if err := s.pub.Publish(ctx, done); err != nil {
 		return err
 	}
 	metrics.EntriesRead.WithLabelValues(r.Domain, string(mode)).Add(float64(stats.Entries))
 	metrics.PhaseSeconds.WithLabelValues("read").Observe(time.Since(t0).Seconds())
-	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped,
+	log.Info("directory read", "mode", mode, "entries", stats.Entries, "deleted", len(gone), "left_scope", scope.left, "swept", scope.inScope, "groups", graph.Groups(), "pages", seq, "skipped", stats.Skipped,
 		"looked_for_expired", stats.LookedForExpired, "next_expiry", nextExpiry(mark), "seconds", time.Since(t0).Seconds())
 	return nil
 }
@@ -295,24 +316,39 @@ func entrySize(e events.DirectoryEntry) int {
 	return n
 }
 
+// readPlan is what plan decided.
+type readPlan struct {
+	mode events.Mode
+	// mark is the watermark the next delta read will start from.
+	mark events.Watermark
+	// fullReason says why a full read was done when the job allowed a
+	// delta read.
+	fullReason string
+	// prev is the watermark a delta read starts from.
+	prev *events.Watermark
+	// sweep says why a delta read also lists every user in scope
+	// (SweepIDs); "" when it does not need to.
+	sweep string
+}
+
 // plan decides between a full and a delta read, completes the watermark the
 // next delta read will start from (taken before anything was read), and
-// for a delta read sets the filter and returns the watermark of the last
-// read (the users deleted since then are read while the changed ones are:
-// background).
-func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, readGroups func() *background[*ldapdir.GroupGraph], mark events.Watermark) (events.Mode, events.Watermark, string, *events.Watermark, error) {
+// for a delta read sets the filter, returns the watermark of the last read
+// (the users deleted since then are read while the changed ones are:
+// background) and says whether the read must list every user in scope.
+func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r *events.DirectoryRequested, readGroups func() *background[*ldapdir.GroupGraph], mark events.Watermark) (readPlan, error) {
 	mark.Settings = fingerprint(cfg, r.Groups)
 	now := s.cfg.Now().UTC()
-	full := func(why string) (events.Mode, events.Watermark, string, *events.Watermark, error) {
+	full := func(why string) (readPlan, error) {
 		mark.FullAt, mark.DeltasSinceFull = now, 0
-		return events.ModeFull, mark, why, nil, nil
+		return readPlan{mode: events.ModeFull, mark: mark, fullReason: why}, nil
 	}
 	if r.Mode == events.ModeFull {
 		return full("")
 	}
 	prev, err := s.marks.Get(ctx, r.Domain)
 	if err != nil {
-		return "", mark, "", nil, err
+		return readPlan{mark: mark}, err
 	}
 	if ok, why := ldapdir.Usable(prev, mark); !ok {
 		return full(why)
@@ -321,18 +357,18 @@ func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r
 		return full("the domain's settings or the job's group scope changed since the last read")
 	}
 	if now.Sub(prev.FullAt) >= cfg.FullEvery || prev.DeltasSinceFull >= cfg.FullAfterDeltas {
-		return full(fmt.Sprintf("a full read is due (one every %s or %d delta reads finds deletions and scope changes)", cfg.FullEvery, cfg.FullAfterDeltas))
+		return full(fmt.Sprintf("a full read is due (one every %s or %d delta reads, a safety net)", cfg.FullEvery, cfg.FullAfterDeltas))
 	}
 	changed, err := dir.GroupsChangedSince(ctx, *prev)
 	if err != nil {
-		return "", mark, "", nil, err
+		return readPlan{mark: mark}, err
 	}
 	if len(changed) > 0 {
 		// Whether a changed group matters takes the groups (usually none
 		// changed, and the users need not wait for them).
 		graph, err := readGroups().wait(ctx)
 		if err != nil {
-			return "", mark, "", nil, err
+			return readPlan{mark: mark}, err
 		}
 		for _, dn := range changed {
 			if graph.Relevant(dn) {
@@ -340,9 +376,21 @@ func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r
 			}
 		}
 	}
+	p := readPlan{mode: events.ModeDelta, mark: mark, prev: prev}
+	if cfg.Type == ldapdir.GenericLDAP {
+		p.sweep = "the directory keeps no record of deleted users"
+	} else {
+		scope, err := dir.ScopeGroupsChanged(ctx, *prev)
+		if err != nil {
+			return readPlan{mark: mark}, err
+		}
+		if len(scope) > 0 {
+			p.sweep = fmt.Sprintf("group %s, which the user filter names, changed since the last read", scope[0])
+		}
+	}
 	dir.ChangedSince(*prev)
-	mark.FullAt, mark.DeltasSinceFull = prev.FullAt, prev.DeltasSinceFull+1
-	return events.ModeDelta, mark, "", prev, nil
+	p.mark.FullAt, p.mark.DeltasSinceFull = prev.FullAt, prev.DeltasSinceFull+1
+	return p, nil
 }
 
 // fingerprint sums up what a read selects and how it maps entries.
