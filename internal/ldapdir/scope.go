@@ -13,9 +13,9 @@ import (
 
 // What a delta read must see besides the users that changed in scope:
 // users that left the scope (LeftScope), groups whose change moves users in
-// or out of the scope without touching them (ScopeGroupsChanged), and, where
-// the directory keeps no record of deletions, which users are still there
-// (SweepIDs).
+// or out of the scope without touching them (ScopeGroupsChanged: then a
+// full read is needed), and, where the directory keeps no record of
+// deletions, which users are still there (SweepIDs).
 
 // Departure is a user that changed since the watermark and is no longer in
 // the sync's scope: moved below another DN, or no longer matching the user
@@ -106,9 +106,10 @@ func (c *Conn) LeftScope(ctx context.Context, inRead func(id string) bool) ([]De
 // ScopeGroupsChanged returns the DNs of the groups the user filter names
 // with memberOf that changed since w, and of the groups nested in them when
 // the filter asks for nested membership (Active Directory's in-chain rule).
-// Adding or removing a member changes the group, not the member (memberOf
-// is a back-link), so such a change takes a user in or out of the scope
-// without any change a delta read of users would see.
+// Adding or removing a member changes the group, not the member (Active
+// Directory's memberOf is a back-link; OpenLDAP's memberof overlay leaves
+// the member's modifyTimestamp alone), so such a change takes a user in
+// or out of the scope without any change a delta read of users would see.
 func (c *Conn) ScopeGroupsChanged(ctx context.Context, w events.Watermark) ([]string, error) {
 	named, chained, err := memberOfGroups(c.cfg.UserFilter, c.cfg.Attributes.Groups)
 	if err != nil || len(named) == 0 {

@@ -35,6 +35,8 @@ directory %[1]s/data
 sizelimit unlimited
 index objectClass,uid,entryUUID eq
 overlay memberof
+# Group members follow a member that is moved or renamed, as refint does.
+memberof-refint TRUE
 `, s.Dir, tls.CAFile, tls.CertFile, tls.KeyFile, s.BaseDN, s.BindDN, passwordHash)
 	if s.ReaderDN != "" {
 		fmt.Fprintf(&b, "limits dn.exact=%q %s\n", s.ReaderDN, s.readerLimits)

@@ -185,10 +185,16 @@ func (s *SlapdServer) do(t testing.TB, what string, fn func(*ldap.Conn) error) {
 // pages of 500.
 func (s *SlapdServer) Users(t testing.TB, attrs ...string) []*ldap.Entry {
 	t.Helper()
+	return s.Search(t, s.UsersDN, "(objectClass=inetOrgPerson)", attrs...)
+}
+
+// Search returns the entries below base that match filter, with attrs
+// (operational ones too, by name), read in pages of 500.
+func (s *SlapdServer) Search(t testing.TB, base, filter string, attrs ...string) []*ldap.Entry {
+	t.Helper()
 	var entries []*ldap.Entry
-	s.do(t, "read the users", func(c *ldap.Conn) error {
-		res, err := c.SearchWithPaging(ldap.NewSearchRequest(s.UsersDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=inetOrgPerson)", attrs, nil), 500)
+	s.do(t, "search "+base+" "+filter, func(c *ldap.Conn) error {
+		res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil), 500)
 		if err != nil {
 			return err
 		}
@@ -196,4 +202,14 @@ func (s *SlapdServer) Users(t testing.TB, attrs ...string) []*ldap.Entry {
 		return nil
 	})
 	return entries
+}
+
+// RemoveMember removes memberDN from groupDN.
+func (s *SlapdServer) RemoveMember(t testing.TB, groupDN, memberDN string) {
+	t.Helper()
+	s.do(t, "remove member from "+groupDN, func(c *ldap.Conn) error {
+		req := ldap.NewModifyRequest(groupDN, nil)
+		req.Delete("member", []string{memberDN})
+		return c.Modify(req)
+	})
 }

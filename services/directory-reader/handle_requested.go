@@ -376,17 +376,18 @@ func (s *Service) plan(ctx context.Context, dir Directory, cfg ldapdir.Config, r
 			}
 		}
 	}
+	// A user enters or leaves a scope that a group decides (a user
+	// filter on memberOf) without changing: the group changes.
+	scope, err := dir.ScopeGroupsChanged(ctx, *prev)
+	if err != nil {
+		return readPlan{mark: mark}, err
+	}
+	if len(scope) > 0 {
+		return full(fmt.Sprintf("group %s, which the user filter names, changed since the last read: users may have entered or left the scope", scope[0]))
+	}
 	p := readPlan{mode: events.ModeDelta, mark: mark, prev: prev}
 	if cfg.Type == ldapdir.GenericLDAP {
 		p.sweep = "the directory keeps no record of deleted users"
-	} else {
-		scope, err := dir.ScopeGroupsChanged(ctx, *prev)
-		if err != nil {
-			return readPlan{mark: mark}, err
-		}
-		if len(scope) > 0 {
-			p.sweep = fmt.Sprintf("group %s, which the user filter names, changed since the last read", scope[0])
-		}
 	}
 	dir.ChangedSince(*prev)
 	p.mark.FullAt, p.mark.DeltasSinceFull = prev.FullAt, prev.DeltasSinceFull+1

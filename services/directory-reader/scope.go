@@ -19,14 +19,14 @@ import (
 //   - the users that changed elsewhere in the domain and are no longer in
 //     scope (moved out of the base DN, no longer matching the user
 //     filter), in a page's OutOfScope;
-//   - when the scope can have changed without any user changing (a group
-//     the user filter names changed) or the directory keeps no record of
-//     deletions (generic LDAP), the ids of every user in scope, in pages'
-//     Kept, and directory.completed's Swept: diff then finds the accounts
-//     gone as after a full read.
+//   - when the directory keeps no record of deletions (generic LDAP), the
+//     ids of every user in scope, in pages' Kept, and directory.completed's
+//     Swept: diff then finds the accounts gone as after a full read.
 //
-// So a delta run ends in the same accounts as a full run would; the
-// periodic full read remains a safety net.
+// A change that moves users in or out of the scope without changing them
+// (a group the user filter names) or changes memberships (a synced group)
+// makes the read full (plan). So a delta run ends in the same accounts as
+// a full run would; the periodic full read remains a safety net.
 
 // scopeRead is what readScope found: how many users left the scope, how
 // many ids the sweep listed, and the last page's sequence number.
