@@ -229,7 +229,7 @@ func Run(ctx context.Context, o Options) error {
 			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
 			wcfg.Now = o.Now
 			wcfg.Store = cfg.AccountsOptions()
-			w, err := accountwriter.New(ctx, wcfg, b, st.Leases, st.Marks)
+			w, err := accountwriter.New(ctx, wcfg, b, st.Marks)
 			if err != nil {
 				return err
 			}

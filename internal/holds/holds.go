@@ -1,6 +1,11 @@
 // Package holds records the plans that the deletion guard held, one per
 // domain, in a JetStream key-value bucket: diff writes them, guard refuses
 // new runs of a domain that has one, and the command line lists them.
+//
+// Owner: diff, the only service that writes the bucket: it records a hold
+// before it announces it (changes.completed) and deletes it when it
+// handles the decision (plan.decided). Others read it; an administrator
+// decides by publishing plan.decided, never by writing here.
 package holds
 
 import (

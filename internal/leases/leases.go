@@ -1,6 +1,9 @@
 // Package leases keeps one lease per job in a JetStream key-value bucket:
-// guard takes it when it approves a run, the run's end releases it, and a
-// run that never ends stops blocking its job when the lease expires.
+// guard takes it when it approves a run and releases it when it handles the
+// run's sync.completed, and a run that never ends stops blocking its job
+// when the lease expires.
+//
+// Owner: guard, the only service that writes the bucket. Others read it.
 package leases
 
 import (

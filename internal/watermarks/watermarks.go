@@ -1,6 +1,13 @@
 // Package watermarks keeps, per domain, where the next delta read starts
 // (a JetStream key-value bucket): the reader reads it, the account writer
 // advances it once a run's changes are applied.
+//
+// Owner: account-writer, the only service that writes the bucket. A
+// watermark is only valid against the accounts it was applied to, and
+// account-writer alone knows when a run's changes are applied (or a held
+// plan approved). The reader takes it (directory.completed), diff carries
+// it (changes.completed), account-writer keeps it with the run and writes
+// it here; nothing else writes it.
 package watermarks
 
 import (

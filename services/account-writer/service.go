@@ -41,11 +41,6 @@ type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
 }
 
-// Leases releases a job's lease when its run ends.
-type Leases interface {
-	Release(ctx context.Context, job, runID string) error
-}
-
 // Watermarks saves where each domain's next delta read starts.
 type Watermarks interface {
 	Put(ctx context.Context, domain string, w events.Watermark) error
@@ -53,15 +48,14 @@ type Watermarks interface {
 
 // Service is the account-writer service.
 type Service struct {
-	cfg    Config
-	store  *accounts.Store
-	pub    Publisher
-	leases Leases
-	marks  Watermarks
+	cfg   Config
+	store *accounts.Store
+	pub   Publisher
+	marks Watermarks
 }
 
 // New opens the account store and returns the service.
-func New(ctx context.Context, cfg Config, pub Publisher, leases Leases, marks Watermarks) (*Service, error) {
+func New(ctx context.Context, cfg Config, pub Publisher, marks Watermarks) (*Service, error) {
 	if cfg.DBPath == "" {
 		return nil, errors.New("account-writer: db path is required")
 	}
@@ -73,7 +67,7 @@ func New(ctx context.Context, cfg Config, pub Publisher, leases Leases, marks Wa
 	if err != nil {
 		return nil, fmt.Errorf("account-writer: %w", err)
 	}
-	return &Service{cfg: cfg, store: st, pub: pub, leases: leases, marks: marks}, nil
+	return &Service{cfg: cfg, store: st, pub: pub, marks: marks}, nil
 }
 
 // Store returns the account store.
@@ -166,10 +160,6 @@ func (s *Service) completeRun(ctx context.Context, runID string) error {
 	}
 	ev, err := s.store.CompletedRun(ctx, runID)
 	if err != nil || ev == nil {
-		return err
-	}
-	// Whoever sees sync.completed may start the job's next run at once.
-	if err := s.leases.Release(ctx, ev.Job, ev.RunID); err != nil {
 		return err
 	}
 	if err := s.pub.Publish(ctx, ev); err != nil {

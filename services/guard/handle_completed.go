@@ -6,9 +6,8 @@ import (
 	"github.com/adsync/adsync/events"
 )
 
-// HandleCompleted releases the job's lease when its run finished (the
-// writer releases it before it publishes sync.completed; this covers a
-// writer that could not).
+// HandleCompleted releases the job's lease when its run finished. guard
+// alone takes and releases leases (internal/leases).
 func (s *Service) HandleCompleted(ctx context.Context, c *events.SyncCompleted) error {
 	return s.stores.Leases.Release(ctx, c.Job, c.RunID)
 }

@@ -30,6 +30,14 @@ const (
 	CodeHeldPlan         = "held-plan"
 )
 
+// A request that finds its job's lease held is delivered again
+// leaseWaitAttempts-1 times, leaseWaitDelay apart, before it is refused
+// (the guard-sync-requested consumer delivers a message 10 times at most).
+const (
+	leaseWaitAttempts = 5
+	leaseWaitDelay    = 250 * time.Millisecond
+)
+
 type verdict struct {
 	reasons []string
 	codes   []string
@@ -93,6 +101,13 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		return err
 	}
 	if lease != nil && lease.RunID != r.RunID && now.Before(lease.ExpiresAt) {
+		// guard releases a lease when it handles the run's sync.completed,
+		// which comes on a consumer of its own: a request made as soon as
+		// the last run ended (a script's next `job run`) may come first.
+		// It waits for that a moment before it refuses.
+		if attempt := bus.DeliveryFrom(ctx).Attempt; attempt < leaseWaitAttempts {
+			return bus.RetryAfter(leaseWaitDelay, fmt.Errorf("job %q: lease held by run %s (attempt %d of %d)", r.Job, lease.RunID, attempt, leaseWaitAttempts))
+		}
 		v.reject(CodeRunInProgress, "run %s still in progress (started %s; considered dead after %s)", lease.RunID,
 			lease.Acquired.UTC().Format(time.RFC3339), lease.ExpiresAt.UTC().Format(time.RFC3339))
 	}
