@@ -52,6 +52,11 @@ func samples() []events.Event {
 				{Domain: "lab", Outcome: events.OutcomeHeld, Reason: "skipped, not read", HeldBy: "nightly-20261124T101500Z-cd34ef"}}},
 		&events.PlanDecided{Run: run, Domain: "corp", Decision: events.DecisionApprove, DecidedBy: "root@host", DecidedAt: now},
 		&events.PlanApplied{Run: run, Domain: "corp", Decision: events.DecisionApprove, Counts: counts, At: now},
+		&events.AccountChanged{Seq: 42, Domain: "corp", Change: events.ChangeDeactivated, Fields: []string{"active", "inactive_reason"},
+			Reason: events.ReasonDirectoryRemoved, Left: []string{"Staff"}, RunID: run.RunID, Actor: "sync", At: now,
+			Account: events.Account{Domain: "corp", ExternalID: entry.ID, Username: "jsmith", LocalName: "jsmith@corp", DN: entry.DN,
+				Groups: []string{}, InactiveReason: events.ReasonDirectoryRemoved, DeactivatedBy: "sync",
+				CreatedAt: now.Format(time.RFC3339Nano), UpdatedAt: now.Format(time.RFC3339Nano), DeactivatedAt: now.Format(time.RFC3339Nano)}},
 	}
 }
 

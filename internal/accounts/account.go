@@ -2,32 +2,11 @@
 // the directories, and their SQLite store (owned by account-writer).
 package accounts
 
-// Account is one local account.
-type Account struct {
-	Domain      string `json:"domain"`
-	ExternalID  string `json:"external_id"`
-	Username    string `json:"username"`
-	LocalName   string `json:"local_name"`
-	UPN         string `json:"upn"`
-	Email       string `json:"email"`
-	DisplayName string `json:"display_name"`
-	GivenName   string `json:"given_name"`
-	Surname     string `json:"surname"`
-	DN          string `json:"dn"`
-	// Groups are the names of the account's groups (nested resolved).
-	Groups         []string `json:"groups"`
-	Active         bool     `json:"active"`
-	InactiveReason string   `json:"inactive_reason,omitempty"`
-	// DeactivatedBy is "sync" or "local" (an administrator).
-	DeactivatedBy string `json:"deactivated_by,omitempty"`
-	LocalNote     string `json:"local_note,omitempty"`
-	// DirectoryActive is the directory's own state of the account.
-	DirectoryActive bool   `json:"directory_active"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
-	DeactivatedAt   string `json:"deactivated_at,omitempty"`
-	LastRunID       string `json:"last_run_id,omitempty"`
-}
+import "github.com/adsync/adsync/events"
+
+// Account is one local account: the object of `adsync accounts list
+// --json`, of the API and of the account change feed.
+type Account = events.Account
 
 // Deactivators.
 const (

@@ -231,7 +231,7 @@ func TestACreationOfAnAccountInPlaceIsUnchanged(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.locally {
-				if _, err := s.DeactivateLocally(ctx, "alice@corp", "on leave"); err != nil {
+				if _, err := s.DeactivateLocally(ctx, "alice@corp", "on leave", ""); err != nil {
 					t.Fatal(err)
 				}
 			}

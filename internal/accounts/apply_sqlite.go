@@ -195,8 +195,14 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 		if _, err := a.gone.ExecContext(a.ctx, ch.Reason, ch.Version, a.now, a.runID, domain, ch.ExternalID); err != nil {
 			return err
 		}
+		change, fields := events.ChangeUpdated, []string{"inactive_reason"}
 		if cur.active {
 			res.Deactivated++
+			change, fields = events.ChangeDeactivated, []string{"active", "inactive_reason"}
+		}
+		ev := events.AccountChanged{Change: change, Fields: fields, Reason: ch.Reason, RunID: a.runID, Actor: BySync}
+		if err := a.s.feed(a.ctx, a.tx, ev, domain, ch.ExternalID); err != nil {
+			return err
 		}
 		return a.settled(domain, ch, cur.localName, ResultApplied, "")
 	}
@@ -241,23 +247,34 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 	}
 	// Memberships change only with the "groups" field; a new account
 	// has none yet.
-	var joined, left int
+	var joined, left []string
 	if !cur.exists && len(e.GroupRefs) > 0 || cur.exists && slices.Contains(ch.Fields, "groups") {
 		if joined, left, err = a.setGroups(domain, ch.ExternalID, e.GroupRefs, cur.exists); err != nil {
 			return err
 		}
 	}
-	res.Joined += joined
-	res.Left += left
+	res.Joined += len(joined)
+	res.Left += len(left)
+	ev := events.AccountChanged{Fields: ch.Fields, Joined: joined, Left: left, RunID: a.runID, Actor: BySync}
 	switch {
 	case !cur.exists:
 		res.Created++
+		ev.Change = events.ChangeCreated
 	case cur.active && !active:
 		res.Deactivated++
+		ev.Change = events.ChangeDeactivated
 	case !cur.active && active:
 		res.Reactivated++
+		ev.Change = events.ChangeReactivated
 	default:
 		res.Updated++
+		ev.Change = events.ChangeUpdated
+	}
+	if ev.Reason = reason; active {
+		ev.Reason = ch.Reason // why it is active again (directory-enabled, -returned)
+	}
+	if err := a.s.feed(a.ctx, a.tx, ev, domain, ch.ExternalID); err != nil {
+		return err
 	}
 	return a.settled(domain, ch, name, result, "")
 }
@@ -300,21 +317,22 @@ func (a *applier) failed(domain string, ch events.AccountChange, name, why strin
 }
 
 // setGroups records the account's groups and memberships; it returns the
-// memberships gained and lost.
-func (a *applier) setGroups(domain, account string, refs []events.GroupRef, existed bool) (joined, left int, err error) {
-	had := map[string]bool{}
+// names of the groups it joined and left.
+func (a *applier) setGroups(domain, account string, refs []events.GroupRef, existed bool) (joined, left []string, err error) {
+	had := map[string]string{} // id: name
 	if existed {
-		rows, err := a.tx.QueryContext(a.ctx, `SELECT group_id FROM account_groups WHERE domain=? AND account_id=?`, domain, account)
+		rows, err := a.tx.QueryContext(a.ctx, `SELECT m.group_id, coalesce(g.name, '') FROM account_groups m
+			LEFT JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id WHERE m.domain=? AND m.account_id=?`, domain, account)
 		if err != nil {
-			return 0, 0, err
+			return nil, nil, err
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
 				rows.Close()
-				return 0, 0, err
+				return nil, nil, err
 			}
-			had[id] = true
+			had[id] = name
 		}
 		rows.Close()
 	}
@@ -327,23 +345,25 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 		if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO groups (domain, external_id, name, dn, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
 			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`, domain, g.ID, g.Name, g.DN, a.now); err != nil {
-			return 0, 0, err
+			return nil, nil, err
 		}
-		if !had[g.ID] {
-			joined++
+		if _, ok := had[g.ID]; !ok {
+			joined = append(joined, g.Name)
 			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO account_groups (domain, account_id, group_id) VALUES (?, ?, ?)`, domain, account, g.ID); err != nil {
-				return 0, 0, err
+				return nil, nil, err
 			}
 		}
 	}
-	for id := range had {
+	for id, name := range had {
 		if !has[id] {
-			left++
+			left = append(left, name)
 			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM account_groups WHERE domain=? AND account_id=? AND group_id=?`, domain, account, id); err != nil {
-				return 0, 0, err
+				return nil, nil, err
 			}
 		}
 	}
+	slices.Sort(joined)
+	slices.Sort(left)
 	return joined, left, nil
 }
 

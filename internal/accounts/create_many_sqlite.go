@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/sqlite"
@@ -152,6 +153,9 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	} else if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
 		return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
 	}
+	if err := a.feedCreated(domain, chunk, names, groups); err != nil {
+		return false, err
+	}
 	if len(members) == 0 {
 		return true, nil
 	}
@@ -168,6 +172,40 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	}
 	res.Joined += len(members)
 	return true, nil
+}
+
+// feedCreated writes the feed's events of a chunk createChunk inserted:
+// each account as its row and groups now are, without reading them back.
+func (a *applier) feedCreated(domain string, chunk []events.AccountChange, names []string, groups map[string]events.GroupRef) error {
+	rows := make([][]any, 0, len(chunk))
+	at := a.s.feedTime()
+	for i, ch := range chunk {
+		e := ch.Entry
+		acc := events.Account{Domain: domain, ExternalID: ch.ExternalID, Username: e.Username, LocalName: names[i], UPN: e.UPN, Email: e.Email,
+			DisplayName: e.DisplayName, GivenName: e.GivenName, Surname: e.Surname, DN: e.DN, Groups: make([]string, 0, len(e.GroupRefs)),
+			Active: !e.Disabled, InactiveReason: e.DisabledReason, DirectoryActive: !e.Disabled, CreatedAt: a.now, UpdatedAt: a.now, LastRunID: a.runID}
+		if e.Disabled {
+			acc.DeactivatedBy, acc.DeactivatedAt = BySync, a.now
+		}
+		for _, g := range e.GroupRefs {
+			acc.Groups = append(acc.Groups, groups[g.ID].Name)
+		}
+		slices.Sort(acc.Groups)
+		ev := events.AccountChanged{Domain: domain, Change: events.ChangeCreated, Reason: e.DisabledReason, RunID: a.runID, Actor: BySync,
+			Account: acc, At: at}
+		if len(acc.Groups) > 0 {
+			ev.Joined = acc.Groups
+		}
+		raw, err := encodeFeed(&ev)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []any{domain, raw})
+	}
+	if _, err := a.inserts.Insert(&insertFeed, nil, rows); err != nil {
+		return fmt.Errorf("accounts: feed %d accounts of %s: %w", len(chunk), domain, err)
+	}
+	return nil
 }
 
 // distinctGroups reports whether no group is listed twice.

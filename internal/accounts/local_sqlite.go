@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -10,7 +11,8 @@ import (
 
 // DeactivateLocally deactivates an account by an administrator's decision:
 // it stays inactive whatever the directory says until ReactivateLocally.
-func (s *Store) DeactivateLocally(ctx context.Context, ref, note string) (Account, error) {
+// by names the administrator (the feed's actor).
+func (s *Store) DeactivateLocally(ctx context.Context, ref, note, by string) (Account, error) {
 	a, err := s.Find(ctx, ref)
 	if err != nil {
 		return a, err
@@ -18,19 +20,26 @@ func (s *Store) DeactivateLocally(ctx context.Context, ref, note string) (Accoun
 	if note == "" {
 		return a, errors.New("say why: --reason is required")
 	}
-	now := s.stamp()
-	_, err = s.db.ExecContext(ctx, `UPDATE accounts SET active=0, inactive_reason=?, deactivated_by='local', local_note=?, updated_at=?,
-		deactivated_at=CASE WHEN active=1 THEN ? ELSE deactivated_at END WHERE domain=? AND external_id=?`,
-		events.ReasonLocal, note, now, now, a.Domain, a.ExternalID)
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.stamp()
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET active=0, inactive_reason=?, deactivated_by='local', local_note=?, updated_at=?,
+			deactivated_at=CASE WHEN active=1 THEN ? ELSE deactivated_at END WHERE domain=? AND external_id=?`,
+			events.ReasonLocal, note, now, now, a.Domain, a.ExternalID)
+		if err != nil {
+			return fmt.Errorf("accounts: deactivate %s: %w", a.LocalName, err)
+		}
+		return s.feed(ctx, tx, events.AccountChanged{Change: events.ChangeHoldSet, Fields: []string{"active", "inactive_reason"},
+			Reason: events.ReasonLocal, Actor: actor(by)}, a.Domain, a.ExternalID)
+	})
 	if err != nil {
-		return a, fmt.Errorf("accounts: deactivate %s: %w", a.LocalName, err)
+		return a, err
 	}
 	return s.Find(ctx, a.LocalName)
 }
 
 // ReactivateLocally lifts an administrator's hold: the account takes the
 // directory's state again (active, or inactive for the directory's reason).
-func (s *Store) ReactivateLocally(ctx context.Context, ref string) (Account, error) {
+func (s *Store) ReactivateLocally(ctx context.Context, ref, by string) (Account, error) {
 	a, err := s.Find(ctx, ref)
 	if err != nil {
 		return a, err
@@ -38,16 +47,31 @@ func (s *Store) ReactivateLocally(ctx context.Context, ref string) (Account, err
 	if a.DeactivatedBy != ByLocal {
 		return a, fmt.Errorf("account %s has no local hold (it is %s)", a.LocalName, stateText(a))
 	}
-	now := s.stamp()
-	_, err = s.db.ExecContext(ctx, `UPDATE accounts SET active=directory_active, local_note='', updated_at=?,
-		inactive_reason=CASE WHEN directory_active=1 THEN '' ELSE directory_reason END,
-		deactivated_by=CASE WHEN directory_active=1 THEN '' ELSE 'sync' END,
-		deactivated_at=CASE WHEN directory_active=1 THEN '' ELSE deactivated_at END
-		WHERE domain=? AND external_id=?`, now, a.Domain, a.ExternalID)
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.stamp()
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET active=directory_active, local_note='', updated_at=?,
+			inactive_reason=CASE WHEN directory_active=1 THEN '' ELSE directory_reason END,
+			deactivated_by=CASE WHEN directory_active=1 THEN '' ELSE 'sync' END,
+			deactivated_at=CASE WHEN directory_active=1 THEN '' ELSE deactivated_at END
+			WHERE domain=? AND external_id=?`, now, a.Domain, a.ExternalID)
+		if err != nil {
+			return fmt.Errorf("accounts: reactivate %s: %w", a.LocalName, err)
+		}
+		return s.feed(ctx, tx, events.AccountChanged{Change: events.ChangeHoldLifted, Fields: []string{"active", "inactive_reason"},
+			Actor: actor(by)}, a.Domain, a.ExternalID)
+	})
 	if err != nil {
-		return a, fmt.Errorf("accounts: reactivate %s: %w", a.LocalName, err)
+		return a, err
 	}
 	return s.Find(ctx, a.LocalName)
+}
+
+// actor names who set or lifted a local hold.
+func actor(by string) string {
+	if by == "" {
+		return "administrator"
+	}
+	return by
 }
 
 func stateText(a Account) string {

@@ -150,7 +150,7 @@ func TestOlderChangesLoseAndLocalHoldsStay(t *testing.T) {
 	b := batch(run1, "p1", create("g1", "alice", 20))
 	_, _ = s.Stage(ctx, b.MessageID(), b)
 	_, _ = s.Expect(ctx, done(run1, 1))
-	if _, err := s.DeactivateLocally(ctx, "alice@corp", "on leave"); err != nil {
+	if _, err := s.DeactivateLocally(ctx, "alice@corp", "on leave", ""); err != nil {
 		t.Fatal(err)
 	}
 	run2 := events.Run{RunID: "r2", Job: "j"}
@@ -167,7 +167,7 @@ func TestOlderChangesLoseAndLocalHoldsStay(t *testing.T) {
 	if res[0].Drift != 1 || res[0].Reactivated != 0 {
 		t.Fatalf("result %+v", res[0])
 	}
-	if a, err := s.ReactivateLocally(ctx, "corp/g1"); err != nil || !a.Active {
+	if a, err := s.ReactivateLocally(ctx, "corp/g1", ""); err != nil || !a.Active {
 		t.Fatalf("reactivate: %+v %v", a, err)
 	}
 }

@@ -57,10 +57,15 @@ type LookupResponse struct {
 type AccountsListRequest = accounts.ListFilter
 
 // AccountsListResponse is a page of accounts; More says whether to ask for
-// the next page (after the last account).
+// the next page (after the last account). FeedSeq is the account change
+// feed's last change when the page was read: the page holds every change
+// up to it. A snapshot read in pages follows the feed from its first
+// page's FeedSeq+1 (changes the later pages hold already come again, with
+// the whole account).
 type AccountsListResponse struct {
 	Accounts []accounts.Account `json:"accounts"`
 	More     bool               `json:"more"`
+	FeedSeq  int64              `json:"feed_seq"`
 }
 
 // Error is an endpoint's error reply.

@@ -234,6 +234,7 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 			closers = append(closers, w.Close)
+			background = append(background, func(ctx context.Context) error { return w.RelayFeed(ctx, b) })
 			if err := w.Register(router); err != nil {
 				return err
 			}

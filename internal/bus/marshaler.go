@@ -97,7 +97,16 @@ func (m Marshaler) NameFromMessage(msg *message.Message) string {
 	return msg.Metadata.Get(metaName)
 }
 
-// NameFromSubject returns the wire name of a subject ("adsync.sync.requested.v1").
+// NameFromSubject returns the wire name of a subject: "sync.requested.v1"
+// of "adsync.sync.requested.v1", and "account.changed.v1" of a feed
+// subject, which the domain completes ("adsync.account.changed.v1.corp").
 func NameFromSubject(subject string) string {
-	return strings.TrimPrefix(subject, events.SubjectPrefix)
+	name := strings.TrimPrefix(subject, events.SubjectPrefix)
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		if len(p) > 1 && p[0] == 'v' && strings.Trim(p[1:], "0123456789") == "" {
+			return strings.Join(parts[:i+1], ".")
+		}
+	}
+	return name
 }

@@ -17,6 +17,9 @@ const (
 	StreamPages      = "ADSYNC_PAGES"
 	StreamChanges    = "ADSYNC_CHANGES"
 	StreamDeadLetter = "ADSYNC_DEADLETTER"
+	// StreamAccounts is the account change feed (account.changed.v1),
+	// for the platform whose accounts adsync keeps.
+	StreamAccounts = "ADSYNC_ACCOUNTS"
 )
 
 // DeadLetterSubjectPrefix prefixes the subject of every dead letter; the
@@ -51,6 +54,9 @@ type TopologyOptions struct {
 	// AckWait is the ack wait of every consumer (handlers in progress
 	// extend it); default 30 seconds.
 	AckWait time.Duration
+	// FeedMaxAge is how long the account change feed keeps an event
+	// (feed.max_age); default 30 days.
+	FeedMaxAge time.Duration
 }
 
 func (o TopologyOptions) withDefaults() TopologyOptions {
@@ -73,6 +79,9 @@ func (o TopologyOptions) withDefaults() TopologyOptions {
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
+	}
+	if o.FeedMaxAge <= 0 {
+		o.FeedMaxAge = 30 * 24 * time.Hour
 	}
 	return o
 }
@@ -211,6 +220,13 @@ func (o TopologyOptions) streams() []jetstream.StreamConfig {
 			Retention: jetstream.InterestPolicy, Storage: jetstream.FileStorage,
 			MaxAge: o.DataRetention, Duplicates: o.Duplicates, Replicas: o.Replicas,
 			MaxMsgSize: 8 << 20,
+		},
+		{
+			Name: StreamAccounts, Description: "adsync account change feed: every change to an account, in commit order",
+			Subjects:  []string{events.FeedSubject("*")},
+			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.FeedMaxAge, Duplicates: min(o.Duplicates, o.FeedMaxAge), Replicas: o.Replicas,
+			Discard: jetstream.DiscardOld,
 		},
 		{
 			Name: StreamDeadLetter, Description: "adsync messages that could not be processed, with the reason",

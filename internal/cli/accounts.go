@@ -14,7 +14,7 @@ import (
 
 func (c *cli) accountsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Inspect the local accounts"}
-	cmd.AddCommand(c.accountsListCmd())
+	cmd.AddCommand(c.accountsListCmd(), c.accountsFeedCmd())
 	cmd.AddCommand(c.accountsHoldCmds()...)
 	return cmd
 }

@@ -354,6 +354,7 @@ func (c *crashSystem) crash(t *testing.T, job string, st crashStep) {
 	}
 	assertAppliedOnce(t, runReport(t, c.config, sum.RunID), want)
 	assertAccountsMatch(t, listAccounts(t, c.config), dir, c.removed)
+	assertFeedIsStore(t, c)
 	assertNoDeadLetters(t, c.config)
 	assertNoHeldPlans(t, c.config)
 	if n := storedRuns(t, c.nc, evSyncCompleted)[sum.RunID]; n != 1 {

@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,12 +123,17 @@ func writerKV(t *testing.T, ctx context.Context, b *bus.Bus) {
 	if _, err := openKV(t, ctx, b, bus.BucketMarks).Put(ctx, "domain.perm", []byte(`{}`)); err != nil {
 		t.Errorf("save watermark: %v", err)
 	}
-	leases := openKV(t, ctx, b, bus.BucketLeases)
-	e, err := leases.Get(ctx, "job.perm")
+	// The account feed's relay: where the stream stands, then the next
+	// change.
+	last, err := b.LastFeedSeq(ctx)
 	if err != nil {
-		t.Fatalf("read lease: %v", err)
+		t.Fatalf("read the feed's last change: %v", err)
 	}
-	if err := leases.Delete(ctx, "job.perm", jetstream.LastRevision(e.Revision())); err != nil {
-		t.Errorf("release lease: %v", err)
+	payload := fmt.Sprintf(`{"seq":%d,"domain":"lab","change":"created","actor":"sync","at":"2026-12-07T00:00:00Z","account":{}}`, last+1)
+	if _, err := b.PublishFeed(ctx, last, []bus.FeedMsg{{Seq: last + 1, Domain: "lab", Payload: []byte(payload)}}); err != nil {
+		t.Errorf("publish to the feed: %v", err)
+	}
+	if now, err := b.LastFeedSeq(ctx); err != nil || now != last+1 {
+		t.Errorf("the feed's last change after publishing: %d, %v", now, err)
 	}
 }

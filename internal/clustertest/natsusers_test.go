@@ -25,7 +25,7 @@ const accountsFile = "../../deploy/nats/cluster/accounts.conf"
 
 // natsUsers are the users of accountsFile, with the environment variable
 // that holds each one's password.
-var natsUsers = []string{"adsync-admin", "adsync-tick", "adsync-guard", "adsync-directory-reader", "adsync-diff", "adsync-account-writer", "sys"}
+var natsUsers = []string{"adsync-admin", "adsync-tick", "adsync-guard", "adsync-directory-reader", "adsync-diff", "adsync-account-writer", "adsync-feed", "sys"}
 
 // passwords gives every user of accountsFile a random password.
 type passwords map[string]string

@@ -43,7 +43,7 @@ func serviceCases() []serviceCase {
 			refused: []string{"adsync.sync.completed.v1", "adsync.directory.page.v1", "$KV.adsync_leases.job.perm", "$JS.API.CONSUMER.MSG.NEXT.ADSYNC_CHANGES.writer-account-changes"}},
 		{service: app.AccountWriter, publishes: []string{"sync.completed.v1", "plan.applied.v1"}, kv: writerKV,
 			serves: []string{"adsync.api.accounts.list", "adsync.api.accounts.deactivate", "adsync.api.accounts.reactivate", "adsync.api.runs.report"}, askedBy: "adsync-admin",
-			refused: []string{"adsync.account.changes.v1", "adsync.sync.requested.v1", "$KV.adsync_holds.domain.lab", "$JS.API.CONSUMER.MSG.NEXT.ADSYNC_PAGES.diff-directory-page"}},
+			refused: []string{"adsync.account.changes.v1", "adsync.sync.requested.v1", "$KV.adsync_holds.domain.lab", "$KV.adsync_leases.job.perm", "$JS.API.CONSUMER.MSG.NEXT.ADSYNC_PAGES.diff-directory-page"}},
 	}
 }
 

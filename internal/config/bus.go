@@ -28,5 +28,5 @@ func (f *File) BusOptions(env Env) (bus.Options, error) {
 
 // Topology returns the stream and consumer sizing.
 func (f *File) Topology() bus.TopologyOptions {
-	return bus.TopologyOptions{Replicas: f.NATS.Replicas, AckWait: f.NATS.AckWait.D(), History: f.NATS.History.D()}
+	return bus.TopologyOptions{Replicas: f.NATS.Replicas, AckWait: f.NATS.AckWait.D(), History: f.NATS.History.D(), FeedMaxAge: f.Feed.MaxAge.D()}
 }

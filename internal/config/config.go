@@ -31,6 +31,7 @@ type File struct {
 	Guard     Guard    `yaml:"guard"`
 	Log       Log      `yaml:"log"`
 	Accounts  Accounts `yaml:"accounts"`
+	Feed      Feed     `yaml:"feed"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
 	Process   Process  `yaml:"process"`
@@ -118,6 +119,14 @@ type Accounts struct {
 // StreamsFirstSync says whether a domain's first sync applies as it reads
 // (accounts.stream_first_sync, default true).
 func (a Accounts) StreamsFirstSync() bool { return orTrue(a.StreamFirstSync) }
+
+// Feed settings: the account change feed (stream ADSYNC_ACCOUNTS), whose
+// replicas follow nats.replicas.
+type Feed struct {
+	// MaxAge is how long the feed keeps a change (default 720h, 30 days):
+	// a consumer away for longer starts again from a snapshot.
+	MaxAge Duration `yaml:"max_age"`
+}
 
 // Process settings: how the operating system runs adsync.
 type Process struct {

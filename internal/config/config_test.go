@@ -80,6 +80,7 @@ domains:
 		{"entries per event out of range", good + "directory_reader:\n  entries_per_event: -5\n", []string{"directory_reader.entries_per_event: -5 is out of range"}},
 		{"bad duration", good + "guard:\n  run_lease: soon\n", []string{`"soon" is not a duration`}},
 		{"unknown CPU scheduling", good + "process:\n  cpu_scheduling: realtime\n", []string{`process.cpu_scheduling: "realtime" is not one of batch, normal`}},
+		{"feed kept too briefly", good + "feed:\n  max_age: 10m\n", []string{"feed.max_age: 10m0s is too short"}},
 		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
 	}
 	for _, c := range cases {

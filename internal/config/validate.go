@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 func (f *File) validate() []string {
@@ -55,6 +56,9 @@ func (f *File) validate() []string {
 	}
 	if err := accounts.LocalNamer(f.Accounts.LocalName).Validate(); err != nil {
 		add("accounts.local_name: %v", err)
+	}
+	if f.Feed.MaxAge < 0 || f.Feed.MaxAge > 0 && f.Feed.MaxAge.D() < time.Hour {
+		add("feed.max_age: %s is too short: a consumer away for longer must start again from a snapshot (at least 1h; default 720h)", f.Feed.MaxAge.D())
 	}
 	if f.Accounts.ReportMaxRows < 0 {
 		add("accounts.report_max_rows: must be positive")

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/testenv"
 	"github.com/adsync/adsync/schemas"
@@ -456,7 +457,7 @@ func (c *capture) check(t *testing.T) {
 	defer c.mu.Unlock()
 	checked := 0
 	for _, m := range c.msgs {
-		name := strings.TrimPrefix(m.Subject, "adsync.")
+		name := bus.NameFromSubject(m.Subject)
 		if strings.HasPrefix(name, "api.") || strings.HasPrefix(name, "deadletter.") || m.Header.Get(Poison) != "" {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -52,6 +53,9 @@ type Service struct {
 	store *accounts.Store
 	pub   Publisher
 	marks Watermarks
+	log   *slog.Logger
+	// feedKick wakes RelayFeed when changes were committed.
+	feedKick chan struct{}
 }
 
 // New opens the account store and returns the service.
@@ -67,7 +71,7 @@ func New(ctx context.Context, cfg Config, pub Publisher, marks Watermarks) (*Ser
 	if err != nil {
 		return nil, fmt.Errorf("account-writer: %w", err)
 	}
-	return &Service{cfg: cfg, store: st, pub: pub, marks: marks}, nil
+	return &Service{cfg: cfg, store: st, pub: pub, marks: marks, log: slog.Default(), feedKick: make(chan struct{}, 1)}, nil
 }
 
 // Store returns the account store.
@@ -90,6 +94,7 @@ func (s *Service) Close() error { return s.store.Close() }
 func (s *Service) HandleChanges(ctx context.Context, b *events.AccountChanges) error {
 	start := time.Now()
 	done, err := s.store.Stage(ctx, b.MessageID(), b)
+	s.kickFeed() // a first sync's page is applied as it comes
 	if done {
 		metrics.PhaseSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	}
@@ -110,6 +115,7 @@ func (s *Service) HandleChangesCompleted(ctx context.Context, c *events.ChangesC
 	start := time.Now()
 	done, err := s.store.Expect(ctx, c)
 	if done {
+		s.kickFeed()
 		metrics.PhaseSeconds.WithLabelValues("apply").Observe(time.Since(start).Seconds())
 	}
 	if err != nil {
@@ -127,6 +133,7 @@ func (s *Service) HandleChangesCompleted(ctx context.Context, c *events.ChangesC
 // HandleDecided applies or drops a held plan.
 func (s *Service) HandleDecided(ctx context.Context, d *events.PlanDecided) error {
 	res, err := s.store.Decide(ctx, d)
+	s.kickFeed()
 	if errors.Is(err, accounts.ErrNotHeld) {
 		// A redelivery of this very decision, whose end (watermarks,
 		// plan.applied) may have failed after the plan was applied or
@@ -205,14 +212,21 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			if f.Limit <= 0 {
 				f.Limit = 1000
 			}
+			// The sequence first: the page then holds every change up to it.
+			seq, err := s.store.FeedSeq(ctx)
+			if err != nil {
+				return api.AccountsListResponse{}, err
+			}
 			list, err := s.store.List(ctx, f)
-			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit}, err
+			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit, FeedSeq: seq}, err
 		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
 		svc.AddEndpoint("accounts-deactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
-			return s.store.DeactivateLocally(ctx, r.Ref, r.Reason)
+			defer s.kickFeed()
+			return s.store.DeactivateLocally(ctx, r.Ref, r.Reason, r.By)
 		}), micro.WithEndpointSubject(api.SubjectAccountsDeactivate)),
 		svc.AddEndpoint("accounts-reactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
-			return s.store.ReactivateLocally(ctx, r.Ref)
+			defer s.kickFeed()
+			return s.store.ReactivateLocally(ctx, r.Ref, r.By)
 		}), micro.WithEndpointSubject(api.SubjectAccountsReactivate)),
 		svc.AddEndpoint("runs-report", api.Handler(func(ctx context.Context, r api.RunReportRequest) (*accounts.RunReport, error) {
 			return s.store.Report(ctx, r.RunID, r.After, r.Limit)
