@@ -72,6 +72,7 @@ func main() {
 	user := flag.String("user", "", "NATS user (adsync-feed)")
 	passwordFile := flag.String("password-file", "", "file holding the user's password")
 	creds := flag.String("creds", "", "NATS credentials file (instead of user and password)")
+	tokenFile := flag.String("token-file", "", "file holding a NATS token (e.g. an embedded server's data_dir/nats.token)")
 	until := flag.Int64("until", 0, "stop once the change with this number is applied (0: follow until Ctrl-C)")
 	dump := flag.String("dump", "", "at the end, write the accounts as JSON to this file")
 	flag.Parse()
@@ -86,6 +87,12 @@ func main() {
 			log.Fatalf("password: %v", err)
 		}
 		opts = append(opts, nats.UserInfo(*user, strings.TrimSpace(string(raw))))
+	case *tokenFile != "":
+		raw, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			log.Fatalf("token: %v", err)
+		}
+		opts = append(opts, nats.Token(strings.TrimSpace(string(raw))))
 	}
 	nc, err := nats.Connect(*url, opts...)
 	if err != nil {

@@ -98,6 +98,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	if o.Embed {
+		if natsOpts.Token == "" {
+			if natsOpts.Token, err = cfg.EmbeddedToken(true); err != nil {
+				return err
+			}
+		}
 		srv, err := embeddednats.Start(embeddednats.Options{StoreDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
 			User: natsOpts.User, Password: natsOpts.Password, Token: natsOpts.Token,
 			CertFile: cfg.NATS.ServerCertFile, KeyFile: cfg.NATS.ServerKeyFile})

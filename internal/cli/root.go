@@ -102,6 +102,10 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 		if errors.Is(err, nats.ErrNoServers) { // nothing answered; a refusal (credentials, TLS) says so itself
 			return nil, fmt.Errorf("%w (is adsync running? start it with: adsync run -c %s)", err, c.configPath)
 		}
+		if cfg.NATS.URL == "" && !cfg.NATS.AllowAnonymous && errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("%w (the embedded NATS server takes the token adsync run wrote to %s: run this command as the user adsync runs as, with the same configuration)",
+				err, cfg.EmbeddedTokenFile())
+		}
 		return nil, err
 	}
 	if err := b.CheckProvisioned(ctx); err != nil {

@@ -23,6 +23,12 @@ func (f *File) BusOptions(env Env) (bus.Options, error) {
 	if o.Token, err = Secret(f.NATS.TokenFile, f.NATS.TokenEnv, env); err != nil {
 		return o, err
 	}
+	if o.Token == "" {
+		// The embedded server's generated token, once adsync run made it.
+		if o.Token, err = f.EmbeddedToken(false); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 

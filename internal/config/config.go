@@ -65,6 +65,11 @@ type NATS struct {
 	CAFile       string `yaml:"ca_file"`
 	CertFile     string `yaml:"cert_file"`
 	KeyFile      string `yaml:"key_file"`
+	// AllowAnonymous lets any local process use the embedded server
+	// without credentials, as before adsync generated them (a lab). By
+	// default the embedded server requires the token in data_dir/nats.token
+	// unless credentials are configured above.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// Provision: every process creates or updates the streams, buckets
 	// and consumers at start (default true). Set false where services run
 	// with least-privilege NATS users, and provision once with

@@ -34,7 +34,7 @@ type feedReader struct {
 
 func followFeed(t *testing.T, sys *System) *feedReader {
 	t.Helper()
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func (f *feedReader) next(n int, timeout time.Duration) []events.AccountChanged 
 // feed_seq).
 func feedSeq(t *testing.T, sys *System) int64 {
 	t.Helper()
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 	slapd := testenv.Slapd(t, testenv.WithUsers(users))
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestFeedConsumerExample(t *testing.T) {
 	}
 	dump := filepath.Join(t.TempDir(), "accounts.json")
 	var stdout, stderr syncBuffer
-	cmd := exec.Command(bin, "-url", sys.NATSURL, "-until", "302", "-dump", dump)
+	cmd := exec.Command(bin, "-url", sys.NATSURL, "-token-file", filepath.Join(sys.Dir, "data", "nats.token"), "-until", "302", "-dump", dump)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func TestJobsAreNeverImportedFromAnotherEnvironment(t *testing.T) {
 	sys.MustCLI("job", "enable", "local")
 
 	// A job copied from another installation's bucket.
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // saves another in its place.
 func savedMark(t *testing.T, sys *System, domain string) (events.Watermark, func(events.Watermark)) {
 	t.Helper()
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestMonitoringOfARun(t *testing.T) {
 	})
 
 	t.Run("service framework", func(t *testing.T) {
-		nc, err := nats.Connect(sys.NATSURL)
+		nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 		if err != nil {
 			t.Fatal(err)
 		}

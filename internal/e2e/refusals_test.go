@@ -146,7 +146,7 @@ func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

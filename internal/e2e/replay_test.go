@@ -26,7 +26,7 @@ func TestReplayedOldEventsNeverWin(t *testing.T) {
 	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "new@example.org")
 	sys.MustComplete("lab-sync")
 
-	nc, err := nats.Connect(sys.NATSURL)
+	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

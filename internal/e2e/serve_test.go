@@ -64,7 +64,7 @@ func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 		}
 	}()
 	sys.captured = &capture{}
-	sys.captured.attach(t, sys.NATSURL)
+	sys.captured.attach(t, sys.NATSURL, sys.NATSOptions()...)
 	defer sys.captured.check(t)
 	defer sys.captured.detach()
 

@@ -203,11 +203,34 @@ func (s *System) start() {
 	if s.captured == nil {
 		s.captured = &capture{}
 	}
-	url := s.NATSURL
+	url, opts := s.NATSURL, s.NATSOptions()
 	if s.captureURL != "" {
-		url = s.captureURL
+		url, opts = s.captureURL, s.captureOpts
 	}
-	s.captured.attach(s.t, url, s.captureOpts...)
+	s.captured.attach(s.t, url, opts...)
+}
+
+// NATSOptions are the options a process on the same machine uses to reach
+// the embedded server: the token adsync run generated in its data
+// directory, if it did.
+func (s *System) NATSOptions() []nats.Option {
+	raw, err := os.ReadFile(filepath.Join(s.Dir, "data", "nats.token"))
+	if err != nil {
+		return nil
+	}
+	return []nats.Option{nats.Token(string(raw))}
+}
+
+// Connect connects to the embedded server as a process on the same machine
+// (NATSOptions); closed when the test ends.
+func (s *System) Connect() *nats.Conn {
+	s.t.Helper()
+	nc, err := nats.Connect(s.NATSURL, s.NATSOptions()...)
+	if err != nil {
+		s.t.Fatalf("connect to adsync's NATS server: %v", err)
+	}
+	s.t.Cleanup(nc.Close)
+	return nc
 }
 
 // Stop stops `adsync run` as SIGTERM would and checks it exits cleanly.
