@@ -239,7 +239,18 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 			closers = append(closers, w.Close)
-			background = append(background, func(ctx context.Context) error { return w.RelayFeed(ctx, b) })
+			// The feed's relay has a connection of its own: a first sync
+			// publishes as many feed messages as accounts, and the run's
+			// own events must not queue behind them (sync.completed came
+			// 1.4 s late at 100,000 accounts).
+			feedOpts := natsOpts
+			feedOpts.Name = "adsync account-writer feed"
+			fb, err := bus.Connect(ctx, feedOpts, cfg.Topology(), log)
+			if err != nil {
+				return err
+			}
+			defer fb.Close()
+			background = append(background, func(ctx context.Context) error { return w.RelayFeed(ctx, fb) })
 			if err := w.Register(router); err != nil {
 				return err
 			}

@@ -183,9 +183,11 @@ func TestFeedConsumerPermissions(t *testing.T) {
 	if err := admin.Provision(ctx); err != nil {
 		t.Fatalf("the admin cannot provision: %v", err)
 	}
+	var pos bus.FeedPosition
 	for seq := int64(1); seq <= 3; seq++ {
 		payload := fmt.Sprintf(`{"seq":%d,"domain":"lab","change":"created","actor":"sync","at":"2026-12-07T00:00:00Z","account":{}}`, seq)
-		if _, err := admin.PublishFeed(ctx, seq-1, []bus.FeedMsg{{Seq: seq, Domain: "lab", Payload: []byte(payload)}}); err != nil {
+		var err error
+		if pos, err = admin.PublishFeed(ctx, pos, []bus.FeedMsg{{Seq: seq, Domain: "lab", Payload: []byte(payload)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

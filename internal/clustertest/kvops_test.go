@@ -124,16 +124,16 @@ func writerKV(t *testing.T, ctx context.Context, b *bus.Bus) {
 		t.Errorf("save watermark: %v", err)
 	}
 	// The account feed's relay: where the stream stands, then the next
-	// change.
-	last, err := b.LastFeedSeq(ctx)
+	// change after it.
+	pos, err := b.FeedPosition(ctx)
 	if err != nil {
-		t.Fatalf("read the feed's last change: %v", err)
+		t.Fatalf("read where the feed stands: %v", err)
 	}
-	payload := fmt.Sprintf(`{"seq":%d,"domain":"lab","change":"created","actor":"sync","at":"2026-12-07T00:00:00Z","account":{}}`, last+1)
-	if _, err := b.PublishFeed(ctx, last, []bus.FeedMsg{{Seq: last + 1, Domain: "lab", Payload: []byte(payload)}}); err != nil {
+	payload := fmt.Sprintf(`{"seq":%d,"domain":"lab","change":"created","actor":"sync","at":"2026-12-07T00:00:00Z","account":{}}`, pos.Seq+1)
+	if _, err := b.PublishFeed(ctx, pos, []bus.FeedMsg{{Seq: pos.Seq + 1, Domain: "lab", Payload: []byte(payload)}}); err != nil {
 		t.Errorf("publish to the feed: %v", err)
 	}
-	if now, err := b.LastFeedSeq(ctx); err != nil || now != last+1 {
+	if now, err := b.LastFeedSeq(ctx); err != nil || now != pos.Seq+1 {
 		t.Errorf("the feed's last change after publishing: %d, %v", now, err)
 	}
 }
