@@ -108,10 +108,10 @@ func (s *natsServer) connect(t *testing.T) *nats.Conn {
 
 // connectNATS connects to url and reconnects for ever (a test's
 // connection outlives a restart of the embedded server).
-func connectNATS(t *testing.T, url string) *nats.Conn {
+func connectNATS(t *testing.T, url string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.Name("clustertest "+t.Name()), nats.MaxReconnects(-1),
-		nats.ReconnectWait(100*time.Millisecond), nats.Timeout(5*time.Second), nats.RetryOnFailedConnect(false))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("clustertest " + t.Name()), nats.MaxReconnects(-1),
+		nats.ReconnectWait(100 * time.Millisecond), nats.Timeout(5 * time.Second), nats.RetryOnFailedConnect(false)}, opts...)...)
 	if err != nil {
 		t.Fatalf("connect to NATS at %s: %v", url, err)
 	}

@@ -2,6 +2,8 @@ package clustertest
 
 import (
 	"fmt"
+	"github.com/nats-io/nats.go"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -31,7 +33,12 @@ func TestEmbeddedRestart(t *testing.T) {
 	listen := freeListenAddr(t)
 	config := writeCrashConfig(t, dir, slapd, crashConfigOptions{listen: listen, dataDir: filepath.Join(dir, "data"), wholeFirstSync: true})
 	proc := startRun(t, t, dir, config)
-	nc := connectNATS(t, "nats://"+listen)
+	// The embedded server takes the token adsync run generated.
+	token, err := os.ReadFile(filepath.Join(dir, "data", "nats.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := connectNATS(t, "nats://"+listen, nats.Token(string(token)))
 	log := watchEvents(t, nc)
 	mustCLI(t, config, "job", "create", "restart", "--all-domains", "--mode", "full")
 	t.Logf("timing: set-up %v", time.Since(began).Round(time.Millisecond))

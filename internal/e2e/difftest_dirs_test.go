@@ -163,10 +163,13 @@ func (d *ldapDiffDir) scope(t *testing.T) map[string]wantAccount {
 func TestDeltaEqualsFullOnActiveDirectory(t *testing.T) {
 	t.Parallel()
 	dc := testenv.Samba(t)
-	runDiffSeeds(t, adRegressionSeeds, func(t *testing.T, seed uint64, steps int) {
+	// Every operation, the toggles twice (on, then likely off).
+	script := []string{"add", "disable", "disable", "expire", "expire", "rename", "modrdn", "move-out", "move-in", "leaver", "move-in",
+		"app", "app", "attr", "team", "nest", "team", "nest", "delete", "restore", "delete", "add"}
+	runDiffSeeds(t, adRegressionSeeds, script, func(t *testing.T, seed uint64, steps int, script []string) {
 		base, outer, apps, teamsOU := dc.NewOU(t), dc.NewOU(t), dc.NewOU(t), dc.NewOU(t)
 		tag := newTag(t)
-		w := &diffWorld{rng: rand.New(rand.NewPCG(seed, 0)), tag: tag, base: base, outer: outer, nestedIn: map[int]int{}}
+		w := &diffWorld{rng: rand.New(rand.NewPCG(seed, 0)), tag: tag, base: base, outer: outer, nestedIn: map[int]int{}, script: script}
 		w.inner = dc.AddOU(t, base, "Inner")
 		w.app = dc.AddGroup(t, apps, "App-"+tag)
 		w.appNested = dc.AddGroup(t, apps, "AppNested-"+tag)
@@ -190,10 +193,12 @@ func TestDeltaEqualsFullOnActiveDirectory(t *testing.T) {
 // group directly, as the memberof overlay keeps direct memberships).
 func TestDeltaEqualsFullOnOpenLDAP(t *testing.T) {
 	t.Parallel()
-	runDiffSeeds(t, ldapRegressionSeeds, func(t *testing.T, seed uint64, steps int) {
+	script := []string{"add", "disable", "disable", "rename", "modrdn", "move-out", "move-in", "leaver", "move-in", "app", "app", "attr",
+		"team", "nest", "delete", "add"}
+	runDiffSeeds(t, ldapRegressionSeeds, script, func(t *testing.T, seed uint64, steps int, script []string) {
 		s := testenv.Slapd(t)
 		tag := newTag(t)
-		w := &diffWorld{rng: rand.New(rand.NewPCG(seed, 0)), tag: tag, base: s.UsersDN, nestedIn: map[int]int{}}
+		w := &diffWorld{rng: rand.New(rand.NewPCG(seed, 0)), tag: tag, base: s.UsersDN, nestedIn: map[int]int{}, script: script}
 		w.outer = s.AddOU(t, "leavers")
 		w.inner = "ou=inner," + s.UsersDN
 		s.AddEntry(t, w.inner, map[string][]string{"objectClass": {"top", "organizationalUnit"}, "ou": {"inner"}})

@@ -142,6 +142,9 @@ type diffWorld struct {
 	// Before a run, the test waits for the last one to age past it.
 	overlap   time.Duration
 	lastTouch time.Time
+	// script, when set, names the one operation of each step in turn
+	// (the every-operation run); steps then is its length.
+	script []string
 }
 
 func (w *diffWorld) note(format string, a ...any) {
@@ -200,14 +203,15 @@ func (w *diffWorld) setUp(t *testing.T) {
 
 // ops are the changes a step picks from. Each returns false when it found
 // nothing to change.
-func (w *diffWorld) ops() []struct {
+// diffOp is one kind of directory change; do returns false when it found
+// nothing to change (or the directory cannot: a tombstone in OpenLDAP).
+type diffOp struct {
 	name string
 	do   func(t *testing.T) bool
-} {
-	return []struct {
-		name string
-		do   func(t *testing.T) bool
-	}{
+}
+
+func (w *diffWorld) ops() []diffOp {
+	return []diffOp{
 		{"add", func(t *testing.T) bool {
 			parent := w.base
 			if w.rng.IntN(3) == 0 {
@@ -401,6 +405,27 @@ func (w *diffWorld) touchGroups() {
 	w.lastTouch = time.Now()
 }
 
+// scriptOps are operations only a script names (the random steps draw
+// from ops alone, so that a seed replays as it was recorded): a move out
+// of the synced OU, and back into it.
+func (w *diffWorld) scriptOps() []diffOp {
+	moveTo := func(name, to string) diffOp {
+		return diffOp{name, func(t *testing.T) bool {
+			u := w.pick(func(u *diffUser) bool {
+				return u.exists && !strings.HasSuffix(strings.ToLower(u.dn), ","+strings.ToLower(to))
+			})
+			if u == nil {
+				return false
+			}
+			w.touching(u, false)
+			w.dir.move(t, u, to)
+			w.note("move %s to %s", u.name, to)
+			return true
+		}}
+	}
+	return []diffOp{moveTo("move-out", w.outer), moveTo("move-in", w.base)}
+}
+
 func keys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -455,7 +480,16 @@ func runDiffTest(t *testing.T, w *diffWorld, steps int, seed uint64, deltaSys, f
 	deltaRuns, wantDelta := 0, 0
 	for step := 0; step <= steps; step++ {
 		w.groupsTouched = false
-		if step > 0 {
+		switch {
+		case step > 0 && w.script != nil:
+			w.note("-- step %d", step)
+			name := w.script[step-1]
+			all := append(slices.Clone(ops), w.scriptOps()...)
+			i := slices.IndexFunc(all, func(o diffOp) bool { return o.name == name })
+			if i < 0 || !all[i].do(t) {
+				fail(step, "the scripted operation %q found nothing to change", name)
+			}
+		case step > 0:
 			w.note("-- step %d", step)
 			for n := 1 + w.rng.IntN(3); n > 0; {
 				op := ops[w.rng.IntN(len(ops))]
@@ -586,9 +620,15 @@ func fullReasons(t *testing.T, sys *System, runID string) string {
 func attrOf(e *ldap.Entry, attr string) string { return e.GetEqualFoldAttributeValue(attr) }
 
 // runDiffSeeds runs the differential test for each seed in a subtest.
-func runDiffSeeds(t *testing.T, regression []diffSeed, run func(t *testing.T, seed uint64, steps int)) {
+// runDiffSeeds runs the differential test: first every operation once, in
+// a fixed order (script), then each seed in a subtest. run sets up a world
+// and calls runDiffTest.
+func runDiffSeeds(t *testing.T, regression []diffSeed, script []string, run func(t *testing.T, seed uint64, steps int, script []string)) {
+	if os.Getenv("ADSYNC_DIFFTEST_SEED") == "" {
+		t.Run("every-operation", func(t *testing.T) { run(t, 0, len(script), script) })
+	}
 	for _, s := range diffSettings(t, regression) {
-		t.Run(fmt.Sprintf("seed-%d", s.seed), func(t *testing.T) { run(t, s.seed, s.steps) })
+		t.Run(fmt.Sprintf("seed-%d", s.seed), func(t *testing.T) { run(t, s.seed, s.steps, nil) })
 	}
 }
 

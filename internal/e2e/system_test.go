@@ -205,7 +205,10 @@ func (s *System) start() {
 	}
 	url, opts := s.NATSURL, s.NATSOptions()
 	if s.captureURL != "" {
-		url, opts = s.captureURL, s.captureOpts
+		url = s.captureURL
+	}
+	if s.captureOpts != nil {
+		opts = s.captureOpts
 	}
 	s.captured.attach(s.t, url, opts...)
 }
