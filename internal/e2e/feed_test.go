@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
@@ -34,12 +33,7 @@ type feedReader struct {
 
 func followFeed(t *testing.T, sys *System) *feedReader {
 	t.Helper()
-	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(sys.Connect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +92,7 @@ func (f *feedReader) next(n int, timeout time.Duration) []events.AccountChanged 
 // feed_seq).
 func feedSeq(t *testing.T, sys *System) int64 {
 	t.Helper()
-	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	resp, err := api.Request[api.AccountsListResponse](context.Background(), nc, api.SubjectAccountsList, "account-writer", api.AccountsListRequest{Limit: 1})
+	resp, err := api.Request[api.AccountsListResponse](context.Background(), sys.Connect(), api.SubjectAccountsList, "account-writer", api.AccountsListRequest{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +248,7 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 	slapd := testenv.Slapd(t, testenv.WithUsers(users))
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
-	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := sys.Connect()
 	list := func(req api.AccountsListRequest) api.AccountsListResponse {
 		resp, err := api.Request[api.AccountsListResponse](context.Background(), nc, api.SubjectAccountsList, "account-writer", req)
 		if err != nil {

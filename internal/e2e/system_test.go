@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -139,13 +140,27 @@ func WithDomainYAML(domain, yaml string) Option {
 func Start(t *testing.T, domains []Domain, opts ...Option) *System {
 	t.Helper()
 	dir := t.TempDir()
-	s := &System{t: t, Dir: dir, ConfigPath: filepath.Join(dir, "adsync.yaml"), listen: freeAddr(t), domains: domains, Clock: &Clock{}}
+	s := &System{t: t, Dir: dir, ConfigPath: filepath.Join(dir, "adsync.yaml"), domains: domains, Clock: &Clock{}}
 	for _, o := range opts {
 		o(s)
 	}
-	s.NATSURL = "nats://" + s.listen
-	s.writeConfig()
-	s.start()
+	picked := s.listen == ""
+	for attempt := 1; ; attempt++ {
+		if picked {
+			s.listen = freeAddr(t)
+		}
+		s.NATSURL = "nats://" + s.listen
+		s.writeConfig()
+		err := s.tryStart()
+		if err == nil {
+			break
+		}
+		// A port freeAddr found free can be taken before the embedded
+		// server binds it (another test picked it meanwhile): pick again.
+		if !picked || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("adsync run stopped at start: %v", err)
+		}
+	}
 	t.Cleanup(func() {
 		s.Stop()
 		s.captured.check(t)
@@ -175,6 +190,15 @@ func (s *System) writeConfig() {
 
 func (s *System) start() {
 	s.t.Helper()
+	if err := s.tryStart(); err != nil {
+		s.t.Fatalf("adsync run stopped at start: %v", err)
+	}
+}
+
+// tryStart starts `adsync run` and waits until it is ready, or returns why
+// it stopped.
+func (s *System) tryStart() error {
+	s.t.Helper()
 	var err error
 	s.log, err = os.OpenFile(filepath.Join(s.Dir, "adsync.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -196,7 +220,13 @@ func (s *System) start() {
 	select {
 	case <-ready:
 	case err := <-s.done:
-		s.t.Fatalf("adsync run stopped at start: %v", err)
+		s.cancel()
+		s.cancel = nil
+		s.log.Close()
+		if err == nil {
+			err = errors.New("it exited")
+		}
+		return err
 	case <-time.After(30 * time.Second):
 		s.t.Fatal("adsync run did not get ready within 30s")
 	}
@@ -211,6 +241,7 @@ func (s *System) start() {
 		opts = s.captureOpts
 	}
 	s.captured.attach(s.t, url, opts...)
+	return nil
 }
 
 // NATSOptions are the options a process on the same machine uses to reach

@@ -36,3 +36,20 @@ func dialAdmin(url, caFile, serverName, bindDN, password string, timeout time.Du
 	}
 	return conn, nil
 }
+
+// searchAll returns the entries below base that match filter, with attrs,
+// read in pages of 500.
+func searchAll(c *ldap.Conn, base, filter string, attrs []string) ([]*ldap.Entry, error) {
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil), 500)
+	if err != nil {
+		return nil, err
+	}
+	return res.Entries, nil
+}
+
+// removeMember deletes memberDN from the member attribute of groupDN.
+func removeMember(c *ldap.Conn, groupDN, memberDN string) error {
+	req := ldap.NewModifyRequest(groupDN, nil)
+	req.Delete("member", []string{memberDN})
+	return c.Modify(req)
+}

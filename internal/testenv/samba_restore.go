@@ -11,11 +11,7 @@ import (
 // RemoveMember removes memberDN from the member attribute of groupDN.
 func (dc *SambaDC) RemoveMember(t testing.TB, groupDN, memberDN string) {
 	t.Helper()
-	dc.do(t, "remove member from "+groupDN, func(c *ldap.Conn) error {
-		req := ldap.NewModifyRequest(groupDN, nil)
-		req.Delete("member", []string{memberDN})
-		return c.Modify(req)
-	})
+	dc.do(t, "remove member from "+groupDN, func(c *ldap.Conn) error { return removeMember(c, groupDN, memberDN) })
 }
 
 // Restore brings a deleted user back from its tombstone (Active Directory's
@@ -73,13 +69,9 @@ func (dc *SambaDC) AddOU(t testing.TB, parentDN, name string) string {
 func (dc *SambaDC) Search(t testing.TB, base, filter string, attrs ...string) []*ldap.Entry {
 	t.Helper()
 	var entries []*ldap.Entry
-	dc.do(t, "search "+base+" "+filter, func(c *ldap.Conn) error {
-		res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil), 500)
-		if err != nil {
-			return err
-		}
-		entries = res.Entries
-		return nil
+	dc.do(t, "search "+base+" "+filter, func(c *ldap.Conn) (err error) {
+		entries, err = searchAll(c, base, filter, attrs)
+		return err
 	})
 	return entries
 }

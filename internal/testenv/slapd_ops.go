@@ -193,13 +193,9 @@ func (s *SlapdServer) Users(t testing.TB, attrs ...string) []*ldap.Entry {
 func (s *SlapdServer) Search(t testing.TB, base, filter string, attrs ...string) []*ldap.Entry {
 	t.Helper()
 	var entries []*ldap.Entry
-	s.do(t, "search "+base+" "+filter, func(c *ldap.Conn) error {
-		res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil), 500)
-		if err != nil {
-			return err
-		}
-		entries = res.Entries
-		return nil
+	s.do(t, "search "+base+" "+filter, func(c *ldap.Conn) (err error) {
+		entries, err = searchAll(c, base, filter, attrs)
+		return err
 	})
 	return entries
 }
@@ -207,9 +203,5 @@ func (s *SlapdServer) Search(t testing.TB, base, filter string, attrs ...string)
 // RemoveMember removes memberDN from groupDN.
 func (s *SlapdServer) RemoveMember(t testing.TB, groupDN, memberDN string) {
 	t.Helper()
-	s.do(t, "remove member from "+groupDN, func(c *ldap.Conn) error {
-		req := ldap.NewModifyRequest(groupDN, nil)
-		req.Delete("member", []string{memberDN})
-		return c.Modify(req)
-	})
+	s.do(t, "remove member from "+groupDN, func(c *ldap.Conn) error { return removeMember(c, groupDN, memberDN) })
 }
