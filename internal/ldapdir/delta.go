@@ -85,12 +85,10 @@ func Usable(w *events.Watermark, now events.Watermark) (bool, string) {
 // adsync) falls back to the last full read, which mapped every entry no
 // earlier than FullAt.
 func (c *Conn) ChangedSince(w events.Watermark) {
+	c.changed, _ = c.changedClause(w) // Usable let only known kinds through
 	if w.Kind == events.WatermarkUSN {
-		c.changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
 		c.expiry = watchExpiry(w)
-		return
 	}
-	c.changed = "(modifyTimestamp>=" + w.Timestamp.UTC().Format("20060102150405Z") + ")"
 }
 
 // changedFilter is the delta read's extra filter clause, or "" for a full
@@ -111,24 +109,30 @@ func (c *Conn) changedFilter(x expiryWatch) string {
 // compares modifyTimestamp with the watermark's time (taken minus the
 // overlap, as for users).
 func (c *Conn) GroupsChangedSince(ctx context.Context, w events.Watermark) ([]string, error) {
-	var changed string
-	switch w.Kind {
-	case events.WatermarkUSN:
-		changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
-	case events.WatermarkTimestamp:
-		changed = "(modifyTimestamp>=" + ldap.EscapeFilter(w.Timestamp.UTC().Format("20060102150405Z")) + ")"
-	default:
-		return nil, fmt.Errorf("domain %q: watermark of unknown kind %q: %w", c.cfg.Name, w.Kind, ErrNoWatermark)
+	changed, err := c.changedClause(w)
+	if err != nil {
+		return nil, err
 	}
 	var dns []string
 	filter := andFilter(changed, c.groupFilter()) // the USN (or time) test first: see SearchUsers
-	err := c.pagedSearch(ctx, c.groupBase(), filter, []string{"1.1"}, nil, func(entries []*ldap.Entry) error {
+	err = c.pagedSearch(ctx, c.groupBase(), filter, []string{"1.1"}, nil, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
 			dns = append(dns, e.DN)
 		}
 		return nil
 	})
 	return dns, err
+}
+
+// changedClause is the filter clause of the objects changed since w.
+func (c *Conn) changedClause(w events.Watermark) (string, error) {
+	switch w.Kind {
+	case events.WatermarkUSN:
+		return fmt.Sprintf("(uSNChanged>=%d)", w.USN+1), nil
+	case events.WatermarkTimestamp:
+		return "(modifyTimestamp>=" + ldap.EscapeFilter(w.Timestamp.UTC().Format("20060102150405Z")) + ")", nil
+	}
+	return "", fmt.Errorf("domain %q: watermark of unknown kind %q: %w", c.cfg.Name, w.Kind, ErrNoWatermark)
 }
 
 // showDeleted is Active Directory's LDAP_SERVER_SHOW_DELETED_OID control.

@@ -15,11 +15,7 @@ const lookupBatch = 50
 // each id found. An account whose id is found there left the sync's scope;
 // one that is not found was removed from the directory.
 func (c *Conn) Lookup(ctx context.Context, ids []string) (map[string]string, error) {
-	base := c.cfg.LookupBaseDN
-	if base == "" {
-		base = domainRoot(c.cfg.BaseDN)
-	}
-	return c.findIDs(ctx, base, "", ids)
+	return c.findIDs(ctx, c.lookupBase(), "", ids)
 }
 
 // InScope returns which of ids the sync's scope holds: entries below BaseDN

@@ -115,14 +115,9 @@ func (c *Conn) ScopeGroupsChanged(ctx context.Context, w events.Watermark) ([]st
 	if err != nil || len(named) == 0 {
 		return nil, err
 	}
-	var changed string
-	switch w.Kind {
-	case events.WatermarkUSN:
-		changed = fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
-	case events.WatermarkTimestamp:
-		changed = "(modifyTimestamp>=" + w.Timestamp.UTC().Format("20060102150405Z") + ")"
-	default:
-		return nil, fmt.Errorf("domain %q: watermark of unknown kind %q: %w", c.cfg.Name, w.Kind, ErrNoWatermark)
+	changed, err := c.changedClause(w)
+	if err != nil {
+		return nil, err
 	}
 	var dns []string
 	collect := func(entries []*ldap.Entry) error {
