@@ -87,6 +87,7 @@ cat <<TXT
 
 adsync is still running (pid $(cat "$PIDFILE")). Try:
   $ADSYNC watch -c $CONFIG                 # live events
+  $ADSYNC accounts feed --from 1 -c $CONFIG  # every account change, in order (the platform's feed)
   $ADSYNC job show demo -c $CONFIG         # next scheduled run
   $ADSYNC sso enable saml -c $CONFIG       # refused while the job is enabled
 Stop it with: make demo-clean
