@@ -167,6 +167,11 @@ type runResult struct {
 	Timeline map[string]evStat
 	Warnings map[string][]string // WARN/ERROR log lines of each process during the run
 	Problems []string            // failed checks
+	// The account change feed: the changes the run made (FeedWant), the
+	// account.changed.v1 events seen (FeedSeen), and when the last one was
+	// (FeedDone, since the run's start).
+	FeedWant, FeedSeen int
+	FeedDone           time.Duration
 }
 
 // run times one `adsync job run NAME --wait --json`.
@@ -196,6 +201,17 @@ func (s *system) run(ctx context.Context, label, job string, d *directory, timeo
 	}
 	err := runCmd(ctx, cmd)
 	r.Wall = time.Since(t0)
+	if s.timeline != nil && err == nil {
+		// The account change feed is published as the changes are
+		// applied, and may end after the run: one account.changed.v1 per
+		// change, counted with the run's CPU.
+		var sum summary
+		if json.Unmarshal(out.Bytes(), &sum) == nil {
+			t := sum.Totals
+			r.FeedWant = t.Created + t.Updated + t.Deactivated + t.Reactivated
+			r.FeedDone, r.FeedSeen = s.timeline.waitFeed(r.FeedWant, 2*time.Minute)
+		}
+	}
 	var busy time.Duration
 	r.Usage, busy = smp.finish()
 	if ps := cmd.ProcessState; ps != nil {
@@ -239,6 +255,9 @@ func (r *runResult) check(n int, want counts) {
 	}
 	if r.Entries != n {
 		r.Problems = append(r.Problems, fmt.Sprintf("entries %d, want %d", r.Entries, n))
+	}
+	if r.FeedSeen != r.FeedWant {
+		r.Problems = append(r.Problems, fmt.Sprintf("the account feed brought %d changes; want %d", r.FeedSeen, r.FeedWant))
 	}
 	if r.Summary.Totals != want {
 		r.Problems = append(r.Problems, fmt.Sprintf("counts: %s; want %s", r.Summary.Totals, want))

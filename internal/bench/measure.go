@@ -287,6 +287,33 @@ func startTimeline(url string, start time.Time) (*timeline, error) {
 	return tl, nil
 }
 
+// feedPrefix is the wire name of the account change feed's events; their
+// subjects add the domain.
+const feedPrefix = "account.changed.v1."
+
+// waitFeed waits until the timeline saw want account changes (at most
+// timeout) and returns when the last one was seen and how many were.
+func (tl *timeline) waitFeed(want int, timeout time.Duration) (time.Duration, int) {
+	deadline := time.Now().Add(timeout)
+	for {
+		_ = tl.nc.Flush()
+		tl.mu.Lock()
+		var last time.Duration
+		seen := 0
+		for name, st := range tl.ev {
+			if strings.HasPrefix(name, feedPrefix) {
+				seen += st.Count
+				last = max(last, st.Last)
+			}
+		}
+		tl.mu.Unlock()
+		if seen >= want || time.Now().After(deadline) {
+			return last, seen
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // restart sets the timeline's zero and forgets what it saw.
 func (tl *timeline) restart(start time.Time) {
 	tl.mu.Lock()

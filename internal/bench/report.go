@@ -129,9 +129,9 @@ func (r *report) render() string {
 	}
 
 	w("\n### Where the time goes\n\n")
-	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), and CPU seconds (user+sys) each process used during the run; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (the five services, nats-server, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
-	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | pages | batches | CPU reader | CPU diff | CPU writer | CPU guard+tick | CPU nats | CPU directory | CPU CLI | CPU other | CPU all | ÷ raw |\n")
-	w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), \"feed done\" when the last account.changed.v1 of the run's changes was (the account change feed may end after the run; the bench waits for it), and CPU seconds (user+sys) each process used during the run and its feed; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (the five services, nats-server, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
+	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | feed done | pages | batches | CPU reader | CPU diff | CPU writer | CPU guard+tick | CPU nats | CPU directory | CPU CLI | CPU other | CPU all | ÷ raw |\n")
+	w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.cases {
 		for _, run := range c.Runs {
 			tl := run.Timeline
@@ -160,10 +160,14 @@ func (r *report) render() string {
 				all += u.CPU
 			}
 			rawCPU := c.Raw.ClientCPU + c.Raw.ServerCPU
-			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× |\n",
+			feed := "—"
+			if run.FeedWant > 0 {
+				feed = secs(run.FeedDone)
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× |\n",
 				thousands(c.N), run.Label, first("sync.approved.v1"), first("directory.page.v1"), first("directory.completed.v1"),
 				last("directory.page.v1"), last("account.changes.v1"), first("changes.completed.v1"), first("sync.completed.v1"),
-				secs(run.Wall), count("directory.page.v1"), count("account.changes.v1"),
+				secs(run.Wall), feed, count("directory.page.v1"), count("account.changes.v1"),
 				cpu("directory-reader"), cpu("diff"), cpu("account-writer"), cpu("guard", "tick"), cpu("nats-server"),
 				cpu("directory server"), secs(run.CLICPU), secs(run.OtherCPU), secs(all), ratio(all, rawCPU))
 		}
