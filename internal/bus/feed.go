@@ -34,26 +34,33 @@ type FeedPosition struct {
 
 // FeedPosition returns where the feed's stream stands.
 func (b *Bus) FeedPosition(ctx context.Context) (FeedPosition, error) {
+	pos, _, err := b.feedState(ctx)
+	return pos, err
+}
+
+// feedState returns where the feed's stream stands and its first stream
+// sequence, read together: one stream info and its last message.
+func (b *Bus) feedState(ctx context.Context) (FeedPosition, uint64, error) {
 	st, err := b.JS.Stream(ctx, StreamAccounts)
 	if err != nil {
-		return FeedPosition{}, fmt.Errorf("feed stream: %w", err)
+		return FeedPosition{}, 0, fmt.Errorf("feed stream: %w", err)
 	}
 	state := st.CachedInfo().State
 	pos := FeedPosition{StreamSeq: state.LastSeq}
 	if state.Msgs == 0 {
-		return pos, nil // never written, or aged out (feed.max_age)
+		return pos, state.FirstSeq, nil // never written, or aged out (feed.max_age)
 	}
 	m, err := st.GetMsg(ctx, state.LastSeq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return pos, nil
+		return pos, state.FirstSeq, nil
 	}
 	if err != nil {
-		return FeedPosition{}, fmt.Errorf("feed stream: last message: %w", err)
+		return FeedPosition{}, 0, fmt.Errorf("feed stream: last message: %w", err)
 	}
 	if pos.Seq, err = strconv.ParseInt(m.Header.Get(HeaderFeedSeq), 10, 64); err != nil {
-		return FeedPosition{}, fmt.Errorf("feed stream: last message %d has no %s header", m.Sequence, HeaderFeedSeq)
+		return FeedPosition{}, 0, fmt.Errorf("feed stream: last message %d has no %s header", m.Sequence, HeaderFeedSeq)
 	}
-	return pos, nil
+	return pos, state.FirstSeq, nil
 }
 
 // LastFeedSeq returns the sequence of the last account change the feed's
@@ -112,22 +119,17 @@ var ErrFeedExpired = errors.New("the account feed no longer holds that change")
 // yet. The relay publishes every change once, in order, with no gap, so
 // the two numberings differ by a constant, read off the last message.
 func (b *Bus) FeedStart(ctx context.Context, from int64) (uint64, error) {
-	st, err := b.JS.Stream(ctx, StreamAccounts)
-	if err != nil {
-		return 0, fmt.Errorf("feed stream: %w", err)
-	}
-	state := st.CachedInfo().State
-	last, err := b.LastFeedSeq(ctx)
+	pos, first, err := b.feedState(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if last == 0 || from > last {
-		return state.LastSeq + 1 + uint64(max(0, from-last-1)), nil
+	if pos.Seq == 0 || from > pos.Seq {
+		return pos.StreamSeq + 1 + uint64(max(0, from-pos.Seq-1)), nil
 	}
-	streamSeq := int64(state.LastSeq) - (last - from)
-	if streamSeq < int64(state.FirstSeq) || from < 1 {
+	streamSeq := int64(pos.StreamSeq) - (pos.Seq - from)
+	if streamSeq < int64(first) || from < 1 {
 		return 0, fmt.Errorf("change %d: %w (it holds %d to %d): start again from a snapshot", from, ErrFeedExpired,
-			last-int64(state.LastSeq-state.FirstSeq), last)
+			pos.Seq-int64(pos.StreamSeq-first), pos.Seq)
 	}
 	return uint64(streamSeq), nil
 }
