@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -61,13 +62,21 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	return out, rows.Err()
 }
 
+// Errors of the local-hold operations, for callers that answer with a
+// status (the API: 404, 409, 422).
+var (
+	ErrNoAccount = errors.New("no account")
+	ErrNoHold    = errors.New("no local hold")
+	ErrNoReason  = errors.New("say why: a reason is required")
+)
+
 // Find returns the account a reference names: its local name, or
 // "domain/external_id".
 func (s *Store) Find(ctx context.Context, ref string) (Account, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.local_name=?1 OR a.domain || '/' || a.external_id=?1`, ref)
 	a, err := scanAccount(row)
 	if err == sql.ErrNoRows {
-		return a, fmt.Errorf("no account %q (use its local name, e.g. alice@corp, or domain/external_id)", ref)
+		return a, fmt.Errorf("%w %q (use its local name, e.g. alice@corp, or domain/external_id)", ErrNoAccount, ref)
 	}
 	return a, err
 }

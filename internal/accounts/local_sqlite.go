@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/adsync/adsync/events"
@@ -18,7 +17,7 @@ func (s *Store) DeactivateLocally(ctx context.Context, ref, note, by string) (Ac
 		return a, err
 	}
 	if note == "" {
-		return a, errors.New("say why: --reason is required")
+		return a, fmt.Errorf("%w (--reason)", ErrNoReason)
 	}
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.stamp()
@@ -45,7 +44,7 @@ func (s *Store) ReactivateLocally(ctx context.Context, ref, by string) (Account,
 		return a, err
 	}
 	if a.DeactivatedBy != ByLocal {
-		return a, fmt.Errorf("account %s has no local hold (it is %s)", a.LocalName, stateText(a))
+		return a, fmt.Errorf("account %s has %w (it is %s)", a.LocalName, ErrNoHold, stateText(a))
 	}
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.stamp()

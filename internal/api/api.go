@@ -94,7 +94,7 @@ func Request[Resp any](ctx context.Context, nc *nats.Conn, subject, service stri
 		return resp, fmt.Errorf("ask %s: %w", service, err)
 	}
 	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
-		return resp, fmt.Errorf("%s: %s", service, msg.Header.Get(micro.ErrorHeader))
+		return resp, &RemoteError{Service: service, Code: code, Message: msg.Header.Get(micro.ErrorHeader)}
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
 		return resp, fmt.Errorf("%s replied with something unreadable: %w", service, err)
@@ -102,10 +102,34 @@ func Request[Resp any](ctx context.Context, nc *nats.Conn, subject, service stri
 	return resp, nil
 }
 
-// Respond encodes v as the reply to a micro request, or an error reply.
+// RemoteError is an endpoint's error reply: Code is an HTTP status that
+// says what kind of error it is (400 bad request, 404 not found, 409
+// conflict, 422 invalid).
+type RemoteError struct {
+	Service, Code, Message string
+}
+
+func (e *RemoteError) Error() string { return e.Service + ": " + e.Message }
+
+// StatusError gives an error the status an endpoint answers it with.
+type StatusError struct {
+	Status string
+	Err    error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// Respond encodes v as the reply to a micro request, or an error reply
+// (with a StatusError's status; 400 otherwise).
 func Respond(r micro.Request, v any, err error) {
 	if err != nil {
-		_ = r.Error("400", err.Error(), nil)
+		code := "400"
+		var se *StatusError
+		if errors.As(err, &se) {
+			code = se.Status
+		}
+		_ = r.Error(code, err.Error(), nil)
 		return
 	}
 	body, mErr := json.Marshal(v)

@@ -27,6 +27,7 @@ import (
 	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
 	accountwriter "github.com/adsync/adsync/services/account-writer"
+	"github.com/adsync/adsync/services/api"
 	"github.com/adsync/adsync/services/diff"
 	directoryreader "github.com/adsync/adsync/services/directory-reader"
 	"github.com/adsync/adsync/services/guard"
@@ -44,6 +45,13 @@ const (
 
 // AllServices lists the services in pipeline order.
 var AllServices = []string{Tick, Guard, DirectoryReader, Diff, AccountWriter}
+
+// API is the HTTP service (services/api): `adsync serve api`, and part of
+// `adsync run` when http.listen is set.
+const API = "api"
+
+// Services lists every service `adsync serve` runs.
+var Services = append(slices.Clone(AllServices), API)
 
 // Options say what to run.
 type Options struct {
@@ -76,8 +84,8 @@ func Run(ctx context.Context, o Options) error {
 	debug.SetMemoryLimit(256 << 20)
 	applyCPUScheduling(log, cpusched.Policy(cfg.Process.CPUScheduling))
 	for _, s := range o.Services {
-		if !slices.Contains(AllServices, s) {
-			return fmt.Errorf("unknown service %q: use one of %s", s, strings.Join(AllServices, ", "))
+		if !slices.Contains(Services, s) {
+			return fmt.Errorf("unknown service %q: use one of %s", s, strings.Join(Services, ", "))
 		}
 	}
 	has := func(s string) bool { return slices.Contains(o.Services, s) }
@@ -95,6 +103,12 @@ func Run(ctx context.Context, o Options) error {
 	natsOpts, err := cfg.BusOptions(o.Env)
 	if err != nil {
 		return err
+	}
+	var apiCfg api.Config
+	if has(API) {
+		if apiCfg, err = cfg.APIConfig(o.Env); err != nil {
+			return err
+		}
 	}
 
 	if o.Embed {
@@ -230,6 +244,12 @@ func Run(ctx context.Context, o Options) error {
 			if err := d.Register(router); err != nil {
 				return err
 			}
+		case API:
+			a, err := api.New(apiCfg, b.NC, log)
+			if err != nil {
+				return err
+			}
+			background = append(background, a.Run)
 		case AccountWriter:
 			wcfg := accountwriter.ConfigFromDataDir(cfg.DataDir)
 			wcfg.Now = o.Now

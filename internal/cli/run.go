@@ -21,7 +21,11 @@ func (c *cli) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.serve(cmd, cfg, app.AllServices, cfg.NATS.URL == "")
+			services := app.AllServices
+			if cfg.HTTP.Listen != "" {
+				services = app.Services // and the HTTP API
+			}
+			return c.serve(cmd, cfg, services, cfg.NATS.URL == "")
 		},
 	}
 	cmd.AddCommand(c.runSubcommands()...)
@@ -32,9 +36,9 @@ func (c *cli) runCmd() *cobra.Command {
 func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:       "serve SERVICE",
-		Short:     "Run one service alone: " + strings.Join(app.AllServices, ", "),
+		Short:     "Run one service alone: " + strings.Join(app.Services, ", "),
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: app.AllServices,
+		ValidArgs: app.Services,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := c.loadConfig()
 			if err != nil {

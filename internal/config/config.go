@@ -32,6 +32,7 @@ type File struct {
 	Log       Log      `yaml:"log"`
 	Accounts  Accounts `yaml:"accounts"`
 	Feed      Feed     `yaml:"feed"`
+	HTTP      HTTP     `yaml:"http"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
 	Process   Process  `yaml:"process"`
@@ -131,6 +132,26 @@ type Feed struct {
 	// MaxAge is how long the feed keeps a change (default 720h, 30 days):
 	// a consumer away for longer starts again from a snapshot.
 	MaxAge Duration `yaml:"max_age"`
+}
+
+// HTTP settings: the api service (REST API).
+type HTTP struct {
+	// Listen is host:port; empty: no HTTP service. Keep it on loopback
+	// unless a TLS certificate is set.
+	Listen      string `yaml:"listen"`
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// Tokens are the API clients: Authorization: Bearer <token>.
+	Tokens []HTTPToken `yaml:"tokens"`
+}
+
+// HTTPToken is one API client; its token comes from a file or the
+// environment, never from this file.
+type HTTPToken struct {
+	Name      string `yaml:"name"`
+	TokenFile string `yaml:"token_file"`
+	TokenEnv  string `yaml:"token_env"`
+	Role      string `yaml:"role"` // viewer, operator or admin
 }
 
 // Process settings: how the operating system runs adsync.

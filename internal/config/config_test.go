@@ -81,6 +81,9 @@ domains:
 		{"bad duration", good + "guard:\n  run_lease: soon\n", []string{`"soon" is not a duration`}},
 		{"unknown CPU scheduling", good + "process:\n  cpu_scheduling: realtime\n", []string{`process.cpu_scheduling: "realtime" is not one of batch, normal`}},
 		{"feed kept too briefly", good + "feed:\n  max_age: 10m\n", []string{"feed.max_age: 10m0s is too short"}},
+		{"http without tokens", good + "http:\n  listen: 127.0.0.1:8080\n", []string{"http.tokens: at least one token is needed"}},
+		{"http token without role or secret", good + "http:\n  listen: 127.0.0.1:8080\n  tokens:\n    - name: p\n      role: root\n", []string{`http.tokens[0] (p): role "root" is not one of viewer, operator, admin`, "http.tokens[0] (p): set token_file or token_env"}},
+		{"http token named twice", good + "http:\n  listen: 127.0.0.1:8080\n  tokens:\n    - {name: p, token_env: A, role: viewer}\n    - {name: p, token_env: B, role: admin}\n", []string{`http.tokens: "p" is named twice`}},
 		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
 	}
 	for _, c := range cases {
@@ -144,5 +147,38 @@ func TestSecretsComeFromFileOrEnvAndNeverShow(t *testing.T) {
 				t.Fatalf("directory settings print the password: %s", s)
 			}
 		})
+	}
+}
+
+// API tokens come from their files or the environment; a short one is
+// refused with a way to make a good one, and never shown.
+func TestAPITokens(t *testing.T) {
+	env := func(k string) (string, bool) {
+		switch k {
+		case "GOOD":
+			return "0123456789abcdef0123", true
+		case "SHORT":
+			return "guessme", true
+		}
+		return "", false
+	}
+	for _, c := range []struct{ tokenEnv, wantErr string }{
+		{"GOOD", ""},
+		{"SHORT", "shorter than 16 characters (make one with: openssl rand -hex 32)"},
+		{"MISSING", "environment variable MISSING is not set"},
+	} {
+		f, err := Load(write(t, good+"http:\n  listen: 127.0.0.1:8080\n  tokens:\n    - {name: platform, token_env: "+c.tokenEnv+", role: operator}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.APIConfig(env)
+		switch {
+		case c.wantErr == "" && (err != nil || len(cfg.Tokens) != 1 || cfg.Tokens[0].Secret != "0123456789abcdef0123" || cfg.Tokens[0].Role.String() != "operator"):
+			t.Errorf("%s: %+v %v", c.tokenEnv, cfg.Tokens, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s: error %v, want %q", c.tokenEnv, err, c.wantErr)
+		case err != nil && strings.Contains(err.Error(), "guessme"):
+			t.Errorf("the error shows the token: %v", err)
+		}
 	}
 }

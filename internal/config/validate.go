@@ -60,6 +60,7 @@ func (f *File) validate() []string {
 	if f.Feed.MaxAge < 0 || f.Feed.MaxAge > 0 && f.Feed.MaxAge.D() < time.Hour {
 		add("feed.max_age: %s is too short: a consumer away for longer must start again from a snapshot (at least 1h; default 720h)", f.Feed.MaxAge.D())
 	}
+	p = append(p, f.HTTP.validate()...)
 	if f.Accounts.ReportMaxRows < 0 {
 		add("accounts.report_max_rows: must be positive")
 	}
@@ -113,6 +114,43 @@ func (d Domain) validate() []string {
 		add("bind_password_file or bind_password_env is required")
 	case d.BindPasswordFile != "" && d.BindPasswordEnv != "":
 		add("set bind_password_file or bind_password_env, not both")
+	}
+	return p
+}
+
+func (h HTTP) validate() []string {
+	var p []string
+	add := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+	if h.Listen == "" {
+		if len(h.Tokens) > 0 || h.TLSCertFile != "" {
+			add("http: tokens and TLS are set, but http.listen is empty (no HTTP service)")
+		}
+		return p
+	}
+	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+		add("http.listen: %q is not host:port", h.Listen)
+	}
+	if (h.TLSCertFile == "") != (h.TLSKeyFile == "") {
+		add("http: tls_cert_file and tls_key_file go together")
+	}
+	if len(h.Tokens) == 0 {
+		add("http.tokens: at least one token is needed (name, token_file or token_env, role)")
+	}
+	seen := map[string]bool{}
+	for i, t := range h.Tokens {
+		switch {
+		case t.Name == "":
+			add("http.tokens[%d]: name is required", i)
+		case seen[t.Name]:
+			add("http.tokens: %q is named twice", t.Name)
+		}
+		seen[t.Name] = true
+		if !slices.Contains([]string{"viewer", "operator", "admin"}, t.Role) {
+			add("http.tokens[%d] (%s): role %q is not one of viewer, operator, admin", i, t.Name, t.Role)
+		}
+		if (t.TokenFile == "") == (t.TokenEnv == "") {
+			add("http.tokens[%d] (%s): set token_file or token_env (one of them)", i, t.Name)
+		}
 	}
 	return p
 }

@@ -222,14 +222,29 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
 		svc.AddEndpoint("accounts-deactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
 			defer s.kickFeed()
-			return s.store.DeactivateLocally(ctx, r.Ref, r.Reason, r.By)
+			a, err := s.store.DeactivateLocally(ctx, r.Ref, r.Reason, r.By)
+			return a, holdStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectAccountsDeactivate)),
 		svc.AddEndpoint("accounts-reactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
 			defer s.kickFeed()
-			return s.store.ReactivateLocally(ctx, r.Ref, r.By)
+			a, err := s.store.ReactivateLocally(ctx, r.Ref, r.By)
+			return a, holdStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectAccountsReactivate)),
 		svc.AddEndpoint("runs-report", api.Handler(func(ctx context.Context, r api.RunReportRequest) (*accounts.RunReport, error) {
 			return s.store.Report(ctx, r.RunID, r.After, r.Limit)
 		}), micro.WithEndpointSubject(api.SubjectRunReport)),
 	)
+}
+
+// holdStatus gives a local-hold error the status the API answers it with.
+func holdStatus(err error) error {
+	switch {
+	case errors.Is(err, accounts.ErrNoAccount):
+		return &api.StatusError{Status: "404", Err: err}
+	case errors.Is(err, accounts.ErrNoHold):
+		return &api.StatusError{Status: "409", Err: err}
+	case errors.Is(err, accounts.ErrNoReason):
+		return &api.StatusError{Status: "422", Err: err}
+	}
+	return err
 }
