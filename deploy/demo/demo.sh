@@ -36,11 +36,22 @@ eval "$(go run ./internal/testenv/fixturectl samba up --format env)"
 go run ./internal/testenv/fixturectl samba demo-users --ou Demo >/dev/null
 BASE_DN="OU=Demo,${ADSYNC_AD_BASE_DN}"
 
+# The HTTP API's token for the demo's platform (a viewer), kept between demos.
+if [ ! -s "$DEMO/platform.token" ]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DEMO/platform.token")
+fi
+
 cat > "$CONFIG" <<YAML
 # Written by deploy/demo/demo.sh: one Active Directory domain, embedded NATS.
 data_dir: ./data
 nats:
   listen: 127.0.0.1:4222
+http:
+  listen: 127.0.0.1:8080
+  tokens:
+    - name: platform
+      token_file: ${PWD}/${DEMO}/platform.token
+      role: viewer
 job_server: true
 domains:
   - name: corp
@@ -76,6 +87,14 @@ echo "==> adsync accounts list"
 "$ADSYNC" accounts list -c "$CONFIG"
 
 echo
+echo "==> the same accounts through the HTTP API (token of the demo's platform, role viewer)"
+echo "    curl -s -H \"Authorization: Bearer \$(cat $DEMO/platform.token)\" 'http://127.0.0.1:8080/api/v1/accounts?limit=3'"
+if command -v curl >/dev/null 2>&1; then
+  curl -s -H "Authorization: Bearer $(cat "$DEMO/platform.token")" 'http://127.0.0.1:8080/api/v1/accounts?limit=3'
+  echo
+fi
+
+echo
 echo "==> adsync job run demo --mode full --wait   (a full read with no directory change changes nothing)"
 "$ADSYNC" job run demo -c "$CONFIG" --mode full --wait
 
@@ -88,6 +107,8 @@ cat <<TXT
 adsync is still running (pid $(cat "$PIDFILE")). Try:
   $ADSYNC watch -c $CONFIG                 # live events
   $ADSYNC accounts feed --from 1 -c $CONFIG  # every account change, in order (the platform's feed)
+  curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/api/v1/accounts?limit=5'
+                                           # the accounts through the HTTP API (token of role viewer)
   $ADSYNC job show demo -c $CONFIG         # next scheduled run
   $ADSYNC sso enable saml -c $CONFIG       # refused while the job is enabled
 Stop it with: make demo-clean
