@@ -245,7 +245,7 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 		case API:
-			a, err := api.New(apiCfg, b.NC, log)
+			a, err := api.New(apiCfg, b.NC, b, st.Jobs, log)
 			if err != nil {
 				return err
 			}

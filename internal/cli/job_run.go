@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/jobs"
 )
 
 func (c *cli) jobRunCmd() *cobra.Command {
@@ -39,7 +38,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 			}
 			now := c.env.Now().UTC()
 			req := &events.SyncRequested{Run: events.Run{
-				RunID: manualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now, DryRun: dryRun,
+				RunID: jobs.ManualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now, DryRun: dryRun,
 			}, Mode: events.Mode(mode)}
 			switch req.Mode {
 			case "", events.ModeAuto, events.ModeFull, events.ModeDelta:
@@ -103,12 +102,6 @@ func (c *cli) jobRunCmd() *cobra.Command {
 	f.StringVar(&mode, "mode", "", "this run only: auto, full or delta (default: the job's mode)")
 	f.BoolVar(&dryRun, "dry-run", false, "compute the full plan through the same pipeline and write nothing (with --wait: print it)")
 	return cmd
-}
-
-func manualRunID(job string, now time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%s-%s", job, now.Format("20060102T150405Z"), hex.EncodeToString(b[:]))
 }
 
 // followRuns follows run outcomes and attempt failures from now on.

@@ -95,6 +95,7 @@ func TestHTTPAPIAccountsAndRoles(t *testing.T) {
 		{"GET", "/api/v1/openapi.json", ""},
 		{"PUT", "/api/v1/accounts/lab/x/hold", `{"reason":"r"}`},
 		{"DELETE", "/api/v1/accounts/lab/x/hold", ""},
+		{"POST", "/api/v1/jobs/lab-sync/run", ""},
 		{"GET", "/api/v1/no-such-route", ""},
 	}
 	for _, r := range routes {
@@ -106,7 +107,7 @@ func TestHTTPAPIAccountsAndRoles(t *testing.T) {
 			t.Errorf("%s %s with a wrong token: %d, want 401", r.method, r.path, status)
 		}
 	}
-	for _, r := range routes[2:4] {
+	for _, r := range routes[2:5] {
 		var e struct {
 			Error struct{ Message string } `json:"error"`
 		}
@@ -169,6 +170,19 @@ func TestHTTPAPIAccountsAndRoles(t *testing.T) {
 			t.Errorf("feed change %d: %+v, want %s by api:helpdesk", i, changes[i], want)
 		}
 	}
+	// Run a job now: it runs, as `adsync job run` would.
+	asOperator.want(http.StatusNotFound, "POST", "/api/v1/jobs/no-such-job/run", "", nil)
+	asOperator.want(http.StatusUnprocessableEntity, "POST", "/api/v1/jobs/lab-sync/run", `{"mode":"sometimes"}`, nil)
+	var run struct {
+		RunID string `json:"run_id"`
+		Job   string `json:"job"`
+	}
+	asOperator.want(http.StatusAccepted, "POST", "/api/v1/jobs/lab-sync/run", `{"mode":"full"}`, &run)
+	if run.Job != "lab-sync" || !strings.HasPrefix(run.RunID, "lab-sync-") {
+		t.Fatalf("run requested: %+v", run)
+	}
+	waitFor(t, "the run requested through the API", time.Minute, func() bool { return outcomeOf(sys, "lab-sync", run.RunID) == "completed" })
+
 	if log := readLog(t, sys); strings.Contains(log, viewer) || strings.Contains(log, operator) {
 		t.Fatal("a token appears in the log")
 	}

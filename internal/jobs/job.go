@@ -4,6 +4,8 @@
 package jobs
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -152,4 +154,12 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ManualRunID is the id of a run requested by hand (the command line, the
+// API): the job, the time and a random suffix.
+func ManualRunID(job string, now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s", job, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
 }

@@ -42,7 +42,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, slog.Default())
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,9 @@
 // so any number of replicas may run.
 //
 // This first part serves the accounts (with the account change feed's
-// sequence, for snapshot and follow) and their local holds; jobs, runs,
-// held plans, SCIM and the audit log are still to come.
+// sequence, for snapshot and follow), their local holds and "run a job
+// now"; listing and changing jobs, runs, held plans, SCIM and the audit
+// log are still to come.
 package api
 
 import (
@@ -19,6 +20,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/jobs"
 )
 
 // Config of the HTTP service.
@@ -52,16 +56,29 @@ func (c Config) validate() error {
 type Service struct {
 	cfg     Config
 	nc      *nats.Conn
+	pub     Publisher
+	jobs    Jobs
 	log     *slog.Logger
 	handler http.Handler
 }
 
-// New returns the service; nc reaches the other services.
-func New(cfg Config, nc *nats.Conn, log *slog.Logger) (*Service, error) {
+// Publisher publishes events (the bus).
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Jobs reads AD Sync Jobs.
+type Jobs interface {
+	Get(ctx context.Context, name string) (*jobs.Job, uint64, error)
+}
+
+// New returns the service; nc reaches the other services' endpoints, pub
+// publishes run requests.
+func New(cfg Config, nc *nats.Conn, pub Publisher, js Jobs, log *slog.Logger) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, nc: nc, log: log.With("service", "api")}
+	s := &Service{cfg: cfg, nc: nc, pub: pub, jobs: js, log: log.With("service", "api")}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -81,6 +98,7 @@ func (s *Service) routes() http.Handler {
 		r.With(require(RoleViewer)).Get("/accounts", s.listAccounts)
 		r.With(require(RoleOperator)).Put("/accounts/{domain}/{id}/hold", s.setHold)
 		r.With(require(RoleOperator)).Delete("/accounts/{domain}/{id}/hold", s.liftHold)
+		r.With(require(RoleOperator)).Post("/jobs/{name}/run", s.runJob)
 	})
 	return r
 }
