@@ -261,8 +261,7 @@ func Run(ctx context.Context, o Options) error {
 			closers = append(closers, w.Close)
 			// The feed's relay has a connection of its own: a first sync
 			// publishes as many feed messages as accounts, and the run's
-			// own events must not queue behind them (sync.completed came
-			// 1.4 s late at 100,000 accounts).
+			// own events should not queue behind them on one connection.
 			feedOpts := natsOpts
 			feedOpts.Name = "adsync account-writer feed"
 			fb, err := bus.Connect(ctx, feedOpts, cfg.Topology(), log)
