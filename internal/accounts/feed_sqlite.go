@@ -69,7 +69,7 @@ func (s *Store) feed(ctx context.Context, tx *sql.Tx, ev events.AccountChanged, 
 	}
 	ev.Domain, ev.Account = domain, a
 	if ev.At.IsZero() {
-		ev.At = s.opt.Now().UTC()
+		ev.At = s.feedTime()
 	}
 	raw, err := encodeFeed(&ev)
 	if err != nil {
@@ -111,12 +111,8 @@ func (s *Store) FeedPublished(ctx context.Context, seq int64) error {
 // FeedSeq returns the sequence number of the last change committed: a list
 // read after it holds every change up to it.
 func (s *Store) FeedSeq(ctx context.Context) (int64, error) {
-	return feedSeq(ctx, s.db.QueryRowContext)
-}
-
-func feedSeq(ctx context.Context, query func(context.Context, string, ...any) *sql.Row) (int64, error) {
 	var seq int64
-	err := query(ctx, `SELECT seq FROM sqlite_sequence WHERE name='feed_outbox'`).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name='feed_outbox'`).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

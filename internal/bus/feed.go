@@ -63,13 +63,6 @@ func (b *Bus) feedState(ctx context.Context) (FeedPosition, uint64, error) {
 	return pos, state.FirstSeq, nil
 }
 
-// LastFeedSeq returns the sequence of the last account change the feed's
-// stream holds (0: none).
-func (b *Bus) LastFeedSeq(ctx context.Context) (int64, error) {
-	pos, err := b.FeedPosition(ctx)
-	return pos.Seq, err
-}
-
 // PublishFeed publishes account changes in order after pos. Each names
 // the stream sequence it must follow (Nats-Expected-Last-Sequence): only
 // the relay writes the stream, so JetStream refuses a change published out

@@ -133,7 +133,7 @@ func writerKV(t *testing.T, ctx context.Context, b *bus.Bus) {
 	if _, err := b.PublishFeed(ctx, pos, []bus.FeedMsg{{Seq: pos.Seq + 1, Domain: "lab", Payload: []byte(payload)}}); err != nil {
 		t.Errorf("publish to the feed: %v", err)
 	}
-	if now, err := b.LastFeedSeq(ctx); err != nil || now != pos.Seq+1 {
-		t.Errorf("the feed's last change after publishing: %d, %v", now, err)
+	if now, err := b.FeedPosition(ctx); err != nil || now.Seq != pos.Seq+1 {
+		t.Errorf("the feed's last change after publishing: %d, %v", now.Seq, err)
 	}
 }
