@@ -200,3 +200,62 @@ func TestFailingEveryDeliveryEndsInDeadLetter(t *testing.T) {
 		t.Fatalf("reason %q does not carry the last error", got)
 	}
 }
+
+// A service that stops hands back the messages it had fetched but not yet
+// handled, so that its successor gets them at once rather than after the
+// ack wait. (Found by CI: a guard restarted with sync.completed buffered
+// kept the job's lease for 30 s and refused the next run.)
+func TestStoppingHandsBackFetchedMessagesAtOnce(t *testing.T) {
+	b := bustest.Start(t, bus.TopologyOptions{AckWait: time.Hour})
+	ctx := context.Background()
+	ids := []string{"r1", "r2", "r3", "r4", "r5", "r6"}
+	for _, id := range ids {
+		if err := b.Publish(ctx, request(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	handled := map[string]bool{}
+	record := func(id string) { mu.Lock(); handled[id] = true; mu.Unlock() }
+
+	// The first service is stopped while it handles r1 and more sit in
+	// its fetch buffer.
+	first, err := b.NewRouter("first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}, len(ids)), make(chan struct{})
+	_ = bus.Handle(first, bus.ConsumerGuardRequested, func(ctx context.Context, ev *events.SyncRequested) error {
+		started <- struct{}{}
+		<-release
+		record(ev.RunID)
+		return nil
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(runCtx) }()
+	<-started
+	stop()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	byFirst := len(handled)
+	mu.Unlock()
+	if byFirst == len(ids) {
+		t.Fatal("the first service handled everything; nothing was left to hand back")
+	}
+
+	runRouter(t, b, func(r *bus.Router) {
+		_ = bus.Handle(r, bus.ConsumerGuardRequested, func(ctx context.Context, ev *events.SyncRequested) error {
+			record(ev.RunID)
+			return nil
+		})
+	})
+	waitFor(t, "every message handled by one service or the other (the ack wait is an hour)", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled) == len(ids)
+	})
+}

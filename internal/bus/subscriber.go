@@ -58,12 +58,17 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	go func() { // the only caller of iter.Next
 		defer s.wg.Done()
 		defer close(in)
+		stopping := make(chan struct{})
 		go func() {
 			select {
 			case <-ctx.Done():
 			case <-s.close:
 			}
-			iter.Stop()
+			close(stopping)
+			// Drain, not Stop: Stop drops the messages already buffered
+			// here, and the server would hold them back for a whole ack
+			// wait (30 s) before a restarted service saw them.
+			iter.Drain()
 		}()
 		for {
 			m, err := iter.Next()
@@ -75,20 +80,20 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 				select {
 				case <-time.After(time.Second):
 					continue
-				case <-s.close:
-					return
-				case <-ctx.Done():
+				case <-stopping:
 					return
 				}
 			}
 			select {
+			case <-stopping: // hand it back for the next subscriber now
+				_ = m.Nak()
+				continue
+			default:
+			}
+			select {
 			case in <- m:
-			case <-s.close:
+			case <-stopping:
 				_ = m.Nak()
-				return
-			case <-ctx.Done():
-				_ = m.Nak()
-				return
 			}
 		}
 	}()
