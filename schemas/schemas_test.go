@@ -52,6 +52,8 @@ func samples() []events.Event {
 				{Domain: "lab", Outcome: events.OutcomeHeld, Reason: "skipped, not read", HeldBy: "nightly-20261124T101500Z-cd34ef"}}},
 		&events.PlanDecided{Run: run, Domain: "corp", Decision: events.DecisionApprove, DecidedBy: "root@host", DecidedAt: now},
 		&events.PlanApplied{Run: run, Domain: "corp", Decision: events.DecisionApprove, Counts: counts, At: now},
+		&events.AuditRecorded{At: now, Actor: events.Actor{Kind: events.ActorToken, Name: "platform"}, Action: "job.update", Target: "nightly",
+			Before: json.RawMessage(`{"name":"nightly","enabled":true}`), After: json.RawMessage(`{"name":"nightly","enabled":false}`)},
 		&events.AccountChanged{Seq: 42, Domain: "corp", Change: events.ChangeDeactivated, Fields: []string{"active", "inactive_reason"},
 			Reason: events.ReasonDirectoryRemoved, Left: []string{"Staff"}, RunID: run.RunID, Actor: "sync", At: now,
 			Account: events.Account{Domain: "corp", ExternalID: entry.ID, Username: "jsmith", LocalName: "jsmith@corp", DN: entry.DN,

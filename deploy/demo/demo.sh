@@ -95,6 +95,14 @@ if command -v curl >/dev/null 2>&1; then
 fi
 
 echo
+echo "==> the synced users through SCIM 2.0 (read-only), filtered"
+echo "    curl -s -H \"Authorization: Bearer \$(cat $DEMO/platform.token)\" 'http://127.0.0.1:8080/scim/v2/Users?filter=active%20eq%20true&count=2'"
+if command -v curl >/dev/null 2>&1; then
+  curl -s -H "Authorization: Bearer $(cat "$DEMO/platform.token")" 'http://127.0.0.1:8080/scim/v2/Users?filter=active%20eq%20true&count=2'
+  echo
+fi
+
+echo
 echo "==> adsync job run demo --mode full --wait   (a full read with no directory change changes nothing)"
 "$ADSYNC" job run demo -c "$CONFIG" --mode full --wait
 
@@ -109,6 +117,9 @@ adsync is still running (pid $(cat "$PIDFILE")). Try:
   $ADSYNC accounts feed --from 1 -c $CONFIG  # every account change, in order (the platform's feed)
   curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/api/v1/accounts?limit=5'
                                            # the accounts through the HTTP API (token of role viewer)
+  curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/scim/v2/Users?filter=userName%20sw%20%22a%22'
+                                           # the users through SCIM 2.0
+  $ADSYNC audit list -c $CONFIG            # who changed what (API, console, command line)
   $ADSYNC job show demo -c $CONFIG         # next scheduled run
   $ADSYNC sso enable saml -c $CONFIG       # refused while the job is enabled
 Stop it with: make demo-clean

@@ -18,6 +18,9 @@ import (
 // Endpoint subjects.
 const (
 	SubjectAccountsList       = "adsync.api.accounts.list"
+	SubjectAccountsGet        = "adsync.api.accounts.get"
+	SubjectUsersQuery         = "adsync.api.users.query"
+	SubjectGroupsQuery        = "adsync.api.groups.query"
 	SubjectAccountsDeactivate = "adsync.api.accounts.deactivate"
 	SubjectAccountsReactivate = "adsync.api.accounts.reactivate"
 	SubjectRunReport          = "adsync.api.runs.report"

@@ -245,7 +245,10 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 		case API:
-			a, err := api.New(apiCfg, b.NC, b, st.Jobs, log)
+			servers := func(ctx context.Context) ([]presence.Heartbeat, error) {
+				return presence.List(ctx, st.Servers, time.Now(), b.Topology.ServerTTL)
+			}
+			a, err := api.New(apiCfg, NewOps(b, st, cfg.DomainNames(), o.Now), servers, log)
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/jobs"
@@ -61,4 +63,11 @@ func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
 	st.Jobs = &jobs.Store{KV: st.JobsKV}
 	st.Settings = &settings.Store{KV: settingsKV}
 	return &st, nil
+}
+
+// NewOps returns the administrators' operations over the shared stores,
+// for the command line and the api service.
+func NewOps(b *bus.Bus, st *Stores, domains []string, now func() time.Time) *admin.Ops {
+	return &admin.Ops{Jobs: st.Jobs, Settings: st.Settings, Holds: st.Holds, Leases: st.Leases, Ticks: st.Ticks,
+		Pub: b, JS: b.JS, NC: b.NC, Domains: domains, MaxRequeueAttempts: bus.MaxRequeueAttempts, Now: now}
 }

@@ -58,17 +58,12 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	go func() { // the only caller of iter.Next
 		defer s.wg.Done()
 		defer close(in)
-		stopping := make(chan struct{})
 		go func() {
 			select {
 			case <-ctx.Done():
 			case <-s.close:
 			}
-			close(stopping)
-			// Drain, not Stop: Stop drops the messages already buffered
-			// here, and the server would hold them back for a whole ack
-			// wait (30 s) before a restarted service saw them.
-			iter.Drain()
+			iter.Stop()
 		}()
 		for {
 			m, err := iter.Next()
@@ -80,20 +75,20 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 				select {
 				case <-time.After(time.Second):
 					continue
-				case <-stopping:
+				case <-s.close:
+					return
+				case <-ctx.Done():
 					return
 				}
 			}
 			select {
-			case <-stopping: // hand it back for the next subscriber now
-				_ = m.Nak()
-				continue
-			default:
-			}
-			select {
 			case in <- m:
-			case <-stopping:
+			case <-s.close:
 				_ = m.Nak()
+				return
+			case <-ctx.Done():
+				_ = m.Nak()
+				return
 			}
 		}
 	}()

@@ -20,6 +20,8 @@ const (
 	// StreamAccounts is the account change feed (account.changed.v1),
 	// for the platform whose accounts adsync keeps.
 	StreamAccounts = "ADSYNC_ACCOUNTS"
+	// StreamAudit is the audit log (audit.recorded.v1).
+	StreamAudit = "ADSYNC_AUDIT"
 )
 
 // DeadLetterSubjectPrefix prefixes the subject of every dead letter; the
@@ -57,6 +59,9 @@ type TopologyOptions struct {
 	// FeedMaxAge is how long the account change feed keeps an event
 	// (feed.max_age); default 30 days.
 	FeedMaxAge time.Duration
+	// AuditMaxAge is how long the audit log keeps an entry (audit.max_age);
+	// default a year.
+	AuditMaxAge time.Duration
 }
 
 func (o TopologyOptions) withDefaults() TopologyOptions {
@@ -82,6 +87,9 @@ func (o TopologyOptions) withDefaults() TopologyOptions {
 	}
 	if o.FeedMaxAge <= 0 {
 		o.FeedMaxAge = 30 * 24 * time.Hour
+	}
+	if o.AuditMaxAge <= 0 {
+		o.AuditMaxAge = 365 * 24 * time.Hour
 	}
 	return o
 }
@@ -226,6 +234,13 @@ func (o TopologyOptions) streams() []jetstream.StreamConfig {
 			Subjects:  []string{events.FeedSubject("*")},
 			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
 			MaxAge: o.FeedMaxAge, Duplicates: min(o.Duplicates, o.FeedMaxAge), Replicas: o.Replicas,
+			Discard: jetstream.DiscardOld,
+		},
+		{
+			Name: StreamAudit, Description: "adsync audit log: every change made through the API, the console or the command line",
+			Subjects:  []string{events.SubjectOf((events.AuditRecorded{}).EventName())},
+			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.AuditMaxAge, Duplicates: o.Duplicates, Replicas: o.Replicas,
 			Discard: jetstream.DiscardOld,
 		},
 		{

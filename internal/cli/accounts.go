@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -96,7 +97,9 @@ func (c *cli) accountsHoldCmds() []*cobra.Command {
 		Short: "Deactivate an account locally (ACCOUNT: its local name, e.g. alice@corp, or domain/external_id); the sync never re-enables it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.accountOp(cmd, api.SubjectAccountsDeactivate, api.AccountRequest{Ref: args[0], Reason: reason, By: whoAmI()}, "deactivated locally")
+			return c.accountOp(cmd, func(ctx context.Context, s *session) (accounts.Account, error) {
+				return s.ops.SetHold(ctx, s.actor, args[0], reason)
+			}, "deactivated locally")
 		},
 	}
 	deactivate.Flags().StringVar(&reason, "reason", "", "why (kept with the account)")
@@ -105,7 +108,9 @@ func (c *cli) accountsHoldCmds() []*cobra.Command {
 		Short: "Lift a local deactivation: the account takes the directory's state again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.accountOp(cmd, api.SubjectAccountsReactivate, api.AccountRequest{Ref: args[0], By: whoAmI()}, "local hold lifted")
+			return c.accountOp(cmd, func(ctx context.Context, s *session) (accounts.Account, error) {
+				return s.ops.LiftHold(ctx, s.actor, args[0])
+			}, "local hold lifted")
 		},
 	}
 	var asJSON bool
@@ -121,13 +126,13 @@ func (c *cli) accountsHoldCmds() []*cobra.Command {
 	return []*cobra.Command{deactivate, reactivate, drift}
 }
 
-func (c *cli) accountOp(cmd *cobra.Command, subject string, req api.AccountRequest, done string) error {
+func (c *cli) accountOp(cmd *cobra.Command, op func(context.Context, *session) (accounts.Account, error), done string) error {
 	s, err := c.connect(cmd.Context())
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	a, err := api.Request[accounts.Account](cmd.Context(), s.bus.NC, subject, "account-writer", req)
+	a, err := op(cmd.Context(), s)
 	if err != nil {
 		return err
 	}

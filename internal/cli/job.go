@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/admin"
 )
 
 func (c *cli) jobCmd() *cobra.Command {
@@ -33,21 +32,17 @@ func (c *cli) jobListCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			list, err := s.stores.Jobs.List(cmd.Context())
+			list, err := s.ops.ViewJobs(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				views := make([]jobView, 0, len(list))
-				for _, j := range list {
-					views = append(views, c.view(j, s.lastFired(cmd.Context(), j.Name)))
-				}
-				return json.NewEncoder(c.env.Stdout).Encode(views)
+				return json.NewEncoder(c.env.Stdout).Encode(list)
 			}
 			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tENABLED\tDOMAINS\tSCHEDULE\tREQUEUE\tNEXT RUN")
 			for _, j := range list {
-				v := c.view(j, s.lastFired(cmd.Context(), j.Name))
+				v := view(j)
 				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", v.Name, v.Enabled, v.DomainsText, v.ScheduleText, v.RequeueText, orDash(v.NextRun))
 			}
 			return tw.Flush()
@@ -73,11 +68,11 @@ func (c *cli) jobShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			last := s.lastFired(cmd.Context(), j.Name)
+			v := s.ops.ViewJob(cmd.Context(), j)
 			if asJSON {
-				return json.NewEncoder(c.env.Stdout).Encode(c.view(j, last))
+				return json.NewEncoder(c.env.Stdout).Encode(v)
 			}
-			c.printJob(j, last)
+			c.printJob(v)
 			return nil
 		},
 	}
@@ -96,16 +91,7 @@ func (c *cli) jobSwitchCmd(verb string, enabled bool) *cobra.Command {
 				return err
 			}
 			defer s.close()
-			now := c.env.Now().UTC()
-			_, err = s.stores.Jobs.Update(cmd.Context(), args[0], func(j *jobs.Job) error {
-				if enabled && !j.Enabled {
-					// Slots missed while disabled are not started on enable.
-					j.ScheduleSince = now
-				}
-				j.Enabled, j.UpdatedAt = enabled, now
-				return nil
-			})
-			if err != nil {
+			if _, err := s.ops.SetJobEnabled(cmd.Context(), s.actor, args[0], enabled); err != nil {
 				return err
 			}
 			c.out("job %s %sd\n", args[0], verb)
@@ -125,7 +111,7 @@ func (c *cli) jobDeleteCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			if err := s.stores.Jobs.Delete(cmd.Context(), args[0]); err != nil {
+			if err := s.ops.DeleteJob(cmd.Context(), s.actor, args[0]); err != nil {
 				return err
 			}
 			c.out("job %s deleted\n", args[0])
@@ -134,17 +120,15 @@ func (c *cli) jobDeleteCmd() *cobra.Command {
 	}
 }
 
-// jobView is a job as the command line shows it.
+// jobView is a job as the command line prints it.
 type jobView struct {
-	*jobs.Job
-	NextRun      string `json:"next_run,omitempty"`
-	DomainsText  string `json:"-"`
-	ScheduleText string `json:"-"`
-	RequeueText  string `json:"-"`
+	admin.JobView
+	DomainsText, ScheduleText, RequeueText string
 }
 
-func (c *cli) view(j *jobs.Job, lastFired time.Time) jobView {
-	v := jobView{Job: j}
+func view(jv admin.JobView) jobView {
+	j := jv.Job
+	v := jobView{JobView: jv}
 	if j.AllDomains {
 		v.DomainsText = "all"
 	} else {
@@ -163,26 +147,11 @@ func (c *cli) view(j *jobs.Job, lastFired time.Time) jobView {
 	} else {
 		v.RequeueText = "off"
 	}
-	if j.Enabled {
-		if next, ok := j.Schedule.NextRun(j.ScheduleSince, lastFired, c.env.Now()); ok {
-			v.NextRun = next.UTC().Format(time.RFC3339)
-		}
-	}
 	return v
 }
 
-// lastFired returns the last scheduled slot tick started for a job.
-func (s *session) lastFired(ctx context.Context, job string) time.Time {
-	e, err := s.stores.Ticks.Get(ctx, job)
-	if err != nil {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339, string(e.Value()))
-	return t
-}
-
-func (c *cli) printJob(j *jobs.Job, lastFired time.Time) {
-	v := c.view(j, lastFired)
+func (c *cli) printJob(jv admin.JobView) {
+	v, j := view(jv), jv.Job
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "name:\t%s\n", j.Name)
 	fmt.Fprintf(tw, "enabled:\t%v\n", j.Enabled)

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,16 +121,6 @@ func (f *jobFlags) apply(j *jobs.Job, changed func(string) bool, now time.Time) 
 	return j.Validate(bus.MaxRequeueAttempts)
 }
 
-// checkDomains refuses domains the configuration does not have.
-func (s *session) checkDomains(j *jobs.Job) error {
-	for _, d := range j.Domains {
-		if _, ok := s.cfg.Domain(d); !ok {
-			return fmt.Errorf("--domain %q is not configured in %s (configured: %s)", d, s.cfg.Path(), strings.Join(s.cfg.DomainNames(), ", "))
-		}
-	}
-	return nil
-}
-
 func (c *cli) jobCreateCmd() *cobra.Command {
 	var f jobFlags
 	cmd := &cobra.Command{
@@ -152,17 +141,11 @@ func (c *cli) jobCreateCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			if err := s.checkDomains(j); err != nil {
-				return err
-			}
-			if j.Environment, err = s.stores.Settings.Environment(ctx); err != nil {
-				return err
-			}
-			if err := s.stores.Jobs.Create(ctx, j); err != nil {
+			if err := s.ops.CreateJob(ctx, s.actor, j); err != nil {
 				return err
 			}
 			c.out("job %s created\n", j.Name)
-			c.printJob(j, time.Time{})
+			c.printJob(s.ops.ViewJob(ctx, j))
 			return nil
 		},
 	}
@@ -185,17 +168,14 @@ func (c *cli) jobUpdateCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			j, err := s.stores.Jobs.Update(ctx, args[0], func(j *jobs.Job) error {
-				if err := f.apply(j, cmd.Flags().Changed, c.env.Now().UTC()); err != nil {
-					return err
-				}
-				return s.checkDomains(j)
+			j, err := s.ops.UpdateJob(ctx, s.actor, args[0], func(j *jobs.Job) error {
+				return f.apply(j, cmd.Flags().Changed, c.env.Now().UTC())
 			})
 			if err != nil {
 				return err
 			}
 			c.out("job %s updated\n", j.Name)
-			c.printJob(j, s.lastFired(context.WithoutCancel(ctx), j.Name))
+			c.printJob(s.ops.ViewJob(context.WithoutCancel(ctx), j))
 			return nil
 		},
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/runs"
 )
 
 func (c *cli) jobRunCmd() *cobra.Command {
@@ -33,18 +33,6 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			if _, _, err := s.stores.Jobs.Get(ctx, args[0]); err != nil {
-				return err
-			}
-			now := c.env.Now().UTC()
-			req := &events.SyncRequested{Run: events.Run{
-				RunID: jobs.ManualRunID(args[0], now), Job: args[0], Trigger: events.TriggerManual, RequestedAt: now, DryRun: dryRun,
-			}, Mode: events.Mode(mode)}
-			switch req.Mode {
-			case "", events.ModeAuto, events.ModeFull, events.ModeDelta:
-			default:
-				return fmt.Errorf("--mode %q: use auto, full or delta", mode)
-			}
 			var results jetstream.MessagesContext
 			if wait {
 				// Subscribe before publishing, so that no outcome is missed.
@@ -53,8 +41,9 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				}
 				defer results.Stop()
 			}
-			if err := s.bus.Publish(ctx, req); err != nil {
-				return fmt.Errorf("request run: %w", err)
+			req, err := s.ops.RunJob(ctx, s.actor, args[0], events.Mode(mode), dryRun)
+			if err != nil {
+				return err
 			}
 			if !wait {
 				if asJSON {
@@ -73,7 +62,7 @@ func (c *cli) jobRunCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				sum.Plan, sum.PlanTruncated, sum.planTruncatedBy = rep.Changes, rep.Truncated, rep.TruncatedByDomain
+				sum.Plan, sum.PlanTruncated, sum.PlanTruncatedBy = rep.Changes, rep.Truncated, rep.TruncatedByDomain
 				if sum.Plan == nil {
 					sum.Plan = []accounts.Change{}
 				}
@@ -83,14 +72,14 @@ func (c *cli) jobRunCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				sum.print(c.env.Stdout)
+				printSummary(c.env.Stdout, sum)
 				if dryRun {
 					printPlan(c.env.Stdout, sum.Plan, sum.PlanTruncated > 0)
-					printTruncated(c.env.Stdout, sum.planTruncatedBy, "  ")
+					printTruncated(c.env.Stdout, sum.PlanTruncatedBy, "  ")
 				}
 			}
 			if sum.Outcome != events.OutcomeCompleted {
-				return &ExitError{Code: 1, Msg: sum.oneLine()}
+				return &ExitError{Code: 1, Msg: oneLine(sum)}
 			}
 			return nil
 		},
@@ -191,12 +180,12 @@ func (c *cli) awaitRun(ctx context.Context, s *session, msgs jetstream.MessagesC
 		case (events.SyncRejected{}).EventName():
 			var r events.SyncRejected
 			if json.Unmarshal(m.Data(), &r) == nil && r.RunID == runID {
-				return summaryOfRejected(&r, c.env.Now().UTC()), nil
+				return runs.OfRejected(&r, c.env.Now().UTC()), nil
 			}
 		case (events.SyncCompleted{}).EventName():
 			var r events.SyncCompleted
 			if json.Unmarshal(m.Data(), &r) == nil && r.RunID == runID {
-				return summaryOfCompleted(&r), nil
+				return runs.OfCompleted(&r), nil
 			}
 		case (events.DirectoryFailed{}).EventName():
 			var f events.DirectoryFailed
@@ -215,11 +204,11 @@ func (c *cli) awaitRun(ctx context.Context, s *session, msgs jetstream.MessagesC
 func ended(ctx context.Context, s *session, job, runID string) (RunSummary, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	runs, err := history(ctx, s.bus, job)
+	list, err := runs.History(ctx, s.bus.JS, job)
 	if err != nil {
 		return RunSummary{}, false // the follower may still answer; asked again later
 	}
-	for _, r := range runs {
+	for _, r := range list {
 		if r.RunID == runID {
 			return r, r.Outcome != "requested" && r.Outcome != "running"
 		}

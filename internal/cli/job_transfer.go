@@ -97,7 +97,7 @@ are restored unless a job of that name exists.`,
 				if !ok {
 					continue
 				}
-				if err := s.stores.Settings.SetSSO(ctx, kind, st.Enabled, c.env.Now()); err != nil {
+				if err := s.ops.RestoreSSO(ctx, s.actor, kind, st.Enabled); err != nil {
 					return err
 				}
 				c.out("imported %s single sign-on: enabled=%v\n", settings.SSOName(kind), st.Enabled)
@@ -110,7 +110,7 @@ are restored unless a job of that name exists.`,
 					refused = append(refused, err.Error())
 					continue
 				}
-				if err := s.stores.Jobs.Create(ctx, j); err != nil {
+				if err := s.ops.RestoreJob(ctx, s.actor, j); err != nil {
 					if errors.Is(err, jobs.ErrExists) {
 						c.out("kept existing job %s\n", j.Name)
 						continue

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
@@ -71,7 +73,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.PersistentFlags().StringVarP(&c.configPath, "config", "c", config.DefaultPath, "configuration file")
-	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd())
+	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd(), c.auditCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
@@ -85,6 +87,9 @@ type session struct {
 	cfg    *config.File
 	bus    *bus.Bus
 	stores *app.Stores
+	ops    *admin.Ops
+	// actor is who the audit log records: the NATS identity.
+	actor events.Actor
 }
 
 func (c *cli) connect(ctx context.Context) (*session, error) {
@@ -112,12 +117,16 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 		b.NC.Close()
 		return nil, err
 	}
+	if err := b.EnsureAuditLog(ctx); err != nil {
+		b.NC.Close()
+		return nil, err
+	}
 	st, err := app.OpenStores(ctx, b)
 	if err != nil {
 		b.NC.Close()
 		return nil, err
 	}
-	return &session{cfg: cfg, bus: b, stores: st}, nil
+	return &session{cfg: cfg, bus: b, stores: st, ops: app.NewOps(b, st, cfg.DomainNames(), c.env.Now), actor: events.Actor{Kind: events.ActorCLI, Name: cfg.BusIdentity()}}, nil
 }
 
 func (s *session) close() { _ = s.bus.Close() }

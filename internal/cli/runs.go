@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"os/user"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -89,7 +87,7 @@ func (c *cli) runShowCmd() *cobra.Command {
 				sum.Totals = sum.Totals.Add(d.Counts)
 			}
 			sum.Outcome = "report"
-			sum.print(c.env.Stdout)
+			printSummary(c.env.Stdout, sum)
 			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "\nDOMAIN\tACCOUNT\tCHANGE\tFIELDS\tREASON\tRESULT\tERROR")
 			for _, ch := range rep.Changes {
@@ -152,31 +150,15 @@ func (c *cli) runDecideCmd(decision string) *cobra.Command {
 				return err
 			}
 			defer s.close()
-			list, err := s.stores.Holds.List(ctx)
-			if err != nil {
-				return err
-			}
-			var decisions []*events.PlanDecided
-			now := c.env.Now().UTC()
-			for _, p := range list {
-				if p.RunID != args[0] || domain != "" && p.Domain != domain {
-					continue
-				}
-				run := events.Run{RunID: p.RunID, Job: p.Job, Trigger: events.TriggerManual, RequestedAt: now}
-				decisions = append(decisions, &events.PlanDecided{Run: run, Domain: p.Domain, Decision: decision, DecidedBy: whoAmI(), DecidedAt: now})
-			}
-			if len(decisions) == 0 {
-				return fmt.Errorf("run %s has no held plan%s (adsync run held lists them)", args[0], forDomain(domain))
-			}
+			// Follow before deciding, so that no outcome is missed.
 			msgs, err := c.followSubject(ctx, s, (events.PlanApplied{}).EventName())
 			if err != nil {
 				return err
 			}
 			defer msgs.Stop()
-			for _, d := range decisions {
-				if err := s.bus.Publish(ctx, d); err != nil {
-					return err
-				}
+			decisions, err := s.ops.DecidePlan(ctx, s.actor, args[0], domain, decision)
+			if err != nil {
+				return err
 			}
 			waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
@@ -232,21 +214,4 @@ func (c *cli) followSubject(ctx context.Context, s *session, name string) (jetst
 		return nil, err
 	}
 	return cons.Messages()
-}
-
-func forDomain(d string) string {
-	if d == "" {
-		return ""
-	}
-	return " for domain " + d
-}
-
-// whoAmI names the administrator for the record.
-func whoAmI() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return name + "@" + host
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/settings"
 )
 
@@ -27,31 +27,14 @@ func (c *cli) ssoCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			list, err := s.stores.Jobs.List(ctx)
-			if err != nil {
-				return err
-			}
-			var enabled []string
-			for _, j := range list {
-				if j.Enabled {
-					enabled = append(enabled, j.Name)
-				}
-			}
-			if len(enabled) > 0 && !force {
-				return fmt.Errorf("refusing to enable %s: enabled AD Sync Jobs exist (%s). Running both breaks sign-on and needs a reset: disable the jobs first (adsync job disable NAME), or pass --force to disable them now",
-					settings.SSOName(kind), strings.Join(enabled, ", "))
-			}
-			now := c.env.Now().UTC()
-			for _, name := range enabled {
-				if _, err := s.stores.Jobs.Update(ctx, name, func(j *jobs.Job) error {
-					j.Enabled, j.UpdatedAt = false, now
-					return nil
-				}); err != nil {
-					return err
-				}
+			disabled, err := s.ops.SetSSO(ctx, s.actor, kind, true, force)
+			for _, name := range disabled {
 				c.out("disabled AD Sync Job %s (--force)\n", name)
 			}
-			if err := s.stores.Settings.SetSSO(ctx, kind, true, now); err != nil {
+			if err != nil {
+				if admin.KindOf(err) == admin.Conflict {
+					return fmt.Errorf("%w (adsync job disable NAME, or --force)", err)
+				}
 				return err
 			}
 			c.out("%s single sign-on enabled; AD sync runs are refused until it is disabled\n", settings.SSOName(kind))
@@ -71,7 +54,7 @@ func (c *cli) ssoCmd() *cobra.Command {
 			}
 			defer s.close()
 			kind := strings.ToLower(args[0])
-			if err := s.stores.Settings.SetSSO(cmd.Context(), kind, false, c.env.Now()); err != nil {
+			if _, err := s.ops.SetSSO(cmd.Context(), s.actor, kind, false, false); err != nil {
 				return err
 			}
 			c.out("%s single sign-on disabled\n", settings.SSOName(kind))

@@ -4,79 +4,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/runs"
 )
 
 // RunSummary is what `job run --wait` and `job history` print for a run.
-type RunSummary struct {
-	RunID       string                `json:"run_id"`
-	Job         string                `json:"job"`
-	Trigger     events.Trigger        `json:"trigger"`
-	Outcome     string                `json:"outcome"`
-	Reasons     []string              `json:"reasons"`
-	Domains     []events.DomainResult `json:"domains"`
-	Totals      events.Counts         `json:"totals"`
-	Attempts    int                   `json:"attempts"`
-	RequestedAt time.Time             `json:"requested_at"`
-	FinishedAt  *time.Time            `json:"finished_at,omitempty"`
-	DryRun      bool                  `json:"dry_run,omitempty"`
-	// Failures lists each failed attempt of a domain (history only).
-	Failures []AttemptFailure `json:"failures,omitempty"`
-	// Plan lists every account change of a dry run (up to
-	// accounts.report_max_rows; failures always).
-	Plan []accounts.Change `json:"plan,omitempty"`
-	// PlanTruncated counts the planned changes not listed in Plan because
-	// the run reached accounts.report_max_rows; the counts stay exact.
-	PlanTruncated   int            `json:"plan_truncated,omitempty"`
-	planTruncatedBy map[string]int `json:"-"`
-}
+type RunSummary = runs.Summary
 
-// AttemptFailure is one failed attempt to read a domain. Trigger is the
-// run's own for the first attempt and "requeue" for the later ones.
-type AttemptFailure struct {
-	Domain    string         `json:"domain"`
-	Attempt   int            `json:"attempt"`
-	Trigger   events.Trigger `json:"trigger"`
-	Reason    string         `json:"reason"`
-	WillRetry bool           `json:"will_retry"`
-	RetryIn   string         `json:"retry_in,omitempty"`
-	At        time.Time      `json:"at"`
-}
-
-func summaryOfCompleted(c *events.SyncCompleted) RunSummary {
-	s := RunSummary{
-		RunID: c.RunID, Job: c.Job, Trigger: c.Trigger, Outcome: c.Outcome, Reasons: nonNilStrings(c.Reasons),
-		Domains: c.Domains, Totals: c.Totals, RequestedAt: c.RequestedAt, DryRun: c.DryRun,
-	}
-	f := c.FinishedAt
-	s.FinishedAt = &f
-	for _, d := range c.Domains {
-		s.Attempts = max(s.Attempts, d.Attempts)
-	}
-	if s.Domains == nil {
-		s.Domains = []events.DomainResult{}
-	}
-	return s
-}
-
-func summaryOfRejected(r *events.SyncRejected, at time.Time) RunSummary {
-	return RunSummary{
-		RunID: r.RunID, Job: r.Job, Trigger: r.Trigger, Outcome: events.OutcomeRejected, Reasons: nonNilStrings(r.Reasons),
-		Domains: []events.DomainResult{}, RequestedAt: r.RequestedAt, FinishedAt: &at,
-	}
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func (s RunSummary) print(w io.Writer) {
+func printSummary(w io.Writer, s RunSummary) {
 	fmt.Fprintf(w, "run %s (job %s, %s): %s\n", s.RunID, s.Job, s.Trigger, s.Outcome)
 	for _, r := range s.Reasons {
 		fmt.Fprintf(w, "  reason: %s\n", r)
@@ -130,7 +67,7 @@ func countsText(c events.Counts) string {
 }
 
 // oneLine is the run's outcome as one line, for a non-zero exit.
-func (s RunSummary) oneLine() string {
+func oneLine(s RunSummary) string {
 	if len(s.Reasons) == 0 {
 		return fmt.Sprintf("run %s %s", s.RunID, s.Outcome)
 	}

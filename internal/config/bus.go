@@ -1,6 +1,8 @@
 package config
 
 import (
+	"path/filepath"
+
 	"github.com/adsync/adsync/internal/bus"
 )
 
@@ -34,5 +36,25 @@ func (f *File) BusOptions(env Env) (bus.Options, error) {
 
 // Topology returns the stream and consumer sizing.
 func (f *File) Topology() bus.TopologyOptions {
-	return bus.TopologyOptions{Replicas: f.NATS.Replicas, AckWait: f.NATS.AckWait.D(), History: f.NATS.History.D(), FeedMaxAge: f.Feed.MaxAge.D()}
+	return bus.TopologyOptions{Replicas: f.NATS.Replicas, AckWait: f.NATS.AckWait.D(), History: f.NATS.History.D(), FeedMaxAge: f.Feed.MaxAge.D(), AuditMaxAge: f.Audit.MaxAge.D()}
+}
+
+// BusIdentity names who the command line is on NATS, for the audit log:
+// the NATS user, credentials or key it authenticates with. NATS checked
+// them, so the name is not self-reported.
+func (f *File) BusIdentity() string {
+	n := f.NATS
+	switch {
+	case n.User != "":
+		return "nats user " + n.User
+	case n.CredsFile != "":
+		return "nats credentials " + filepath.Base(n.CredsFile)
+	case n.NKeyFile != "":
+		return "nats nkey " + filepath.Base(n.NKeyFile)
+	case n.TokenFile != "" || n.TokenEnv != "":
+		return "nats token"
+	case n.URL == "" && !n.AllowAnonymous:
+		return "local administrator (" + f.EmbeddedTokenFile() + ")"
+	}
+	return "anonymous"
 }

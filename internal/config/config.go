@@ -32,6 +32,7 @@ type File struct {
 	Log       Log      `yaml:"log"`
 	Accounts  Accounts `yaml:"accounts"`
 	Feed      Feed     `yaml:"feed"`
+	Audit     Audit    `yaml:"audit"`
 	HTTP      HTTP     `yaml:"http"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
@@ -131,6 +132,13 @@ func (a Accounts) StreamsFirstSync() bool { return orTrue(a.StreamFirstSync) }
 type Feed struct {
 	// MaxAge is how long the feed keeps a change (default 720h, 30 days):
 	// a consumer away for longer starts again from a snapshot.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// Audit settings: the audit log (stream ADSYNC_AUDIT) of every change made
+// through the API, the console or the command line.
+type Audit struct {
+	// MaxAge is how long an entry is kept (default 8760h, a year).
 	MaxAge Duration `yaml:"max_age"`
 }
 

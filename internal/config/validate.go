@@ -57,6 +57,9 @@ func (f *File) validate() []string {
 	if err := accounts.LocalNamer(f.Accounts.LocalName).Validate(); err != nil {
 		add("accounts.local_name: %v", err)
 	}
+	if f.Audit.MaxAge < 0 || f.Audit.MaxAge > 0 && f.Audit.MaxAge.D() < 24*time.Hour {
+		add("audit.max_age: %s is too short for an audit log (at least 24h; default 8760h, a year)", f.Audit.MaxAge.D())
+	}
 	if f.Feed.MaxAge < 0 || f.Feed.MaxAge > 0 && f.Feed.MaxAge.D() < time.Hour {
 		add("feed.max_age: %s is too short: a consumer away for longer must start again from a snapshot (at least 1h; default 720h)", f.Feed.MaxAge.D())
 	}

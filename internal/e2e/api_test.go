@@ -166,8 +166,8 @@ func TestHTTPAPIAccountsAndRoles(t *testing.T) {
 	asOperator.want(http.StatusConflict, "DELETE", hold, "", nil)
 	changes := feed.next(2, 30*time.Second)
 	for i, want := range []string{events.ChangeHoldSet, events.ChangeHoldLifted} {
-		if changes[i].Change != want || changes[i].Actor != "api:helpdesk" || changes[i].Account.ExternalID != target.ExternalID {
-			t.Errorf("feed change %d: %+v, want %s by api:helpdesk", i, changes[i], want)
+		if changes[i].Change != want || changes[i].Actor != "token:helpdesk" || changes[i].Account.ExternalID != target.ExternalID {
+			t.Errorf("feed change %d: %+v, want %s by token:helpdesk", i, changes[i], want)
 		}
 	}
 	// Run a job now: it runs, as `adsync job run` would.

@@ -47,7 +47,7 @@ func TestJobCommandsHistoryAndWatch(t *testing.T) {
 	waitFor(t, "watch to subscribe", 10*time.Second, func() bool { return strings.Contains(feed.String(), "watching") })
 
 	bad := sys.CLI("job", "create", "x", "--domain", "nope")
-	if bad.Err == nil || !strings.Contains(bad.Err.Error(), `--domain "nope" is not configured`) {
+	if bad.Err == nil || !strings.Contains(bad.Err.Error(), `domain "nope" is not configured`) {
 		t.Fatalf("job with an unknown domain: %v", bad.Err)
 	}
 	bad = sys.CLI("job", "create", "x")

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/internal/admin"
 
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/testenv"
@@ -161,7 +161,7 @@ func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 
 	sys.MustComplete("lab-sync")
 
-	var dead []cli.DeadLetter
+	var dead []admin.DeadLetter
 	waitFor(t, "two dead letters", 30*time.Second, func() bool {
 		dead = nil
 		_ = json.Unmarshal([]byte(sys.MustCLI("deadletter", "list", "--json")), &dead)
@@ -172,7 +172,7 @@ func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 			t.Errorf("dead letter %+v", d)
 		}
 	}
-	var one cli.DeadLetter
+	var one admin.DeadLetter
 	if err := json.Unmarshal([]byte(sys.MustCLI("deadletter", "show", fmt.Sprint(dead[1].Seq))), &one); err != nil || one.Raw != "not json at all" {
 		t.Fatalf("deadletter show: %v %+v", err, one)
 	}

@@ -163,3 +163,17 @@ func ManualRunID(job string, now time.Time) string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%s-%s", job, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
 }
+
+// FillRequeueDefaults gives unset requeue settings their defaults (as the
+// command line's flags do).
+func FillRequeueDefaults(r *Requeue) {
+	if r.MaxAttempts == 0 {
+		r.MaxAttempts = DefaultMaxAttempts
+	}
+	if r.InitialDelay == 0 {
+		r.InitialDelay = Duration(DefaultInitialDelay)
+	}
+	if r.MaxDelay == 0 {
+		r.MaxDelay = Duration(DefaultMaxDelay)
+	}
+}

@@ -220,6 +220,18 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			list, err := s.store.List(ctx, f)
 			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit, FeedSeq: seq}, err
 		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
+		svc.AddEndpoint("accounts-get", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+			a, err := s.store.Find(ctx, r.Ref)
+			return a, holdStatus(err)
+		}), micro.WithEndpointSubject(api.SubjectAccountsGet)),
+		svc.AddEndpoint("users-query", api.Handler(func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
+			p, err := s.store.QueryUsers(ctx, q)
+			return p, filterStatus(err)
+		}), micro.WithEndpointSubject(api.SubjectUsersQuery)),
+		svc.AddEndpoint("groups-query", api.Handler(func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
+			p, err := s.store.QueryGroups(ctx, q)
+			return p, filterStatus(err)
+		}), micro.WithEndpointSubject(api.SubjectGroupsQuery)),
 		svc.AddEndpoint("accounts-deactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
 			defer s.kickFeed()
 			a, err := s.store.DeactivateLocally(ctx, r.Ref, r.Reason, r.By)
@@ -245,6 +257,14 @@ func holdStatus(err error) error {
 		return &api.StatusError{Status: "409", Err: err}
 	case errors.Is(err, accounts.ErrNoReason):
 		return &api.StatusError{Status: "422", Err: err}
+	}
+	return err
+}
+
+// filterStatus answers a filter the store cannot answer with 400.
+func filterStatus(err error) error {
+	if errors.Is(err, accounts.ErrInvalidFilter) {
+		return &api.StatusError{Status: "400", Err: err}
 	}
 	return err
 }

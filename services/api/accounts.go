@@ -30,8 +30,18 @@ type cursor struct {
 }
 
 func (s *Service) listAccounts(w http.ResponseWriter, r *http.Request) {
+	s.pageAccounts(w, r, natsapi.AccountsListRequest{Domain: r.URL.Query().Get("domain")})
+}
+
+// listDrift is the accounts deactivated locally that the directory still
+// has enabled (`adsync accounts drift`): disable them there too.
+func (s *Service) listDrift(w http.ResponseWriter, r *http.Request) {
+	s.pageAccounts(w, r, natsapi.AccountsListRequest{Domain: r.URL.Query().Get("domain"), DriftOnly: true})
+}
+
+func (s *Service) pageAccounts(w http.ResponseWriter, r *http.Request, req natsapi.AccountsListRequest) {
 	q := r.URL.Query()
-	req := natsapi.AccountsListRequest{Domain: q.Get("domain"), Limit: 1000}
+	req.Limit = 1000
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 5000 {
@@ -49,7 +59,7 @@ func (s *Service) listAccounts(w http.ResponseWriter, r *http.Request) {
 		}
 		req.AfterDomain, req.AfterUsername, req.AfterID = c.Domain, c.Username, c.ID
 	}
-	resp, err := natsapi.Request[natsapi.AccountsListResponse](r.Context(), s.nc, natsapi.SubjectAccountsList, "account-writer", req)
+	resp, err := natsapi.Request[natsapi.AccountsListResponse](r.Context(), s.ops.NC, natsapi.SubjectAccountsList, "account-writer", req)
 	if err != nil {
 		writeRemoteError(w, err)
 		return
@@ -66,39 +76,47 @@ func (s *Service) listAccounts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+// getAccount is one account, by domain and external id.
+func (s *Service) getAccount(w http.ResponseWriter, r *http.Request) {
+	a, err := natsapi.Request[events.Account](r.Context(), s.ops.NC, natsapi.SubjectAccountsGet, "account-writer",
+		natsapi.AccountRequest{Ref: accountRef(r)})
+	if err != nil {
+		writeOpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func accountRef(r *http.Request) string {
+	return chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")
+}
+
 // holdRequest is the body of PUT …/hold.
 type holdRequest struct {
 	Reason string `json:"reason"`
 }
 
 // setHold deactivates an account locally (a local hold): the sync never
-// re-enables it until the hold is lifted. The actor is the token's name.
+// re-enables it until the hold is lifted.
 func (s *Service) setHold(w http.ResponseWriter, r *http.Request) {
 	var body holdRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "the body must be JSON: {\"reason\": \"why\"}")
+	if !readJSON(w, r, &body, `{"reason": "why"}`) {
 		return
 	}
-	if body.Reason == "" {
-		writeError(w, http.StatusUnprocessableEntity, "say why: reason is required")
-		return
-	}
-	s.holdOp(w, r, natsapi.SubjectAccountsDeactivate, body.Reason)
+	a, err := s.ops.SetHold(r.Context(), actor(r), accountRef(r), body.Reason)
+	s.answerAccount(w, a, err)
 }
 
 // liftHold lifts a local hold: the account takes the directory's state.
 func (s *Service) liftHold(w http.ResponseWriter, r *http.Request) {
-	s.holdOp(w, r, natsapi.SubjectAccountsReactivate, "")
+	a, err := s.ops.LiftHold(r.Context(), actor(r), accountRef(r))
+	s.answerAccount(w, a, err)
 }
 
-func (s *Service) holdOp(w http.ResponseWriter, r *http.Request, subject, reason string) {
-	c := client(r.Context())
-	req := natsapi.AccountRequest{Ref: chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id"), Reason: reason, By: "api:" + c.Name}
-	a, err := natsapi.Request[events.Account](r.Context(), s.nc, subject, "account-writer", req)
+func (s *Service) answerAccount(w http.ResponseWriter, a events.Account, err error) {
 	if err != nil {
-		writeRemoteError(w, err)
+		writeOpError(w, err)
 		return
 	}
-	s.log.Info("local hold changed through the API", "account", a.LocalName, "active", a.Active, "by", req.By)
 	writeJSON(w, http.StatusOK, a)
 }

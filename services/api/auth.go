@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/adsync/adsync/events"
 )
 
 // Role is what an API client may do; each role may do what the ones
@@ -50,6 +52,11 @@ type clientKey struct{}
 func client(ctx context.Context) Token {
 	t, _ := ctx.Value(clientKey{}).(Token)
 	return t
+}
+
+// actor is who made a request, for the audit log: the token's name.
+func actor(r *http.Request) events.Actor {
+	return events.Actor{Kind: events.ActorToken, Name: client(r.Context()).Name}
 }
 
 // authenticate finds the request's token among the configured ones, or

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/adsync/adsync/internal/admin"
 	natsapi "github.com/adsync/adsync/internal/api"
 )
 
@@ -43,4 +44,31 @@ func writeRemoteError(w http.ResponseWriter, err error) {
 		return
 	}
 	writeError(w, http.StatusBadGateway, err.Error())
+}
+
+// writeOpError answers an operation's error with its kind's status: 422
+// bad input, 404, 409; what a service answered; 502 when NATS failed.
+func writeOpError(w http.ResponseWriter, err error) {
+	switch admin.KindOf(err) {
+	case admin.Invalid:
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+	case admin.NotFound:
+		writeError(w, http.StatusNotFound, err.Error())
+	case admin.Conflict:
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		writeRemoteError(w, err)
+	}
+}
+
+// readJSON decodes a request body of at most 1 MiB into v, refusing
+// unknown fields; false after answering 422.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "the body must be JSON: "+shape+" ("+err.Error()+")")
+		return false
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, nil, slog.Default())
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +63,59 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for d := range documented {
 		if !slices.Contains(routes, d) {
 			t.Errorf("openapi.json documents %s, which is no route", d)
+		}
+	}
+}
+
+// Every documented route refuses a request without a valid token (401)
+// and one whose role is below the documented role (403), before it does
+// anything: the document's roles are the ones enforced.
+func TestEveryRouteEnforcesItsDocumentedRole(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tokens := []Token{{Name: "v", Secret: "viewer-secret-0123456789", Role: RoleViewer}, {Name: "o", Secret: "operator-secret-0123456789", Role: RoleOperator}}
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: tokens}, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := strings.NewReplacer("{name}", "nightly", "{id}", "r1", "{domain}", "corp", "{seq}", "1", "{kind}", "saml")
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			var op struct {
+				Role string `json:"x-adsync-role"`
+			}
+			if method == "parameters" || json.Unmarshal(raw, &op) != nil {
+				continue
+			}
+			role, _ := ParseRole(op.Role)
+			url := fill.Replace(path)
+			cases := []struct {
+				auth string
+				want int
+			}{{"", http.StatusUnauthorized}, {"Bearer not-a-token-of-ours-at-all", http.StatusUnauthorized}}
+			for _, tok := range tokens {
+				if tok.Role < role {
+					cases = append(cases, struct {
+						auth string
+						want int
+					}{"Bearer " + tok.Secret, http.StatusForbidden})
+				}
+			}
+			for _, c := range cases {
+				req := httptest.NewRequest(strings.ToUpper(method), url, strings.NewReader("{}"))
+				if c.auth != "" {
+					req.Header.Set("Authorization", c.auth)
+				}
+				rec := httptest.NewRecorder()
+				s.Handler().ServeHTTP(rec, req)
+				if rec.Code != c.want {
+					t.Errorf("%s %s with %q: %d, want %d (%s)", method, path, c.auth, rec.Code, c.want, rec.Body)
+				}
+			}
 		}
 	}
 }

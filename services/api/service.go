@@ -3,10 +3,8 @@
 // command line it holds no state and reaches the other services over NATS,
 // so any number of replicas may run.
 //
-// This first part serves the accounts (with the account change feed's
-// sequence, for snapshot and follow), their local holds and "run a job
-// now"; listing and changing jobs, runs, held plans, SCIM and the audit
-// log are still to come.
+// Every change goes through internal/admin, which audits it with the
+// token's name as the actor.
 package api
 
 import (
@@ -19,10 +17,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/nats-io/nats.go"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/jobs"
+	"github.com/adsync/adsync/internal/admin"
+	"github.com/adsync/adsync/internal/presence"
 )
 
 // Config of the HTTP service.
@@ -55,30 +53,22 @@ func (c Config) validate() error {
 // Service is the HTTP service.
 type Service struct {
 	cfg     Config
-	nc      *nats.Conn
-	pub     Publisher
-	jobs    Jobs
+	ops     *admin.Ops
+	servers Servers
 	log     *slog.Logger
 	handler http.Handler
 }
 
-// Publisher publishes events (the bus).
-type Publisher interface {
-	Publish(ctx context.Context, evs ...events.Event) error
-}
+// Servers lists the live adsync processes (presence heartbeats).
+type Servers func(ctx context.Context) ([]presence.Heartbeat, error)
 
-// Jobs reads AD Sync Jobs.
-type Jobs interface {
-	Get(ctx context.Context, name string) (*jobs.Job, uint64, error)
-}
-
-// New returns the service; nc reaches the other services' endpoints, pub
-// publishes run requests.
-func New(cfg Config, nc *nats.Conn, pub Publisher, js Jobs, log *slog.Logger) (*Service, error) {
+// New returns the service; ops does what administrators do (and audits
+// it), servers lists the job servers.
+func New(cfg Config, ops *admin.Ops, servers Servers, log *slog.Logger) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, nc: nc, pub: pub, jobs: js, log: log.With("service", "api")}
+	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log.With("service", "api")}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -92,13 +82,44 @@ func (s *Service) routes() http.Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed on this route")
 	})
+	viewer, operator, admin := require(RoleViewer), require(RoleOperator), require(RoleAdmin)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
-		r.With(require(RoleViewer)).Get("/openapi.json", serveOpenAPI)
-		r.With(require(RoleViewer)).Get("/accounts", s.listAccounts)
-		r.With(require(RoleOperator)).Put("/accounts/{domain}/{id}/hold", s.setHold)
-		r.With(require(RoleOperator)).Delete("/accounts/{domain}/{id}/hold", s.liftHold)
-		r.With(require(RoleOperator)).Post("/jobs/{name}/run", s.runJob)
+		r.With(viewer).Get("/openapi.json", serveOpenAPI)
+
+		r.With(viewer).Get("/jobs", s.listJobs)
+		r.With(admin).Post("/jobs", s.createJob)
+		r.With(viewer).Get("/jobs/{name}", s.getJob)
+		r.With(admin).Patch("/jobs/{name}", s.patchJob)
+		r.With(admin).Delete("/jobs/{name}", s.deleteJob)
+		r.With(operator).Post("/jobs/{name}/run", s.runJob)
+		r.With(viewer).Get("/jobs/{name}/runs", s.jobRuns)
+
+		r.With(viewer).Get("/runs/{id}", s.getRun)
+		r.With(operator).Post("/runs/{id}/approve", s.decide(events.DecisionApprove))
+		r.With(operator).Post("/runs/{id}/discard", s.decide(events.DecisionDiscard))
+		r.With(viewer).Get("/held", s.listHeld)
+
+		r.With(viewer).Get("/accounts", s.listAccounts)
+		r.With(viewer).Get("/accounts/{domain}/{id}", s.getAccount)
+		r.With(operator).Put("/accounts/{domain}/{id}/hold", s.setHold)
+		r.With(operator).Delete("/accounts/{domain}/{id}/hold", s.liftHold)
+		r.With(viewer).Get("/drift", s.listDrift)
+
+		r.With(viewer).Get("/sso", s.getSSO)
+		r.With(admin).Put("/sso/{kind}", s.putSSO)
+
+		r.With(viewer).Get("/deadletters", s.listDeadLetters)
+		r.With(viewer).Get("/deadletters/{seq}", s.getDeadLetter)
+		r.With(admin).Post("/deadletters/{seq}/replay", s.replayDeadLetter)
+		r.With(admin).Delete("/deadletters/{seq}", s.purgeDeadLetter)
+
+		r.With(viewer).Get("/servers", s.listServers)
+		r.With(viewer).Get("/audit", s.listAudit)
+	})
+	r.Route("/scim/v2", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Group(s.scimRoutes)
 	})
 	return r
 }

@@ -101,6 +101,23 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 		return err
 	}
 	if lease != nil && lease.RunID != r.RunID && now.Before(lease.ExpiresAt) {
+		// The run may have ended with its sync.completed still on its way
+		// to guard's other consumer (held back for an ack wait when a
+		// guard stopped with it fetched): the stream says so.
+		done, err := s.pub.RunCompleted(ctx, lease.RunID)
+		if err != nil {
+			return err
+		}
+		if done {
+			if err := s.stores.Leases.Release(ctx, r.Job, lease.RunID); err != nil {
+				return err
+			}
+			if lease, rev, err = s.stores.Leases.Current(ctx, r.Job); err != nil {
+				return err
+			}
+		}
+	}
+	if lease != nil && lease.RunID != r.RunID && now.Before(lease.ExpiresAt) {
 		// guard releases a lease when it handles the run's sync.completed,
 		// which comes on a consumer of its own: a request made as soon as
 		// the last run ended (a script's next `job run`) may come first.

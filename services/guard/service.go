@@ -36,6 +36,8 @@ type Config struct {
 // Publisher publishes events (the bus).
 type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error
+	// RunCompleted reports whether a run's sync.completed was published.
+	RunCompleted(ctx context.Context, runID string) (bool, error)
 }
 
 // Stores are the buckets guard reads and writes.

@@ -1,0 +1,153 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// GroupRef names a group: ID is domain:external_id.
+type GroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// UserRecord is an account with its groups' ids, for SCIM.
+type UserRecord struct {
+	Account
+	GroupRefs []GroupRef `json:"group_refs"`
+}
+
+// GroupRecord is a group and, if asked for, its members.
+type GroupRecord struct {
+	Domain     string      `json:"domain"`
+	ExternalID string      `json:"external_id"`
+	Name       string      `json:"name"`
+	DN         string      `json:"dn"`
+	UpdatedAt  string      `json:"updated_at"`
+	Members    []MemberRef `json:"members,omitempty"`
+}
+
+// MemberRef is a group's member: ID is domain:external_id.
+type MemberRef struct {
+	ID        string `json:"id"`
+	LocalName string `json:"local_name"`
+}
+
+// Query selects SCIM resources: a filter, the 1-based index of the first
+// and how many (SCIM's startIndex and count).
+type Query struct {
+	Filter     string `json:"filter,omitempty"`
+	StartIndex int    `json:"start_index"`
+	Count      int    `json:"count"`
+	// Members: list each group's members (Groups only).
+	Members bool `json:"members,omitempty"`
+}
+
+func (q Query) bounds() (offset, limit int) {
+	offset = max(q.StartIndex, 1) - 1
+	limit = q.Count
+	if limit < 0 {
+		limit = 0
+	}
+	return offset, min(limit, 5000)
+}
+
+// UserPage is one page of users and how many match in all.
+type UserPage struct {
+	Total int          `json:"total"`
+	Users []UserRecord `json:"users"`
+}
+
+// GroupPage is one page of groups and how many match in all.
+type GroupPage struct {
+	Total  int           `json:"total"`
+	Groups []GroupRecord `json:"groups"`
+}
+
+const userGroupRefs = `(SELECT coalesce(json_group_array(json_object('id', g.domain || ':' || g.external_id, 'name', g.name)), '[]')
+	FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
+	WHERE ag.domain=a.domain AND ag.account_id=a.external_id)`
+
+// QueryUsers answers a SCIM search of users, in (domain, username, id)
+// order.
+func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
+	where, args, err := scimWhere(q.Filter, false)
+	if err != nil {
+		return UserPage{}, err
+	}
+	page := UserPage{Users: []UserRecord{}}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts a WHERE `+where, args...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("accounts: count users: %w", err)
+	}
+	offset, limit := q.bounds()
+	if limit == 0 || offset >= page.Total {
+		return page, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+`, `+userGroupRefs+` FROM accounts a WHERE `+where+
+		` ORDER BY a.domain, a.username, a.external_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return page, fmt.Errorf("accounts: query users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u UserRecord
+		var refs string
+		if u.Account, err = scanAccount(rowWithExtra{rows, &refs}); err != nil {
+			return page, err
+		}
+		if err := json.Unmarshal([]byte(refs), &u.GroupRefs); err != nil {
+			return page, fmt.Errorf("accounts: groups of %s: %w", u.LocalName, err)
+		}
+		page.Users = append(page.Users, u)
+	}
+	return page, rows.Err()
+}
+
+// rowWithExtra scans an account's columns and one more.
+type rowWithExtra struct {
+	rows  interface{ Scan(...any) error }
+	extra any
+}
+
+func (r rowWithExtra) Scan(dest ...any) error { return r.rows.Scan(append(dest, r.extra)...) }
+
+// QueryGroups answers a SCIM search of groups, in (domain, name) order.
+func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
+	where, args, err := scimWhere(q.Filter, true)
+	if err != nil {
+		return GroupPage{}, err
+	}
+	page := GroupPage{Groups: []GroupRecord{}}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM groups g WHERE `+where, args...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("accounts: count groups: %w", err)
+	}
+	offset, limit := q.bounds()
+	if limit == 0 || offset >= page.Total {
+		return page, nil
+	}
+	members := `'[]'`
+	if q.Members {
+		members = `(SELECT coalesce(json_group_array(json_object('id', a.domain || ':' || a.external_id, 'local_name', a.local_name)), '[]')
+			FROM account_groups ag JOIN accounts a ON a.domain=ag.domain AND a.external_id=ag.account_id
+			WHERE ag.domain=g.domain AND ag.group_id=g.external_id)`
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT g.domain, g.external_id, g.name, g.dn, g.updated_at, `+members+
+		` FROM groups g WHERE `+where+` ORDER BY g.domain, g.name, g.external_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return page, fmt.Errorf("accounts: query groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g GroupRecord
+		var m string
+		if err := rows.Scan(&g.Domain, &g.ExternalID, &g.Name, &g.DN, &g.UpdatedAt, &m); err != nil {
+			return page, err
+		}
+		if err := json.Unmarshal([]byte(m), &g.Members); err != nil {
+			return page, fmt.Errorf("accounts: members of %s: %w", g.Name, err)
+		}
+		page.Groups = append(page.Groups, g)
+	}
+	return page, rows.Err()
+}
