@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages adsync's demo and tests need (a Samba AD DC,
-# OpenLDAP slapd and the LDAP tools), only those that are missing.
+# OpenLDAP slapd and the LDAP tools, Chromium for the console's browser
+# tests), only those that are missing.
 set -euo pipefail
 
-packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils smbclient slapd ldb-tools openssl ca-certificates gcc libc6-dev make)
+packages=(chromium samba samba-ad-dc samba-ad-provision winbind krb5-user ldap-utils smbclient slapd ldb-tools openssl ca-certificates gcc libc6-dev make)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -36,10 +36,13 @@ eval "$(go run ./internal/testenv/fixturectl samba up --format env)"
 go run ./internal/testenv/fixturectl samba demo-users --ou Demo >/dev/null
 BASE_DN="OU=Demo,${ADSYNC_AD_BASE_DN}"
 
-# The HTTP API's token for the demo's platform (a viewer), kept between demos.
-if [ ! -s "$DEMO/platform.token" ]; then
-  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DEMO/platform.token")
-fi
+# The HTTP API's token for the demo's platform (a viewer), and the console
+# administrator's password, kept between demos.
+for secret in platform.token console.password; do
+  if [ ! -s "$DEMO/$secret" ]; then
+    (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DEMO/$secret")
+  fi
+done
 
 cat > "$CONFIG" <<YAML
 # Written by deploy/demo/demo.sh: one Active Directory domain, embedded NATS.
@@ -71,6 +74,9 @@ for _ in $(seq 1 100); do
   "$ADSYNC" job list -c "$CONFIG" >/dev/null 2>&1 && break
   sleep 0.2
 done
+
+echo "==> adsync admin add demo-admin --role admin   (the console's administrator; password from $DEMO/console.password)"
+"$ADSYNC" admin add demo-admin --role admin -c "$CONFIG" <"$DEMO/console.password"
 
 echo "==> adsync job create demo --all-domains --requeue --every 12h --run-when immediately"
 "$ADSYNC" job create demo -c "$CONFIG" --all-domains --requeue --every 12h --run-when immediately
@@ -112,7 +118,11 @@ echo "==> adsync job run demo --wait   (the job's mode is auto: a delta read rea
 
 cat <<TXT
 
-adsync is still running (pid $(cat "$PIDFILE")). Try:
+adsync is still running (pid $(cat "$PIDFILE")).
+
+  The console:  http://127.0.0.1:8080/   name demo-admin, password $(cat "$DEMO/console.password")
+
+Try:
   $ADSYNC watch -c $CONFIG                 # live events
   $ADSYNC accounts feed --from 1 -c $CONFIG  # every account change, in order (the platform's feed)
   curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/api/v1/accounts?limit=5'

@@ -180,6 +180,12 @@ type RunReport struct {
 // Report returns a run's outcomes and up to limit changes after the
 // cursor (failures first... in the order they happened).
 func (s *Store) Report(ctx context.Context, runID string, after int64, limit int) (*RunReport, error) {
+	return s.ReportOf(ctx, runID, after, limit, "")
+}
+
+// ReportOf is Report listing only the changes of one kind (op: create,
+// update, deactivate, reactivate; "" every kind).
+func (s *Store) ReportOf(ctx context.Context, runID string, after int64, limit int, op string) (*RunReport, error) {
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
@@ -221,7 +227,7 @@ func (s *Store) Report(ctx context.Context, runID string, after int64, limit int
 	}
 	rows.Close()
 	rows, err = s.db.QueryContext(ctx, `SELECT rowid, domain, external_id, local_name, op, fields, reason, result, error, at FROM run_changes
-		WHERE run_id=? AND rowid > ? ORDER BY rowid LIMIT ?`, runID, after, limit)
+		WHERE run_id=? AND rowid > ? AND (?4 = '' OR op = ?4) ORDER BY rowid LIMIT ?3`, runID, after, limit, op)
 	if err != nil {
 		return nil, err
 	}

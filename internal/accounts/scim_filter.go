@@ -47,6 +47,10 @@ var userColumns = map[string]scimColumn{
 	"groups":            {"", colGroupID},
 	"groups.value":      {"", colGroupID},
 	"groups.display":    {"", colGroupName},
+	// adsync's own, for the console's account search.
+	"adsync.domain":         {"a.domain", colExact},
+	"adsync.inactivereason": {"a.inactive_reason", colExact},
+	"adsync.deactivatedby":  {"a.deactivated_by", colExact},
 }
 
 var groupColumns = map[string]scimColumn{

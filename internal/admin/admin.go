@@ -23,6 +23,7 @@ import (
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"
+	"github.com/adsync/adsync/internal/signin"
 )
 
 // Ops performs administrators' operations.
@@ -31,6 +32,8 @@ type Ops struct {
 	Settings *settings.Store
 	Holds    *holds.Store
 	Leases   *leases.Store
+	// Admins are the console's local administrators.
+	Admins *signin.Admins
 	// Ticks holds the last scheduled slot tick started per job.
 	Ticks jetstream.KeyValue
 	// Pub publishes events and audit records; JS and NC reach streams and
@@ -73,9 +76,9 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	switch {
-	case errors.Is(err, jobs.ErrNotFound):
+	case errors.Is(err, jobs.ErrNotFound), errors.Is(err, signin.ErrNoAdmin):
 		return NotFound
-	case errors.Is(err, jobs.ErrExists):
+	case errors.Is(err, jobs.ErrExists), errors.Is(err, signin.ErrAdminExists):
 		return Conflict
 	}
 	return 0

@@ -40,6 +40,9 @@ type RunReportRequest struct {
 	RunID string `json:"run_id"`
 	After int64  `json:"after,omitempty"`
 	Limit int    `json:"limit,omitempty"`
+	// Op lists only the changes of one kind (create, update, deactivate,
+	// reactivate).
+	Op string `json:"op,omitempty"`
 }
 
 // LookupRequest asks a job server to find ids in a domain's directory.

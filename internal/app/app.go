@@ -245,10 +245,13 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 		case API:
+			if err := st.OpenConsole(ctx, b); err != nil {
+				return err
+			}
 			servers := func(ctx context.Context) ([]presence.Heartbeat, error) {
 				return presence.List(ctx, st.Servers, time.Now(), b.Topology.ServerTTL)
 			}
-			a, err := api.New(apiCfg, NewOps(b, st, cfg.DomainNames(), o.Now), servers, log)
+			a, err := api.New(apiCfg, NewOps(b, st, cfg.DomainNames(), o.Now), st.Sessions, servers, log)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"
+	"github.com/adsync/adsync/internal/signin"
 	"github.com/adsync/adsync/internal/watermarks"
 )
 
@@ -25,6 +26,26 @@ type Stores struct {
 	Ticks    jetstream.KeyValue
 	Holds    *holds.Store
 	Marks    *watermarks.Store
+	// Admins and Sessions are the console's (OpenConsole): only the api
+	// service and the command line open them.
+	Admins   *signin.Admins
+	Sessions *signin.Sessions
+}
+
+// OpenConsole opens the console's buckets (creating them when the running
+// services are older than this process).
+func (st *Stores) OpenConsole(ctx context.Context, b *bus.Bus) error {
+	adminsKV, err := b.KVOrCreate(ctx, bus.BucketAdmins)
+	if err != nil {
+		return err
+	}
+	sessionsKV, err := b.KVOrCreate(ctx, bus.BucketSessions)
+	if err != nil {
+		return err
+	}
+	st.Admins = &signin.Admins{KV: adminsKV, Now: time.Now}
+	st.Sessions = &signin.Sessions{KV: sessionsKV, Now: time.Now}
+	return nil
 }
 
 // OpenStores opens the buckets (they must be provisioned).
@@ -68,6 +89,6 @@ func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
 // NewOps returns the administrators' operations over the shared stores,
 // for the command line and the api service.
 func NewOps(b *bus.Bus, st *Stores, domains []string, now func() time.Time) *admin.Ops {
-	return &admin.Ops{Jobs: st.Jobs, Settings: st.Settings, Holds: st.Holds, Leases: st.Leases, Ticks: st.Ticks,
+	return &admin.Ops{Jobs: st.Jobs, Settings: st.Settings, Holds: st.Holds, Leases: st.Leases, Ticks: st.Ticks, Admins: st.Admins,
 		Pub: b, JS: b.JS, NC: b.NC, Domains: domains, MaxRequeueAttempts: bus.MaxRequeueAttempts, Now: now}
 }

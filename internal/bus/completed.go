@@ -38,24 +38,3 @@ func (b *Bus) RunCompleted(ctx context.Context, runID string) (bool, error) {
 	}
 	return false, nil
 }
-
-// EnsureAuditLog creates the audit log's stream if it is missing: a
-// command line or API newer than the running services finds no audit log,
-// and must not make a change it cannot record.
-func (b *Bus) EnsureAuditLog(ctx context.Context) error {
-	_, err := b.JS.Stream(ctx, StreamAudit)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	for _, sc := range b.Topology.streams() {
-		if sc.Name == StreamAudit {
-			if _, err := b.JS.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-				return fmt.Errorf("the audit log (stream %s) is missing and could not be created: %w (run adsync provision as a NATS administrator)", StreamAudit, err)
-			}
-		}
-	}
-	return nil
-}

@@ -37,6 +37,10 @@ const (
 	BucketTicks    = "adsync_ticks"
 	BucketHolds    = "adsync_holds"
 	BucketMarks    = "adsync_watermarks"
+	// BucketAdmins holds the console's local administrators (password
+	// hashes); BucketSessions its sign-in sessions, which expire when idle.
+	BucketAdmins   = "adsync_admins"
+	BucketSessions = "adsync_sessions"
 )
 
 // TopologyOptions size the streams; zero values take defaults.
@@ -59,6 +63,9 @@ type TopologyOptions struct {
 	// FeedMaxAge is how long the account change feed keeps an event
 	// (feed.max_age); default 30 days.
 	FeedMaxAge time.Duration
+	// SessionIdle is how long a console session lasts without a request;
+	// default 30 minutes.
+	SessionIdle time.Duration
 	// AuditMaxAge is how long the audit log keeps an entry (audit.max_age);
 	// default a year.
 	AuditMaxAge time.Duration
@@ -87,6 +94,9 @@ func (o TopologyOptions) withDefaults() TopologyOptions {
 	}
 	if o.FeedMaxAge <= 0 {
 		o.FeedMaxAge = 30 * 24 * time.Hour
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = 30 * time.Minute
 	}
 	if o.AuditMaxAge <= 0 {
 		o.AuditMaxAge = 365 * 24 * time.Hour
@@ -261,6 +271,8 @@ func (o TopologyOptions) buckets() []jetstream.KeyValueConfig {
 		{Bucket: BucketServers, Description: "live adsync processes (heartbeats)", History: 1, TTL: o.ServerTTL, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketTicks, Description: "last scheduled slot started per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketMarks, Description: "where each domain's next delta read starts", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketAdmins, Description: "console local administrators (bcrypt hashes)", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketSessions, Description: "console sign-in sessions (expire when idle)", History: 1, TTL: o.SessionIdle, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketHolds, Description: "plans held by the deletion guard, per domain", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 	}
 }

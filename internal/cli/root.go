@@ -25,6 +25,9 @@ var Version = "0.1.0-dev"
 
 // Env is what the command line gets from its process.
 type Env struct {
+	// Stdin gives passwords (`admin add`, `admin passwd`); a terminal is
+	// prompted without echo.
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	LookupEnv      config.Env
 	Now            func() time.Time
@@ -73,7 +76,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.PersistentFlags().StringVarP(&c.configPath, "config", "c", config.DefaultPath, "configuration file")
-	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd(), c.auditCmd())
+	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd(), c.auditCmd(), c.adminCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
@@ -122,6 +125,9 @@ func (c *cli) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	st, err := app.OpenStores(ctx, b)
+	if err == nil {
+		err = st.OpenConsole(ctx, b)
+	}
 	if err != nil {
 		b.NC.Close()
 		return nil, err

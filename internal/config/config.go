@@ -34,6 +34,7 @@ type File struct {
 	Feed      Feed     `yaml:"feed"`
 	Audit     Audit    `yaml:"audit"`
 	HTTP      HTTP     `yaml:"http"`
+	Console   Console  `yaml:"console"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
 	Process   Process  `yaml:"process"`
@@ -133,6 +134,21 @@ type Feed struct {
 	// MaxAge is how long the feed keeps a change (default 720h, 30 days):
 	// a consumer away for longer starts again from a snapshot.
 	MaxAge Duration `yaml:"max_age"`
+}
+
+// Console settings: who may sign in with their directory credentials.
+type Console struct {
+	// Roles give the members of a directory group (nested groups
+	// included) a role in the console; the highest of a user's wins. A
+	// user in none of the groups may not sign in.
+	Roles []ConsoleRole `yaml:"roles"`
+}
+
+// ConsoleRole maps a group of a domain to a role.
+type ConsoleRole struct {
+	Domain string `yaml:"domain"`
+	Group  string `yaml:"group"` // the group's DN
+	Role   string `yaml:"role"`  // viewer, operator or admin
 }
 
 // Audit settings: the audit log (stream ADSYNC_AUDIT) of every change made

@@ -1,15 +1,17 @@
 package config
 
 import (
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/cpusched"
-
 	"fmt"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/internal/cpusched"
 )
 
 func (f *File) validate() []string {
@@ -64,6 +66,17 @@ func (f *File) validate() []string {
 		add("feed.max_age: %s is too short: a consumer away for longer must start again from a snapshot (at least 1h; default 720h)", f.Feed.MaxAge.D())
 	}
 	p = append(p, f.HTTP.validate()...)
+	for i, r := range f.Console.Roles {
+		if _, ok := f.Domain(r.Domain); !ok {
+			add("console.roles[%d]: domain %q is not configured (configured: %s)", i, r.Domain, strings.Join(f.DomainNames(), ", "))
+		}
+		if _, err := ldap.ParseDN(r.Group); err != nil || r.Group == "" {
+			add("console.roles[%d]: group %q is not a DN (e.g. CN=adsync-admins,OU=Groups,DC=corp,DC=example,DC=com)", i, r.Group)
+		}
+		if !slices.Contains([]string{"viewer", "operator", "admin"}, r.Role) {
+			add("console.roles[%d]: role %q is not one of viewer, operator, admin", i, r.Role)
+		}
+	}
 	if f.Accounts.ReportMaxRows < 0 {
 		add("accounts.report_max_rows: must be positive")
 	}

@@ -363,12 +363,15 @@ type Result struct {
 }
 
 // CLI runs an adsync command against this system.
-func (s *System) CLI(args ...string) Result {
+func (s *System) CLI(args ...string) Result { return s.CLIWithInput("", args...) }
+
+// CLIWithInput runs a command with input on its standard input.
+func (s *System) CLIWithInput(input string, args ...string) Result {
 	s.t.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err := cli.Run(ctx, append(args, "-c", s.ConfigPath), cli.Env{Stdout: &out, Stderr: &errb, Now: s.clockNow()})
+	err := cli.Run(ctx, append(args, "-c", s.ConfigPath), cli.Env{Stdin: strings.NewReader(input), Stdout: &out, Stderr: &errb, Now: s.clockNow()})
 	return Result{Stdout: out.String(), Stderr: errb.String(), Err: err}
 }
 

@@ -45,6 +45,16 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	l, err := dialBind(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{cfg: cfg, l: l}, nil
+}
+
+// dialBind connects and binds as cfg says; a refused bind is a bindError
+// that wraps the server's *ldap.Error.
+func dialBind(ctx context.Context, cfg Config) (*ldap.Conn, error) {
 	nc, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -53,14 +63,21 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	l := ldap.NewConn(nc, isTLS)
 	l.Start()
 	l.SetTimeout(cfg.Timeout)
-
 	err = withContext(ctx, l, func() error { return l.Bind(cfg.BindDN, cfg.BindPassword) })
 	if err != nil {
 		l.Close()
-		return nil, bindError(cfg, err)
+		return nil, &refusedBind{described: bindError(cfg, err), cause: err}
 	}
-	return &Conn{cfg: cfg, l: l}, nil
+	return l, nil
 }
+
+// refusedBind says what a refused bind means, and keeps the LDAP error.
+type refusedBind struct {
+	described, cause error
+}
+
+func (e *refusedBind) Error() string   { return e.described.Error() }
+func (e *refusedBind) Unwrap() []error { return []error{e.described, e.cause} }
 
 // Close closes the connection.
 func (c *Conn) Close() error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -223,4 +224,16 @@ func firstRDN(dn string) (string, error) {
 		parts = append(parts, a.Type+"="+ldap.EscapeDN(a.Value))
 	}
 	return strings.Join(parts, "+"), nil
+}
+
+// SetPassword sets a user's password (unicodePwd, over the TLS
+// connection Active Directory requires for it).
+func (dc *SambaDC) SetPassword(t testing.TB, dn, password string) {
+	t.Helper()
+	quoted := utf16.Encode([]rune(`"` + password + `"`))
+	raw := make([]byte, 0, 2*len(quoted))
+	for _, u := range quoted {
+		raw = append(raw, byte(u), byte(u>>8))
+	}
+	dc.Modify(t, dn, "unicodePwd", string(raw))
 }

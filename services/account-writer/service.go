@@ -243,7 +243,7 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			return a, holdStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectAccountsReactivate)),
 		svc.AddEndpoint("runs-report", api.Handler(func(ctx context.Context, r api.RunReportRequest) (*accounts.RunReport, error) {
-			return s.store.Report(ctx, r.RunID, r.After, r.Limit)
+			return s.store.ReportOf(ctx, r.RunID, r.After, r.Limit, r.Op)
 		}), micro.WithEndpointSubject(api.SubjectRunReport)),
 	)
 }

@@ -43,13 +43,15 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, slog.Default())
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var routes []string
 	err = chi.Walk(s.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		routes = append(routes, method+" "+route)
+		if strings.HasPrefix(route, "/api/") || strings.HasPrefix(route, "/scim/") { // the console is HTML, not API
+			routes = append(routes, method+" "+route)
+		}
 		return nil
 	})
 	if err != nil {
@@ -78,7 +80,7 @@ func TestEveryRouteEnforcesItsDocumentedRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := []Token{{Name: "v", Secret: "viewer-secret-0123456789", Role: RoleViewer}, {Name: "o", Secret: "operator-secret-0123456789", Role: RoleOperator}}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: tokens}, nil, nil, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: tokens}, nil, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

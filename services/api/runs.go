@@ -14,8 +14,14 @@ import (
 // of the accounts it changed (or planned, or held), after the cursor
 // "after" (the report's next).
 func (s *Service) getRun(w http.ResponseWriter, r *http.Request) {
-	req := natsapi.RunReportRequest{RunID: chi.URLParam(r, "id"), Limit: 1000}
 	q := r.URL.Query()
+	req := natsapi.RunReportRequest{RunID: chi.URLParam(r, "id"), Limit: 1000, Op: q.Get("op")}
+	switch req.Op {
+	case "", "create", "update", "deactivate", "reactivate":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "op must be create, update, deactivate or reactivate")
+		return
+	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {

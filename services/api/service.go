@@ -21,6 +21,8 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/presence"
+	"github.com/adsync/adsync/internal/signin"
+	"github.com/adsync/adsync/services/api/console"
 )
 
 // Config of the HTTP service.
@@ -31,6 +33,8 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 	// Tokens are the API clients.
 	Tokens []Token
+	// Directories let directory users sign in to the console.
+	Directories []console.Directory
 }
 
 // Token is one API client: Authorization: Bearer <Secret>.
@@ -55,6 +59,7 @@ type Service struct {
 	cfg     Config
 	ops     *admin.Ops
 	servers Servers
+	console *console.Console
 	log     *slog.Logger
 	handler http.Handler
 }
@@ -64,11 +69,14 @@ type Servers func(ctx context.Context) ([]presence.Heartbeat, error)
 
 // New returns the service; ops does what administrators do (and audits
 // it), servers lists the job servers.
-func New(cfg Config, ops *admin.Ops, servers Servers, log *slog.Logger) (*Service, error) {
+func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers, log *slog.Logger) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log.With("service", "api")}
+	log = log.With("service", "api")
+	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log,
+		console: console.New(console.Config{Ops: ops, Sessions: sessions, Servers: servers, Secure: cfg.TLSCertFile != "",
+			Directories: cfg.Directories, Log: log})}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -121,6 +129,7 @@ func (s *Service) routes() http.Handler {
 		r.Use(s.authenticate)
 		r.Group(s.scimRoutes)
 	})
+	r.Group(s.console.Routes)
 	return r
 }
 

@@ -1,0 +1,127 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/accounts"
+	natsapi "github.com/adsync/adsync/internal/api"
+)
+
+func (c *Console) accountRoutes(r chi.Router) {
+	r.Get("/accounts", c.accountsPage)
+	r.Get("/accounts/{domain}/{id}", c.accountPage)
+	r.Post("/accounts/{domain}/{id}/hold", c.require("operator", c.hold))
+	r.Post("/accounts/{domain}/{id}/release", c.require("operator", c.release))
+}
+
+// accountSearch is the search form and a page of its answer.
+type accountSearch struct {
+	Q, Domain, Active, Reason, Group, Hold string
+	Domains                                []string
+	Users                                  []accounts.UserRecord
+	Total, Start, Count                    int
+}
+
+const pageSize = 50
+
+func quote(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
+
+// filter is the search as a SCIM filter: the same query path as /scim/v2.
+func (s accountSearch) filter() string {
+	var parts []string
+	if s.Q != "" {
+		q := quote(s.Q)
+		parts = append(parts, fmt.Sprintf("(userName co %s or displayName co %s or emails.value co %s or externalId eq %s)", q, q, q, q))
+	}
+	if s.Domain != "" {
+		parts = append(parts, "adsync.domain eq "+quote(s.Domain))
+	}
+	switch s.Active {
+	case "yes":
+		parts = append(parts, "active eq true")
+	case "no":
+		parts = append(parts, "active eq false")
+	}
+	if s.Reason != "" {
+		parts = append(parts, "adsync.inactiveReason eq "+quote(s.Reason))
+	}
+	if s.Group != "" {
+		parts = append(parts, "groups.display eq "+quote(s.Group))
+	}
+	if s.Hold == "yes" {
+		parts = append(parts, `adsync.deactivatedBy eq "local"`)
+	}
+	return strings.Join(parts, " and ")
+}
+
+func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	s := accountSearch{Q: strings.TrimSpace(v.Get("q")), Domain: v.Get("domain"), Active: v.Get("active"), Reason: v.Get("reason"),
+		Group: strings.TrimSpace(v.Get("group")), Hold: v.Get("hold"), Domains: c.cfg.Ops.Domains, Start: 1, Count: pageSize}
+	if n, err := strconv.Atoi(v.Get("start")); err == nil && n > 0 {
+		s.Start = n
+	}
+	page, err := natsapi.Request[accounts.UserPage](r.Context(), c.cfg.Ops.NC, natsapi.SubjectUsersQuery, "account-writer",
+		accounts.Query{Filter: s.filter(), StartIndex: s.Start, Count: s.Count})
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	s.Users, s.Total = page.Users, page.Total
+	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "results" {
+		c.render(w, r, http.StatusOK, "accountresults", "", s)
+		return
+	}
+	c.render(w, r, http.StatusOK, "accounts", "Accounts", s)
+}
+
+// accountView is an account's page: its fields and its recent changes
+// from the feed.
+type accountView struct {
+	Account events.Account
+}
+
+func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
+	a, err := natsapi.Request[events.Account](r.Context(), c.cfg.Ops.NC, natsapi.SubjectAccountsGet, "account-writer",
+		natsapi.AccountRequest{Ref: chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")})
+	if err != nil {
+		c.remoteFail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "account", a.LocalName, accountView{Account: a})
+}
+
+// remoteFail answers what account-writer said with its status.
+func (c *Console) remoteFail(w http.ResponseWriter, r *http.Request, err error) {
+	if re, ok := err.(*natsapi.RemoteError); ok {
+		if n, cerr := strconv.Atoi(re.Code); cerr == nil {
+			c.problem(w, r, n, re.Message)
+			return
+		}
+	}
+	c.fail(w, r, err)
+}
+
+func (c *Console) hold(w http.ResponseWriter, r *http.Request) {
+	ref := chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")
+	if _, err := c.cfg.Ops.SetHold(r.Context(), actor(r), ref, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+		c.remoteFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/accounts/"+ref+"?done="+urlText("Local hold set: the sync keeps this account inactive until it is released."))
+}
+
+func (c *Console) release(w http.ResponseWriter, r *http.Request) {
+	ref := chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")
+	if _, err := c.cfg.Ops.LiftHold(r.Context(), actor(r), ref); err != nil {
+		c.remoteFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/accounts/"+ref+"?done="+urlText("Local hold lifted: the account takes the directory's state."))
+}
