@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/adsync
 FIXTURES := $(GO) run ./internal/testenv/fixturectl
 
-.PHONY: all build test test-unit vet demo demo-clean deps fmt clean
+.PHONY: all build test test-unit vet rules demo demo-clean deps fmt clean
 
 all: build
 
@@ -15,9 +15,14 @@ deps:
 	deploy/debian/install-deps.sh
 
 ## test: every test, end-to-end ones included (real Samba AD DC, OpenLDAP, NATS)
-test: deps vet
+test: deps vet rules
 	$(GO) test -count=1 -timeout 25m ./...
 	$(FIXTURES) samba down
+
+## rules: check and unit-test the Prometheus alert rules (promtool, Debian's prometheus)
+rules:
+	promtool check rules deploy/prometheus/adsync-rules.yml
+	promtool test rules deploy/prometheus/adsync-rules.test.yml
 
 ## test-unit: the tests that need no directory (fast)
 test-unit:

@@ -1,5 +1,7 @@
 package events
 
+import "strconv"
+
 // Notification kinds: what a rule of notify.rules can name.
 const (
 	AlertRunHeld          = "run.held"
@@ -48,4 +50,24 @@ type NotificationRequested struct {
 func (NotificationRequested) EventName() string { return "notification.requested.v1" }
 func (e NotificationRequested) MessageID() string {
 	return "notification.requested.v1:" + e.Channel + ":" + e.ID + ":" + e.State
+}
+
+// NotificationFailed says that one delivery of a notification failed: it
+// is tried again in RetryIn, or, Refused, dead-lettered (the receiver
+// refused it for good). `adsync watch` and the console show it.
+type NotificationFailed struct {
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	Kind    string `json:"kind"`
+	State   string `json:"state"`
+	Attempt int    `json:"attempt"`
+	Error   string `json:"error"`
+	RetryIn string `json:"retry_in,omitempty"`
+	Refused bool   `json:"refused,omitempty"`
+	At      string `json:"at"`
+}
+
+func (NotificationFailed) EventName() string { return "notification.failed.v1" }
+func (e NotificationFailed) MessageID() string {
+	return "notification.failed.v1:" + e.Channel + ":" + e.ID + ":" + e.State + ":" + strconv.Itoa(e.Attempt)
 }

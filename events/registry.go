@@ -7,6 +7,6 @@ func All() []Event {
 		&SyncRequested{}, &SyncApproved{}, &SyncRejected{},
 		&DirectoryRequested{}, &DirectoryPage{}, &DirectoryCompleted{}, &DirectoryFailed{},
 		&AccountChanges{}, &ChangesCompleted{}, &SyncCompleted{},
-		&PlanDecided{}, &PlanApplied{}, &AccountChanged{}, &AuditRecorded{}, &NotificationRequested{},
+		&PlanDecided{}, &PlanApplied{}, &AccountChanged{}, &AuditRecorded{}, &NotificationRequested{}, &NotificationFailed{},
 	}
 }

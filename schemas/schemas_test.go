@@ -56,6 +56,8 @@ func samples() []events.Event {
 			Before: json.RawMessage(`{"name":"nightly","enabled":true}`), After: json.RawMessage(`{"name":"nightly","enabled":false}`)},
 		&events.NotificationRequested{ID: "run.held:nightly:corp:r1", Channel: "iam-hook", Kind: events.AlertRunHeld, State: events.AlertFiring,
 			Job: "nightly", Domain: "corp", RunID: run.RunID, Title: "held", Text: "the plan deactivates 60 of 198 active accounts", At: now.Format(time.RFC3339)},
+		&events.NotificationFailed{ID: "run.held:nightly:corp:r1", Channel: "iam-hook", Kind: events.AlertRunHeld, State: events.AlertFiring,
+			Attempt: 3, Error: "webhook iam-hook answered 503 Service Unavailable", RetryIn: "4s", At: now.Format(time.RFC3339)},
 		&events.AccountChanged{Seq: 42, Domain: "corp", Change: events.ChangeDeactivated, Fields: []string{"active", "inactive_reason"},
 			Reason: events.ReasonDirectoryRemoved, Left: []string{"Staff"}, RunID: run.RunID, Actor: "sync", At: now,
 			Account: events.Account{Domain: "corp", ExternalID: entry.ID, Username: "jsmith", LocalName: "jsmith@corp", DN: entry.DN,

@@ -41,17 +41,19 @@ const (
 	DirectoryReader = "directory-reader"
 	Diff            = "diff"
 	AccountWriter   = "account-writer"
+	Notifier        = "notifier"
 )
 
-// AllServices lists the services in pipeline order.
+// AllServices lists the pipeline's services in order.
 var AllServices = []string{Tick, Guard, DirectoryReader, Diff, AccountWriter}
 
 // API is the HTTP service (services/api): `adsync serve api`, and part of
 // `adsync run` when http.listen is set.
 const API = "api"
 
-// Services lists every service `adsync serve` runs.
-var Services = append(slices.Clone(AllServices), API)
+// Services lists every service `adsync serve` runs: the pipeline's, the
+// notifier (alerts; part of `adsync run`) and the HTTP API.
+var Services = append(slices.Clone(AllServices), Notifier, API)
 
 // Options say what to run.
 type Options struct {
@@ -244,6 +246,15 @@ func Run(ctx context.Context, o Options) error {
 			if err := d.Register(router); err != nil {
 				return err
 			}
+		case Notifier:
+			n, err := newNotifier(ctx, cfg, o, b, st, log)
+			if err != nil {
+				return err
+			}
+			if err := n.Register(router); err != nil {
+				return err
+			}
+			background = append(background, n.Run)
 		case API:
 			if err := st.OpenConsole(ctx, b); err != nil {
 				return err
@@ -251,7 +262,11 @@ func Run(ctx context.Context, o Options) error {
 			servers := func(ctx context.Context) ([]presence.Heartbeat, error) {
 				return presence.List(ctx, st.Servers, time.Now(), b.Topology.ServerTTL)
 			}
-			a, err := api.New(apiCfg, NewOps(b, st, cfg.DomainNames(), o.Now), st.Sessions, servers, log)
+			alerts, err := b.KVOrCreate(ctx, bus.BucketAlerts)
+			if err != nil {
+				return err
+			}
+			a, err := api.New(apiCfg, NewOps(b, st, cfg.DomainNames(), o.Now), st.Sessions, servers, alerts, log)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,8 @@ const (
 	StreamAccounts = "ADSYNC_ACCOUNTS"
 	// StreamAudit is the audit log (audit.recorded.v1).
 	StreamAudit = "ADSYNC_AUDIT"
+	// StreamNotify holds the alerts to deliver (notification.requested.v1).
+	StreamNotify = "ADSYNC_NOTIFY"
 )
 
 // DeadLetterSubjectPrefix prefixes the subject of every dead letter; the
@@ -39,7 +41,9 @@ const (
 	BucketMarks    = "adsync_watermarks"
 	// BucketAdmins holds the console's local administrators (password
 	// hashes); BucketSessions its sign-in sessions, which expire when idle.
-	BucketAdmins   = "adsync_admins"
+	BucketAdmins = "adsync_admins"
+	// BucketAlerts holds the notifier's open alerts (fired, not resolved).
+	BucketAlerts   = "adsync_alerts"
 	BucketSessions = "adsync_sessions"
 )
 
@@ -133,6 +137,10 @@ const (
 	ConsumerWriterCompleted = "writer-changes-completed"
 	ConsumerDiffDecided     = "diff-plan-decided"
 	ConsumerWriterDecided   = "writer-plan-decided"
+	ConsumerNotifyCompleted = "notifier-sync-completed"
+	ConsumerNotifyRejected  = "notifier-sync-rejected"
+	ConsumerNotifyFailed    = "notifier-directory-failed"
+	ConsumerNotifyDeliver   = "notifier-deliver"
 )
 
 // Consumers lists every durable consumer of the pipeline.
@@ -152,6 +160,12 @@ func Consumers() []ConsumerSpec {
 		{Service: "account-writer", Durable: ConsumerWriterCompleted, Stream: StreamControl, Event: (events.ChangesCompleted{}).EventName(), MaxDeliver: 200, Concurrency: 1},
 		{Service: "diff", Durable: ConsumerDiffDecided, Stream: StreamControl, Event: (events.PlanDecided{}).EventName(), MaxDeliver: 20, Concurrency: 1},
 		{Service: "account-writer", Durable: ConsumerWriterDecided, Stream: StreamControl, Event: (events.PlanDecided{}).EventName(), MaxDeliver: 20, Concurrency: 1},
+		{Service: "notifier", Durable: ConsumerNotifyCompleted, Stream: StreamControl, Event: (events.SyncCompleted{}).EventName(), MaxDeliver: 20, Concurrency: 1},
+		{Service: "notifier", Durable: ConsumerNotifyRejected, Stream: StreamControl, Event: (events.SyncRejected{}).EventName(), MaxDeliver: 20, Concurrency: 1},
+		{Service: "notifier", Durable: ConsumerNotifyFailed, Stream: StreamControl, Event: (events.DirectoryFailed{}).EventName(), MaxDeliver: 20, Concurrency: 1},
+		// A receiver that is down for hours gets every alert afterwards: no
+		// bound on deliveries; the handler backs off up to five minutes.
+		{Service: "notifier", Durable: ConsumerNotifyDeliver, Stream: StreamNotify, Event: (events.NotificationRequested{}).EventName(), MaxDeliver: -1, Concurrency: 4},
 	}
 }
 
@@ -254,6 +268,14 @@ func (o TopologyOptions) streams() []jetstream.StreamConfig {
 			Discard: jetstream.DiscardOld,
 		},
 		{
+			Name: StreamNotify, Description: "adsync alerts to deliver, one message per alert and channel",
+			Subjects: []string{events.SubjectOf((events.NotificationRequested{}).EventName()),
+				events.SubjectOf((events.NotificationFailed{}).EventName())},
+			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
+			MaxAge: o.History, Duplicates: o.Duplicates, Replicas: o.Replicas,
+			Discard: jetstream.DiscardOld,
+		},
+		{
 			Name: StreamDeadLetter, Description: "adsync messages that could not be processed, with the reason",
 			Subjects:  []string{DeadLetterSubjectPrefix + ">"},
 			Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
@@ -271,6 +293,7 @@ func (o TopologyOptions) buckets() []jetstream.KeyValueConfig {
 		{Bucket: BucketServers, Description: "live adsync processes (heartbeats)", History: 1, TTL: o.ServerTTL, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketTicks, Description: "last scheduled slot started per job", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketMarks, Description: "where each domain's next delta read starts", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: BucketAlerts, Description: "alerts fired and not yet resolved (the notifier's)", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketAdmins, Description: "console local administrators (bcrypt hashes)", History: 1, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketSessions, Description: "console sign-in sessions (expire when idle)", History: 1, TTL: o.SessionIdle, Replicas: o.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: BucketHolds, Description: "plans held by the deletion guard, per domain", History: 5, Replicas: o.Replicas, Storage: jetstream.FileStorage},

@@ -76,7 +76,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.PersistentFlags().StringVarP(&c.configPath, "config", "c", config.DefaultPath, "configuration file")
-	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd(), c.auditCmd(), c.adminCmd())
+	root.AddCommand(c.runCmd(), c.serveCmd(), c.jobCmd(), c.accountsCmd(), c.ssoCmd(), c.watchCmd(), c.configCmd(), c.deadletterCmd(), c.provisionCmd(), c.auditCmd(), c.adminCmd(), c.notifyCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

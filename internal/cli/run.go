@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,14 +15,14 @@ import (
 func (c *cli) runCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run all five services (and, unless nats.url is set, an embedded NATS server) until SIGINT/SIGTERM; run show|held|approve|discard inspect runs",
+		Short: "Run every service (and, unless nats.url is set, an embedded NATS server) until SIGINT/SIGTERM; run show|held|approve|discard inspect runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig()
 			if err != nil {
 				return err
 			}
-			services := app.AllServices
+			services := append(slices.Clone(app.AllServices), app.Notifier)
 			if cfg.HTTP.Listen != "" {
 				services = app.Services // and the HTTP API
 			}

@@ -126,6 +126,18 @@ func describe(name string, data []byte) string {
 		var e events.SyncCompleted
 		_ = json.Unmarshal(data, &e)
 		return fmt.Sprintf("%s outcome=%s %s", head, e.Outcome, countsText(e.Totals))
+	case (events.NotificationRequested{}).EventName():
+		var e events.NotificationRequested
+		_ = json.Unmarshal(data, &e)
+		return fmt.Sprintf("%-22s %s %s channel=%s job=%s domain=%s", name, e.Kind, e.State, e.Channel, e.Job, e.Domain)
+	case (events.NotificationFailed{}).EventName():
+		var e events.NotificationFailed
+		_ = json.Unmarshal(data, &e)
+		next := "retry in " + e.RetryIn
+		if e.Refused {
+			next = "refused: dead-lettered"
+		}
+		return fmt.Sprintf("%-22s %s %s channel=%s attempt=%d %s error=%q", name, e.Kind, e.State, e.Channel, e.Attempt, next, e.Error)
 	}
 	return head
 }

@@ -35,6 +35,7 @@ type File struct {
 	Audit     Audit    `yaml:"audit"`
 	HTTP      HTTP     `yaml:"http"`
 	Console   Console  `yaml:"console"`
+	Notify    Notify   `yaml:"notify"`
 	Reader    Reader   `yaml:"directory_reader"`
 	Metrics   Metrics  `yaml:"metrics"`
 	Process   Process  `yaml:"process"`

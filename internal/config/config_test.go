@@ -84,6 +84,15 @@ domains:
 		{"http without tokens", good + "http:\n  listen: 127.0.0.1:8080\n", []string{"http.tokens: at least one token is needed"}},
 		{"http token without role or secret", good + "http:\n  listen: 127.0.0.1:8080\n  tokens:\n    - name: p\n      role: root\n", []string{`http.tokens[0] (p): role "root" is not one of viewer, operator, admin`, "http.tokens[0] (p): set token_file or token_env"}},
 		{"http token named twice", good + "http:\n  listen: 127.0.0.1:8080\n  tokens:\n    - {name: p, token_env: A, role: viewer}\n    - {name: p, token_env: B, role: admin}\n", []string{`http.tokens: "p" is named twice`}},
+		{"webhook over http to another host", good + "notify:\n  channels:\n    - {name: hook, type: webhook, url: \"http://hooks.example.com/x\", secret_env: S}\n",
+			[]string{`notify.channels[0] (hook): url "http://hooks.example.com/x": http:// only to a loopback address; use https://`}},
+		{"webhook without a secret", good + "notify:\n  channels:\n    - {name: hook, type: webhook, url: \"https://hooks.example.com/x\"}\n",
+			[]string{"notify.channels[0] (hook): set secret_file or secret_env"}},
+		{"e-mail without recipients, a rule for nothing", good + "notify:\n  channels:\n    - {name: m, type: email, smtp: mail.example.com, from: a@example.com}\n  rules:\n    - {events: [run.exploded], channels: [pager]}\n",
+			[]string{`notify.channels[0] (m): smtp "mail.example.com" is not host:port`, "notify.channels[0] (m): from and to are required",
+				`notify.rules[0]: event "run.exploded" is not one of run.held`, `notify.rules[0]: channel "pager" is not in notify.channels`}},
+		{"console role of an unknown domain", good + "console:\n  roles:\n    - {domain: lab, group: \"not a dn\", role: god}\n",
+			[]string{`console.roles[0]: domain "lab" is not configured`, `console.roles[0]: group "not a dn" is not a DN`, `console.roles[0]: role "god"`}},
 		{"bad domain name", strings.ReplaceAll(good, "name: corp", "name: corp.example"), []string{`domain "corp.example": name may only contain`}},
 	}
 	for _, c := range cases {

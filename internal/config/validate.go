@@ -66,6 +66,7 @@ func (f *File) validate() []string {
 		add("feed.max_age: %s is too short: a consumer away for longer must start again from a snapshot (at least 1h; default 720h)", f.Feed.MaxAge.D())
 	}
 	p = append(p, f.HTTP.validate()...)
+	p = append(p, f.Notify.validate()...)
 	for i, r := range f.Console.Roles {
 		if _, ok := f.Domain(r.Domain); !ok {
 			add("console.roles[%d]: domain %q is not configured (configured: %s)", i, r.Domain, strings.Join(f.DomainNames(), ", "))

@@ -21,6 +21,17 @@ var Registry = prometheus.NewRegistry()
 var (
 	// Runs counts finished runs by outcome (and rejected ones).
 	Runs = counter("adsync_runs_total", "Runs by outcome.", "outcome")
+	// RunOutcomes counts finished and rejected runs per job and outcome.
+	RunOutcomes = counter("adsync_run_outcomes_total", "Runs by job and outcome (completed, held, partial, failed, rejected).", "job", "outcome")
+	// DomainLastSuccess is when a job last completed a domain.
+	DomainLastSuccess = gauge("adsync_domain_last_success_timestamp_seconds", "When a job last completed a domain (unix seconds).", "job", "domain")
+	// HeldPlans is 1 for each domain whose plan the deletion guard holds.
+	HeldPlans = gauge("adsync_held_plans", "Plans held by the deletion guard (1 per job and domain).", "job", "domain")
+	// JobNextRun is the next scheduled run of each enabled job.
+	JobNextRun = gauge("adsync_job_next_run_timestamp_seconds", "The next scheduled run of a job (unix seconds).", "job")
+	// Notifications counts alert deliveries per channel and result (sent,
+	// retry, refused).
+	Notifications = counter("adsync_notifications_total", "Alert deliveries by channel and result.", "channel", "result")
 	// EntriesRead counts directory entries read, per domain and mode.
 	EntriesRead = counter("adsync_directory_entries_read_total", "Directory entries read.", "domain", "mode")
 	// ChangesApplied counts account changes applied, per domain and operation.
@@ -57,7 +68,8 @@ func gauge(name, help string, labels ...string) *prometheus.GaugeVec {
 
 func init() {
 	Registry.MustRegister(Runs, EntriesRead, ChangesApplied, Handled, Redeliveries, DeadLetters, HandlerSeconds, PhaseSeconds,
-		ConsumerPending, ConsumerAckPending, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		ConsumerPending, ConsumerAckPending, RunOutcomes, DomainLastSuccess, HeldPlans, JobNextRun, Notifications,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 // Serve serves /metrics, /healthz and /readyz on addr until ctx ends.

@@ -43,7 +43,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, nil, slog.Default())
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: []Token{{Name: "t", Secret: "s", Role: RoleViewer}}}, nil, nil, nil, nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestEveryRouteEnforcesItsDocumentedRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := []Token{{Name: "v", Secret: "viewer-secret-0123456789", Role: RoleViewer}, {Name: "o", Secret: "operator-secret-0123456789", Role: RoleOperator}}
-	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: tokens}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Listen: "127.0.0.1:0", Tokens: tokens}, nil, nil, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

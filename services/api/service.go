@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
@@ -68,15 +69,16 @@ type Service struct {
 type Servers func(ctx context.Context) ([]presence.Heartbeat, error)
 
 // New returns the service; ops does what administrators do (and audits
-// it), servers lists the job servers.
-func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers, log *slog.Logger) (*Service, error) {
+// it), sessions keeps the console's sign-ins, servers lists the job
+// servers, alerts is the notifier's bucket of open alerts (read only).
+func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers, alerts jetstream.KeyValue, log *slog.Logger) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	log = log.With("service", "api")
 	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log,
 		console: console.New(console.Config{Ops: ops, Sessions: sessions, Servers: servers, Secure: cfg.TLSCertFile != "",
-			Directories: cfg.Directories, Log: log})}
+			Directories: cfg.Directories, Alerts: alerts, Log: log})}
 	s.handler = s.routes()
 	return s, nil
 }

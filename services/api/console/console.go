@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/presence"
@@ -40,7 +41,9 @@ type Config struct {
 	Secure bool
 	// Directories let a directory's users sign in (console.roles).
 	Directories []Directory
-	Log         *slog.Logger
+	// Alerts is the notifier's bucket of open alerts (read only).
+	Alerts jetstream.KeyValue
+	Log    *slog.Logger
 }
 
 // Console serves the pages.

@@ -24,6 +24,7 @@ func (c *Console) pageRoutes(r chi.Router) {
 	r.Post("/deadletters/{seq}/replay", c.require("admin", c.deadLetterOp(true)))
 	r.Post("/deadletters/{seq}/purge", c.require("admin", c.deadLetterOp(false)))
 	r.Get("/audit", c.auditPage)
+	r.Get("/notifications", c.notificationsPage)
 }
 
 func (c *Console) driftPage(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,86 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+)
+
+// openAlert is what the notifier keeps of an open alert (read here only).
+type openAlert struct {
+	ID, Kind, Job, Domain, RunID, Title, FiredAt string
+}
+
+// notificationsView is the Notifications page: the open alerts and the
+// latest delivery failures.
+type notificationsView struct {
+	Open     []openAlert
+	Failures []events.NotificationFailed
+}
+
+// notificationsPage shows what the notifier has open and what it could not
+// deliver lately.
+func (c *Console) notificationsPage(w http.ResponseWriter, r *http.Request) {
+	var v notificationsView
+	if c.cfg.Alerts != nil {
+		if err := c.readOpenAlerts(r.Context(), &v); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	if err := c.readFailures(r.Context(), &v, 50); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "notifications", "Notifications", v)
+}
+
+func (c *Console) readOpenAlerts(ctx context.Context, v *notificationsView) error {
+	lister, err := c.cfg.Alerts.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for k := range lister.Keys() {
+		e, err := c.cfg.Alerts.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var a openAlert
+		if json.Unmarshal(e.Value(), &a) == nil && a.Kind != "" {
+			v.Open = append(v.Open, a)
+		}
+	}
+	return nil
+}
+
+// readFailures reads the newest failed deliveries, at most n, scanning the
+// stream back from its end.
+func (c *Console) readFailures(ctx context.Context, v *notificationsView, n int) error {
+	st, err := c.cfg.Ops.JS.Stream(ctx, bus.StreamNotify)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	state := st.CachedInfo().State
+	failed := events.SubjectOf((events.NotificationFailed{}).EventName())
+	for seq, scanned := state.LastSeq, 0; seq >= state.FirstSeq && seq > 0 && len(v.Failures) < n && scanned < 2000; seq, scanned = seq-1, scanned+1 {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil || !strings.EqualFold(m.Subject, failed) {
+			continue
+		}
+		var f events.NotificationFailed
+		if json.Unmarshal(m.Data, &f) == nil {
+			v.Failures = append(v.Failures, f)
+		}
+	}
+	return nil
+}
