@@ -128,6 +128,8 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	b.do("open the account", chromedp.Click(chromedp.CSS("#accounts a")), chromedp.WaitReady(chromedp.CSS("#account")))
 	b.do("hold", chromedp.SendKeys(chromedp.CSS("#reason"), "on leave"), chromedp.Click(chromedp.CSS("#hold")), chromedp.WaitReady(chromedp.CSS("#release")))
 	b.waitText("#state", "local hold: on leave", 10*time.Second)
+	b.waitText("#changes", "hold-set", 10*time.Second) // the account's recent changes, from the feed
+	b.waitText("#changes", "created", time.Second)
 	b.screenshot("account-on-hold")
 	if a := ByUsername(t, sys.Accounts("lab"))["user0000007"]; a.Active || a.InactiveReason != "local" {
 		t.Fatalf("the account after the hold: %+v", a)

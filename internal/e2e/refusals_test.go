@@ -143,7 +143,9 @@ func TestSingleSignOnRejectsEveryRun(t *testing.T) {
 func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 	t.Parallel()
 	slapd := testenv.Slapd(t, testenv.WithUsers(2))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	listen := freeAddr(t)
+	token := writeSecret(t, filepath.Join(t.TempDir(), "token"), strings.Repeat("t0ken", 7))
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - {name: p, token_file: %s, role: viewer}\n", listen, token)))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
 	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)
@@ -175,6 +177,12 @@ func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 	var one admin.DeadLetter
 	if err := json.Unmarshal([]byte(sys.MustCLI("deadletter", "show", fmt.Sprint(dead[1].Seq))), &one); err != nil || one.Raw != "not json at all" {
 		t.Fatalf("deadletter show: %v %+v", err, one)
+	}
+	// The console shows it whole too.
+	sys.MustCLIWithInput("console password 1\n", "admin", "add", "ops", "--role", "viewer")
+	if page := consoleGet(t, "http://"+listen, "ops", "console password 1", fmt.Sprintf("/deadletters/%d", dead[1].Seq)); !strings.Contains(page, "not json at all") ||
+		!strings.Contains(page, "malformed sync.requested.v1") {
+		t.Fatalf("the console's dead letter page:\n%s", page)
 	}
 	sys.MustCLI("deadletter", "purge", "--all")
 	if out := sys.MustCLI("deadletter", "list"); !strings.Contains(out, "no dead letters") {

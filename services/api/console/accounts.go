@@ -85,6 +85,7 @@ func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
 // from the feed.
 type accountView struct {
 	Account events.Account
+	Changes []events.AccountChanged
 }
 
 func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +95,12 @@ func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
 		c.remoteFail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "account", a.LocalName, accountView{Account: a})
+	changes, err := c.recentChanges(r.Context(), a.Domain, a.ExternalID, 20)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "account", a.LocalName, accountView{Account: a, Changes: changes})
 }
 
 // remoteFail answers what account-writer said with its status.

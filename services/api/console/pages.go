@@ -1,6 +1,8 @@
 package console
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -21,6 +23,7 @@ func (c *Console) pageRoutes(r chi.Router) {
 	r.Post("/sso/{kind}", c.require("admin", c.setSSO))
 	r.Get("/servers", c.serversPage)
 	r.Get("/deadletters", c.deadLettersPage)
+	r.Get("/deadletters/{seq}", c.deadLetterPage)
 	r.Post("/deadletters/{seq}/replay", c.require("admin", c.deadLetterOp(true)))
 	r.Post("/deadletters/{seq}/purge", c.require("admin", c.deadLetterOp(false)))
 	r.Get("/audit", c.auditPage)
@@ -114,4 +117,29 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		Entries []audit.Entry
 		Next    uint64
 	}{entries, next})
+}
+
+// deadLetterPage shows one dead letter whole: headers and payload.
+func (c *Console) deadLetterPage(w http.ResponseWriter, r *http.Request) {
+	seq, err := strconv.ParseUint(chi.URLParam(r, "seq"), 10, 64)
+	if err != nil {
+		c.problem(w, r, http.StatusNotFound, "no such dead letter")
+		return
+	}
+	d, err := c.cfg.Ops.DeadLetter(r.Context(), seq)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	payload := d.Raw
+	if len(d.Payload) > 0 {
+		var buf bytes.Buffer
+		if json.Indent(&buf, d.Payload, "", "  ") == nil {
+			payload = buf.String()
+		}
+	}
+	c.render(w, r, http.StatusOK, "deadletter", "Dead letter "+strconv.FormatUint(seq, 10), struct {
+		admin.DeadLetter
+		Body string
+	}{d, payload})
 }

@@ -1,0 +1,69 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/bus"
+)
+
+// feedWindow is how many of a domain's newest feed events an account's
+// page looks through for its changes: the feed has no index by account,
+// and a page must come quickly.
+const feedWindow = 20000
+
+// recentChanges returns an account's changes among the newest feedWindow
+// events of its domain's feed, newest first, at most n.
+func (c *Console) recentChanges(ctx context.Context, domain, id string, n int) ([]events.AccountChanged, error) {
+	st, err := c.cfg.Ops.JS.Stream(ctx, bus.StreamAccounts)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	state := st.CachedInfo().State
+	if state.Msgs == 0 {
+		return nil, nil
+	}
+	start := state.FirstSeq
+	if state.LastSeq > feedWindow && state.LastSeq-feedWindow > start {
+		start = state.LastSeq - feedWindow
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.FeedSubject(domain)},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
+	if err != nil {
+		return nil, err
+	}
+	var out []events.AccountChanged
+	for {
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			return nil, err
+		}
+		got, pending := 0, uint64(0)
+		for m := range batch.Messages() {
+			got++
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+			var ev events.AccountChanged
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Account.ExternalID == id {
+				out = append(out, ev)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+		if got == 0 || pending == 0 {
+			break
+		}
+	}
+	slices.Reverse(out)
+	return out[:min(n, len(out))], nil
+}
