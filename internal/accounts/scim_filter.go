@@ -179,6 +179,19 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 		}
 		return `EXISTS (SELECT 1 FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
 			WHERE ag.domain=a.domain AND ag.account_id=a.external_id AND ` + cond + ")", nil
+	case colExact:
+		if str, ok := v.(string); ok && op == filter.EQ && (name == "externalid") {
+			// The ids are unique per domain, keyed (domain, external_id):
+			// naming the domains (a loose scan of the key's first column)
+			// turns a scan of every account into one lookup per domain.
+			table := "accounts"
+			if t.alias == "g" {
+				table = "groups"
+			}
+			t.args = append(t.args, str)
+			return t.alias + ".external_id = ? AND " + t.alias + ".domain IN (WITH RECURSIVE d(x) AS (SELECT min(domain) FROM " + table +
+				" UNION ALL SELECT (SELECT min(domain) FROM " + table + " WHERE domain > d.x) FROM d WHERE d.x IS NOT NULL) SELECT x FROM d WHERE x IS NOT NULL)", nil
+		}
 	case colID:
 		if s, ok := v.(string); ok && op == filter.EQ {
 			if domain, id, found := strings.Cut(s, ":"); found {
