@@ -153,8 +153,13 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 		if !ok || op != filter.EQ && op != filter.NE {
 			return "", fmt.Errorf("%w: %s takes eq or ne with true or false", ErrInvalidFilter, p)
 		}
-		t.args = append(t.args, b)
-		return col.expr + map[filter.CompareOperator]string{filter.EQ: " = ?", filter.NE: " <> ?"}[op], nil
+		// A literal, not a parameter: SQLite uses the partial index of
+		// inactive accounts (WHERE active = 0) only for a literal.
+		want := b == (op == filter.EQ)
+		if want {
+			return col.expr + " = 1", nil
+		}
+		return col.expr + " = 0", nil
 	case colTime:
 		if op == filter.PR {
 			return col.expr + " <> ''", nil
@@ -231,6 +236,16 @@ func (t *translator) text(expr string, kind int, op filter.CompareOperator, v an
 		t.args = append(t.args, s)
 		return expr + " " + sqlOp + " ?" + collate, nil
 	}
+	if op == filter.SW && kind == colText && s != "" {
+		// A range rather than LIKE: the local name's NOCASE index answers
+		// it (LIKE with ESCAPE is not optimized), and it means the same:
+		// NOCASE folds ASCII letters only, as LIKE does.
+		lo := strings.Map(asciiLower, s)
+		r := []rune(lo)
+		r[len(r)-1]++
+		t.args = append(t.args, lo, string(r))
+		return "(" + expr + " >= ? COLLATE NOCASE AND " + expr + " < ? COLLATE NOCASE)", nil
+	}
 	var pattern string
 	switch op {
 	case filter.CO:
@@ -271,4 +286,11 @@ func filterable(cols map[string]scimColumn) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func asciiLower(r rune) rune {
+	if r >= 'A' && r <= 'Z' {
+		return r + ('a' - 'A')
+	}
+	return r
 }

@@ -131,6 +131,10 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	b.waitText("#changes", "hold-set", 10*time.Second) // the account's recent changes, from the feed
 	b.waitText("#changes", "created", time.Second)
 	b.screenshot("account-on-hold")
+	b.open("/accounts?hold=yes")
+	b.waitText("#total", "1 accounts", 10*time.Second)
+	b.open("/accounts?active=no&reason=directory-removed")
+	b.waitText("#total", "3 accounts", 10*time.Second) // the approved plan's
 	if a := ByUsername(t, sys.Accounts("lab"))["user0000007"]; a.Active || a.InactiveReason != "local" {
 		t.Fatalf("the account after the hold: %+v", a)
 	}

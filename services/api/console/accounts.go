@@ -1,8 +1,8 @@
 package console
 
 import (
-	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -28,16 +28,35 @@ type accountSearch struct {
 	Total, Start, Count                    int
 }
 
+// TotalText is the number of matches, or "10,000+".
+func (s accountSearch) TotalText() string {
+	if s.Total >= countAtMost {
+		return "10,000+"
+	}
+	return strconv.Itoa(s.Total)
+}
+
 const pageSize = 50
+
+var uuidPattern = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// countAtMost bounds the count of matches the page shows ("10,000+").
+const countAtMost = 10001
 
 func quote(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
 
 // filter is the search as a SCIM filter: the same query path as /scim/v2.
 func (s accountSearch) filter() string {
 	var parts []string
-	if s.Q != "" {
-		q := quote(s.Q)
-		parts = append(parts, fmt.Sprintf("(userName co %s or displayName co %s or emails.value co %s or externalId eq %s)", q, q, q, q))
+	switch {
+	case s.Q == "":
+	case uuidPattern.MatchString(s.Q):
+		// A directory id (objectGUID, entryUUID), exactly: an index lookup.
+		parts = append(parts, "externalId eq "+quote(strings.ToLower(s.Q)))
+	default:
+		// The local name by its beginning: an index range, at any size.
+		// (One OR of the two would read every account.)
+		parts = append(parts, "userName sw "+quote(s.Q))
 	}
 	if s.Domain != "" {
 		parts = append(parts, "adsync.domain eq "+quote(s.Domain))
@@ -48,14 +67,14 @@ func (s accountSearch) filter() string {
 	case "no":
 		parts = append(parts, "active eq false")
 	}
-	if s.Reason != "" {
-		parts = append(parts, "adsync.inactiveReason eq "+quote(s.Reason))
+	if s.Reason != "" { // "active eq false" lets the index of inactive accounts answer
+		parts = append(parts, "active eq false and adsync.inactiveReason eq "+quote(s.Reason))
 	}
 	if s.Group != "" {
 		parts = append(parts, "groups.display eq "+quote(s.Group))
 	}
 	if s.Hold == "yes" {
-		parts = append(parts, `adsync.deactivatedBy eq "local"`)
+		parts = append(parts, `active eq false and adsync.deactivatedBy eq "local"`)
 	}
 	return strings.Join(parts, " and ")
 }
@@ -68,7 +87,7 @@ func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request) {
 		s.Start = n
 	}
 	page, err := natsapi.Request[accounts.UserPage](r.Context(), c.cfg.Ops.NC, natsapi.SubjectUsersQuery, "account-writer",
-		accounts.Query{Filter: s.filter(), StartIndex: s.Start, Count: s.Count})
+		accounts.Query{Filter: s.filter(), StartIndex: s.Start, Count: s.Count, CountAtMost: countAtMost})
 	if err != nil {
 		c.fail(w, r, err)
 		return
