@@ -182,8 +182,10 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 		if err != nil {
 			return "", err
 		}
-		return `EXISTS (SELECT 1 FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
-			WHERE ag.domain=a.domain AND ag.account_id=a.external_id AND ` + cond + ")", nil
+		// The members of the matching groups, read once, rather than a
+		// membership lookup for every account.
+		return `(a.domain, a.external_id) IN (SELECT ag.domain, ag.account_id FROM groups g JOIN account_groups ag
+			ON ag.domain=g.domain AND ag.group_id=g.external_id WHERE ` + cond + ")", nil
 	case colExact:
 		if str, ok := v.(string); ok && op == filter.EQ && (name == "externalid") {
 			// The ids are unique per domain, keyed (domain, external_id):
