@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -41,14 +40,9 @@ func (s *Service) listDrift(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) pageAccounts(w http.ResponseWriter, r *http.Request, req natsapi.AccountsListRequest) {
 	q := r.URL.Query()
-	req.Limit = 1000
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 5000 {
-			writeError(w, http.StatusUnprocessableEntity, "limit must be a number from 1 to 5000")
-			return
-		}
-		req.Limit = n
+	var ok bool
+	if req.Limit, ok = limitParam(w, r, 1000, 5000); !ok {
+		return
 	}
 	if v := q.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)

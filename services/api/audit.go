@@ -27,13 +27,9 @@ func (s *Service) listAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Before = n
 	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusUnprocessableEntity, "limit must be a number from 1 to 1000")
-			return
-		}
-		q.Limit = n
+	var ok bool
+	if q.Limit, ok = limitParam(w, r, 100, 1000); !ok {
+		return
 	}
 	entries, next, err := audit.List(r.Context(), s.ops.JS, q)
 	if err != nil {

@@ -72,3 +72,18 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any, shape string) bool 
 	}
 	return true
 }
+
+// limitParam reads the query's limit (def when absent), or answers 422
+// for one that is not a number from 1 to most.
+func limitParam(w http.ResponseWriter, r *http.Request, def, most int) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		writeError(w, http.StatusUnprocessableEntity, "limit must be a number from 1 to "+strconv.Itoa(most))
+		return 0, false
+	}
+	return n, true
+}

@@ -30,13 +30,9 @@ func (s *Service) getRun(w http.ResponseWriter, r *http.Request) {
 		}
 		req.After = n
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 5000 {
-			writeError(w, http.StatusUnprocessableEntity, "limit must be a number from 1 to 5000")
-			return
-		}
-		req.Limit = n
+	var ok bool
+	if req.Limit, ok = limitParam(w, r, 1000, 5000); !ok {
+		return
 	}
 	rep, err := natsapi.Request[*accounts.RunReport](r.Context(), s.ops.NC, natsapi.SubjectRunReport, "account-writer", req)
 	if err != nil {
