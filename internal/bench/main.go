@@ -201,7 +201,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
-	ids := fs.String("ids", envOr("BENCH_IDS", "ordered"), "entryUUIDs of the slapd users: ordered (slapadd's own, time-based) or random (as Active Directory's objectGUIDs) (env BENCH_IDS)")
+	ids := fs.String("ids", envOr("BENCH_IDS", "random"), "entryUUIDs of the slapd users: random (the default, as Active Directory's objectGUIDs) or ordered (slapadd's own, time-based) (env BENCH_IDS)")
 	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes to create their fixture)")
 	fs.BoolVar(&o.keepSamba, "keep-samba", os.Getenv("BENCH_KEEP_SAMBA") == "1", "keep the Samba AD DC and the bench's OU for the next bench (env BENCH_KEEP_SAMBA=1); default: remove what this bench made")
 	fs.IntVar(&o.deltaUsers, "delta-users", 10000, "users in the Samba bench OU")

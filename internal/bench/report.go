@@ -85,9 +85,9 @@ func (r *report) render() string {
 	}
 	w("- Transport: %s; page size 1000.\n", transport)
 	if r.o.randomIDs {
-		w("- Directory ids: the slapd users' entryUUIDs are random (`-ids random`), as Active Directory's objectGUIDs are.\n")
+		w("- Directory ids: the slapd users' entryUUIDs are random (the default), as Active Directory's objectGUIDs are (`-ids ordered` gives slapadd's own, time-based and nearly in order).\n")
 	} else {
-		w("- Directory ids: the slapd users' entryUUIDs are slapadd's own, time-based and nearly in order (`-ids random` gives random ones, as Active Directory's objectGUIDs are).\n")
+		w("- Directory ids: the slapd users' entryUUIDs are slapadd's own, time-based and nearly in order (`-ids ordered`; the default, random, is what Active Directory's objectGUIDs are).\n")
 	}
 	w("- Raw read: median of the paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null: %d after one untimed run that counts the entries, then one right before each timed first sync and no-change run (%d in all), so that a machine slower for a while slows both contenders.\n", r.o.rawRuns, r.o.rawRuns+r.o.firstRuns+r.o.changeRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
