@@ -177,8 +177,8 @@ func measureDelta(ctx context.Context, o *options, sys *system, d *directory, k 
 	t := check.Summary.Totals
 	same := t.Created+t.Updated+t.Deactivated+t.Reactivated == 0
 	verdict := "✓"
-	if ratio(r.Wall, full.Wall) > 0.10 {
-		verdict = "✗ (target ≤ 10%)"
+	if ratio(r.Wall, full.Wall) > targetDelta {
+		verdict = fmt.Sprintf("✗ (target ≤ %.0f%%)", 100*targetDelta)
 	}
 	return fmt.Sprintf("delta: %d of %d users changed before each of %d delta runs (%s s; median %s s, read %d entries) vs the full run %s s = %.1f%% %s; a full run afterwards changed %d accounts (%s)",
 		k, n, len(runs), joinSecs(times), secs(r.Wall), r.Summary.Domains[0].Entries, secs(full.Wall), 100*ratio(r.Wall, full.Wall), verdict,
