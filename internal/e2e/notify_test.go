@@ -144,6 +144,9 @@ func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 	if failed < 2 {
 		t.Fatalf("%d notification.failed.v1 events while the receiver is down", failed)
 	}
+	if !metric(`adsync_notifications_total{channel="hook",result="retry"}`) || !metric(`adsync_notifications_total{channel="mail",result="sent"}`) {
+		t.Error("adsync_notifications_total does not count the retries and the mails sent")
+	}
 	sys.MustCLIWithInput("console password 1\n", "admin", "add", "ops", "--role", "viewer")
 	page := consoleGet(t, "http://"+listen, "ops", "console password 1", "/notifications")
 	if !strings.Contains(page, "run.failed") || !strings.Contains(page, "503 Service Unavailable") || !strings.Contains(page, "retry in") {
@@ -180,8 +183,14 @@ func TestAStaleJobAlertsAndAGoodRunResolvesIt(t *testing.T) {
 	t.Parallel()
 	slapd := testenv.Slapd(t, testenv.WithUsers(3))
 	hook := testenv.Webhook(t, "hook-secret-0123456789")
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(notifyConfig(t, hook, nil, "job.stale")))
+	metricsAddr := freeAddr(t)
+	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(notifyConfig(t, hook, nil, "job.stale")+"metrics:\n  listen: "+metricsAddr+"\n"))
 	sys.MustCLI("job", "create", "hourly", "--all-domains", "--every", "1h", "--run-when", "scheduled")
+	// The next run's gauge, for Prometheus's AdsyncJobOverdue.
+	waitFor(t, "the next run's gauge", 30*time.Second, func() bool {
+		_, b := httpGet(t, "http://"+metricsAddr+"/metrics")
+		return strings.Contains(b, `adsync_job_next_run_timestamp_seconds{job="hourly"}`)
+	})
 	slapd.Stop(t)
 	sys.Clock.Advance(90 * time.Minute) // one slot: it fails
 	time.Sleep(3 * time.Second)         // the notifier checks every second: nothing yet (90 min < 2 h)
