@@ -16,6 +16,7 @@ import (
 	"context"
 	"embed"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -95,7 +96,8 @@ func timeTag(v any) template.HTML {
 
 // Routes mounts the console on r.
 func (c *Console) Routes(r chi.Router) {
-	r.Handle("/assets/*", http.StripPrefix("/", http.FileServerFS(files)))
+	assets, _ := fs.Sub(files, "assets") // only the assets: not the templates beside them
+	r.Handle("/assets/*", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	r.Get("/signin", c.signinPage)
 	r.Post("/signin", c.signin)
 	r.Group(func(r chi.Router) {
