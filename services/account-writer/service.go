@@ -184,7 +184,14 @@ func (s *Service) completeRun(ctx context.Context, runID string) error {
 	}
 	log.Info("run finished", "outcome", ev.Outcome, "created", ev.Totals.Created, "updated", ev.Totals.Updated,
 		"deactivated", ev.Totals.Deactivated, "reactivated", ev.Totals.Reactivated, "unchanged", ev.Totals.Unchanged)
-	return s.store.MarkRunPublished(ctx, runID)
+	if err := s.store.MarkRunPublished(ctx, runID); err != nil {
+		return err
+	}
+	// After the run, not during it: see accounts.BuildDeferredIndexes.
+	if err := s.store.BuildDeferredIndexes(ctx); err != nil {
+		log.Warn("deferred index not built; the next run tries again", "err", err)
+	}
+	return nil
 }
 
 // saveWatermarks advances the watermarks of the run's applied domains: the
