@@ -164,6 +164,16 @@ func TestConsoleViewerAndCSRF(t *testing.T) {
 		}
 	}
 	viewer.screenshot("viewer-scheduled-jobs")
+	// Readable at phone width: no page wider than the screen.
+	viewer.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	for _, page := range []string{"/jobs", "/accounts", "/runs", "/held", "/audit", "/servers", "/notifications"} {
+		viewer.open(page)
+		if w := eval[int](viewer, `document.documentElement.scrollWidth - window.innerWidth`); w > 1 {
+			viewer.screenshot("phone" + strings.ReplaceAll(page, "/", "-"))
+			t.Errorf("%s is %d px wider than a 390 px screen", page, w)
+		}
+	}
+	viewer.do("desktop width", chromedp.EmulateViewport(1440, 1000))
 	csrf := eval[string](viewer, `JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]`)
 	post := func(b *browser, path, token string) int {
 		headers := `{}`
