@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"time"
 )
 
 // GroupRef names a group: ID is domain:external_id.
@@ -88,15 +90,30 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 		count = `SELECT count(*) FROM (SELECT 1 FROM accounts a WHERE ` + where + ` LIMIT ?)`
 		countArgs = append(slices.Clone(args), q.CountAtMost)
 	}
-	if err := s.db.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
-		return page, fmt.Errorf("accounts: count users: %w", err)
+	countKey := q.Filter + "\x00" + strconv.Itoa(q.CountAtMost)
+	now := time.Now()
+	if n, ok := s.pages.total(countKey, now); ok {
+		page.Total = n
+	} else {
+		if err := s.db.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
+			return page, fmt.Errorf("accounts: count users: %w", err)
+		}
+		s.pages.setTotal(countKey, page.Total, now)
 	}
 	offset, limit := q.bounds()
 	if limit == 0 || offset >= page.Total {
 		return page, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+`, `+userGroupRefs+` FROM accounts a WHERE `+where+
-		` ORDER BY a.domain, a.username, a.external_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	query := `SELECT ` + accountColumns + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
+	queryArgs := slices.Clone(args)
+	if k, ok := s.pages.after(q.Filter, max(q.StartIndex, 1)); ok {
+		query += ` AND (a.domain, a.username, a.external_id) > (?, ?, ?) ORDER BY a.domain, a.username, a.external_id LIMIT ?`
+		queryArgs = append(queryArgs, k.Domain, k.Username, k.ID, limit)
+	} else {
+		query += ` ORDER BY a.domain, a.username, a.external_id LIMIT ? OFFSET ?`
+		queryArgs = append(queryArgs, limit, offset)
+	}
+	rows, err := s.db.QueryContext(ctx, query, queryArgs...)
 	if err != nil {
 		return page, fmt.Errorf("accounts: query users: %w", err)
 	}
@@ -111,6 +128,10 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 			return page, fmt.Errorf("accounts: groups of %s: %w", u.LocalName, err)
 		}
 		page.Users = append(page.Users, u)
+	}
+	if n := len(page.Users); n == limit {
+		last := page.Users[n-1]
+		s.pages.remember(q.Filter, max(q.StartIndex, 1)+n, accountKey{last.Domain, last.Username, last.ExternalID})
 	}
 	return page, rows.Err()
 }

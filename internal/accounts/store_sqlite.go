@@ -36,6 +36,8 @@ type Store struct {
 	opt Options
 	// groupBytes is eachStaged's stagedGroupBytes (tests set less).
 	groupBytes int
+	// pages continues SCIM paging where the previous page ended.
+	pages pageCache
 }
 
 // Open opens (and migrates) the account store at path.

@@ -1,0 +1,68 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/testenv"
+)
+
+// Paging through users in order continues after the previous page (no
+// OFFSET), and gives the same users, each once, as pages asked for out of
+// order do.
+func TestSCIMPagingContinuesWhereThePreviousPageEnded(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "accounts.db"), Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	newID := testenv.IDOrders[len(testenv.IDOrders)-1].ID
+	var changes []events.AccountChange
+	for n := range 2500 {
+		id := newID(n)
+		changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 1,
+			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%05d,dc=x", n), Username: fmt.Sprintf("u%05d", n)}})
+	}
+	c := &events.AccountChanges{Run: events.Run{RunID: "r1", Job: "j"}, Domain: "corp", Attempt: 1, Batch: "p1", Changes: changes, ApplyNow: true}
+	if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
+		t.Fatal(err)
+	}
+	page := func(start, count int) []string {
+		p, err := s.QueryUsers(ctx, Query{StartIndex: start, Count: count})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != 2500 {
+			t.Fatalf("total %d", p.Total)
+		}
+		var names []string
+		for _, u := range p.Users {
+			names = append(names, u.Username)
+		}
+		return names
+	}
+	var inOrder []string
+	for start := 1; start <= 2500; start += 300 {
+		inOrder = append(inOrder, page(start, 300)...)
+	}
+	if len(inOrder) != 2500 {
+		t.Fatalf("%d users paged", len(inOrder))
+	}
+	for i, name := range inOrder {
+		if want := fmt.Sprintf("u%05d", i); name != want {
+			t.Fatalf("user %d is %s, want %s", i+1, name, want)
+		}
+	}
+	// Out of order, and a page size other than the last one's.
+	if got := page(901, 5); fmt.Sprint(got) != fmt.Sprint(inOrder[900:905]) {
+		t.Fatalf("page at 901: %v, want %v", got, inOrder[900:905])
+	}
+	if got := page(2498, 10); fmt.Sprint(got) != fmt.Sprint(inOrder[2497:]) {
+		t.Fatalf("last page: %v", got)
+	}
+}
