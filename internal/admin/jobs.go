@@ -9,10 +9,14 @@ import (
 	"github.com/adsync/adsync/internal/jobs"
 )
 
-// CreateJob stores a new job (its name, CreatedAt and settings filled in by
-// the caller) after checking it; the job belongs to this environment.
+// CreateJob stores a new job (its name and settings filled in by the
+// caller) after checking it; the job belongs to this environment, and its
+// schedule starts now.
 func (o *Ops) CreateJob(ctx context.Context, actor events.Actor, j *jobs.Job) error {
 	now := o.Clock()
+	if j.Schedule.Anchor == nil {
+		j.Schedule.SetAnchor(now)
+	}
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = now
 	}
@@ -39,8 +43,10 @@ func (o *Ops) CreateJob(ctx context.Context, actor events.Actor, j *jobs.Job) er
 	return o.record(ctx, actor, "job.create", j.Name, nil, j, "")
 }
 
-// UpdateJob changes a job with fn (which sets UpdatedAt's value, and
-// re-anchors a changed schedule) and checks the result.
+// UpdateJob changes a job with fn and checks the result. A schedule that
+// fn changed starts again from now (its first slot anchored anew, unless
+// fn anchored it); an unchanged one keeps its anchor; a job enabled again
+// starts no slot missed while it was disabled.
 func (o *Ops) UpdateJob(ctx context.Context, actor events.Actor, name string, fn func(*jobs.Job) error) (*jobs.Job, error) {
 	var before *jobs.Job
 	after, err := o.Jobs.Update(ctx, name, func(j *jobs.Job) error {
@@ -49,7 +55,20 @@ func (o *Ops) UpdateJob(ctx context.Context, actor events.Actor, name string, fn
 		if err := fn(j); err != nil {
 			return err
 		}
-		j.UpdatedAt = o.Clock()
+		now := o.Clock()
+		switch {
+		case j.Schedule.SameAs(before.Schedule):
+			if j.Schedule.Anchor == nil {
+				j.Schedule.Anchor = before.Schedule.Anchor
+			}
+		case j.Schedule.Anchor == nil || before.Schedule.Anchor != nil && j.Schedule.Anchor.Equal(*before.Schedule.Anchor):
+			j.Schedule.SetAnchor(now)
+			j.ScheduleSince = now
+		}
+		if j.Enabled && !before.Enabled {
+			j.ScheduleSince = now
+		}
+		j.UpdatedAt = now
 		if err := j.Validate(o.MaxRequeueAttempts); err != nil {
 			return &Error{Kind: Invalid, Err: err}
 		}

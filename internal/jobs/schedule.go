@@ -195,3 +195,10 @@ func (s Schedule) NextRun(since, lastFired, now time.Time) (time.Time, bool) {
 	}
 	return s.Next(now)
 }
+
+// SameAs says whether two schedules are the same as an administrator set
+// them (the anchor, which adsync derives, aside).
+func (s Schedule) SameAs(o Schedule) bool {
+	sameStart := (s.Start == nil) == (o.Start == nil) && (s.Start == nil || s.Start.Equal(*o.Start))
+	return s.Every == o.Every && s.RunWhen == o.RunWhen && sameStart && s.Cron == o.Cron && s.TimeZone == o.TimeZone
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"reflect"
 
 	"github.com/go-chi/chi/v5"
 
@@ -47,9 +46,6 @@ func (s *Service) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jobs.FillRequeueDefaults(&j.Requeue)
-	now := s.ops.Clock()
-	j.CreatedAt, j.ScheduleSince, j.UpdatedAt = now, now, now
-	j.Schedule.SetAnchor(now)
 	if err := s.ops.CreateJob(r.Context(), actor(r), &j); err != nil {
 		writeOpError(w, err)
 		return
@@ -73,7 +69,7 @@ func serverOwned(j *jobs.Job) string {
 
 // patchJob changes a job with a JSON merge patch (RFC 7396) of its job
 // object: {"enabled": false}, {"schedule": {"every": "24h"}}. A changed
-// schedule is anchored again from now, as `job update` does.
+// schedule starts again from now (admin.Ops.UpdateJob).
 func (s *Service) patchJob(w http.ResponseWriter, r *http.Request) {
 	var patch map[string]any
 	if !readJSON(w, r, &patch, `a JSON merge patch of the job, e.g. {"enabled": false}`) {
@@ -87,7 +83,6 @@ func (s *Service) patchJob(w http.ResponseWriter, r *http.Request) {
 	}
 	name := chi.URLParam(r, "name")
 	j, err := s.ops.UpdateJob(r.Context(), actor(r), name, func(j *jobs.Job) error {
-		before := *j
 		cur, _ := json.Marshal(j)
 		var doc map[string]any
 		_ = json.Unmarshal(cur, &doc)
@@ -99,14 +94,6 @@ func (s *Service) patchJob(w http.ResponseWriter, r *http.Request) {
 			return admin.Fail(admin.Invalid, "the patch does not fit a job: %v", err)
 		}
 		jobs.FillRequeueDefaults(&next.Requeue)
-		now := s.ops.Clock()
-		if !reflect.DeepEqual(withoutAnchor(before.Schedule), withoutAnchor(next.Schedule)) {
-			next.Schedule.SetAnchor(now)
-			next.ScheduleSince = now
-		}
-		if next.Enabled && !before.Enabled {
-			next.ScheduleSince = now // slots missed while disabled are not started
-		}
 		*j = next
 		return nil
 	})
@@ -115,11 +102,6 @@ func (s *Service) patchJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.ops.ViewJob(r.Context(), j))
-}
-
-func withoutAnchor(s jobs.Schedule) jobs.Schedule {
-	s.Anchor = nil
-	return s
 }
 
 // mergePatch applies an RFC 7396 merge patch to doc.

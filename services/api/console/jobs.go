@@ -202,7 +202,7 @@ func (c *Console) readForm(r *http.Request) (jobForm, error) {
 }
 
 // apply sets a job from the dialog, as `job create` sets it from flags.
-func (f jobForm) apply(j *jobs.Job, now time.Time) error {
+func (f jobForm) apply(j *jobs.Job) error {
 	j.AllDomains, j.Domains = f.AllDomains, nil
 	if !f.AllDomains {
 		for _, d := range f.Configured {
@@ -223,7 +223,6 @@ func (f jobForm) apply(j *jobs.Job, now time.Time) error {
 		}
 		*d.dst = jobs.Duration(dur)
 	}
-	before := j.Schedule
 	switch f.Calendar {
 	case "span":
 		every := time.Duration(f.Days)*24*time.Hour + time.Duration(f.Hours)*time.Hour + time.Duration(f.Minutes)*time.Minute
@@ -246,25 +245,10 @@ func (f jobForm) apply(j *jobs.Job, now time.Time) error {
 	default:
 		j.Schedule = jobs.Schedule{}
 	}
-	if withoutAnchor(before) != withoutAnchor(j.Schedule) {
-		j.Schedule.SetAnchor(now)
-		j.ScheduleSince = now
-	} else {
-		j.Schedule.Anchor = before.Anchor
-	}
 	j.Safety = &events.Safety{MaxDeactivations: f.MaxDeactivations, MaxDeactivationPercent: f.MaxPercent, MaxResultDropPercent: f.MaxDrop}
 	j.Mode = events.Mode(f.Mode)
 	j.Groups = events.Scope{BaseDN: f.GroupsBase, Filter: f.GroupsFilter}
 	return nil
-}
-
-// withoutAnchor compares schedules as the administrator set them.
-func withoutAnchor(s jobs.Schedule) string {
-	start := ""
-	if s.Start != nil {
-		start = s.Start.UTC().Format(time.RFC3339)
-	}
-	return fmt.Sprint(s.Every, s.RunWhen, start, s.Cron, s.TimeZone)
 }
 
 func (c *Console) newJobPage(w http.ResponseWriter, r *http.Request) {
@@ -283,9 +267,8 @@ func (c *Console) editJobPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) createJob(w http.ResponseWriter, r *http.Request) {
 	f, err := c.readForm(r)
 	if err == nil {
-		now := c.cfg.Ops.Clock()
-		j := &jobs.Job{Name: f.Name, CreatedAt: now, ScheduleSince: now}
-		if err = f.apply(j, now); err == nil {
+		j := &jobs.Job{Name: f.Name}
+		if err = f.apply(j); err == nil {
 			err = c.cfg.Ops.CreateJob(r.Context(), actor(r), j)
 		}
 	}
@@ -302,12 +285,7 @@ func (c *Console) updateJob(w http.ResponseWriter, r *http.Request) {
 	f, err := c.readForm(r)
 	f.Name, f.Editing = name, true
 	if err == nil {
-		_, err = c.cfg.Ops.UpdateJob(r.Context(), actor(r), name, func(j *jobs.Job) error {
-			if j.Enabled != f.Enabled && f.Enabled {
-				j.ScheduleSince = c.cfg.Ops.Clock()
-			}
-			return f.apply(j, c.cfg.Ops.Clock())
-		})
+		_, err = c.cfg.Ops.UpdateJob(r.Context(), actor(r), name, f.apply)
 	}
 	if err != nil {
 		f.Error = err.Error()
