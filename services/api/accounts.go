@@ -55,7 +55,7 @@ func (s *Service) pageAccounts(w http.ResponseWriter, r *http.Request, req natsa
 	}
 	resp, err := natsapi.Request[natsapi.AccountsListResponse](r.Context(), s.ops.NC, natsapi.SubjectAccountsList, "account-writer", req)
 	if err != nil {
-		writeRemoteError(w, err)
+		writeOpError(w, err)
 		return
 	}
 	page := accountsPage{Accounts: resp.Accounts, FeedSeq: resp.FeedSeq}

@@ -2,12 +2,10 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/adsync/adsync/internal/admin"
-	natsapi "github.com/adsync/adsync/internal/api"
 )
 
 // apiError is every error answer: a message an administrator can act on.
@@ -31,34 +29,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeRemoteError answers with what a service said: its status (404,
-// 409, 422, 400), or 502 when it could not be asked.
-func writeRemoteError(w http.ResponseWriter, err error) {
-	var re *natsapi.RemoteError
-	if errors.As(err, &re) {
-		status, cerr := strconv.Atoi(re.Code)
-		if cerr != nil || status < 400 || status > 599 {
-			status = http.StatusBadRequest
-		}
-		writeError(w, status, re.Message)
-		return
-	}
-	writeError(w, http.StatusBadGateway, err.Error())
-}
-
-// writeOpError answers an operation's error with its kind's status: 422
-// bad input, 404, 409; what a service answered; 502 when NATS failed.
+// writeOpError answers an operation's error (admin.Status).
 func writeOpError(w http.ResponseWriter, err error) {
-	switch admin.KindOf(err) {
-	case admin.Invalid:
-		writeError(w, http.StatusUnprocessableEntity, err.Error())
-	case admin.NotFound:
-		writeError(w, http.StatusNotFound, err.Error())
-	case admin.Conflict:
-		writeError(w, http.StatusConflict, err.Error())
-	default:
-		writeRemoteError(w, err)
-	}
+	status, msg := admin.Status(err)
+	writeError(w, status, msg)
 }
 
 // readJSON decodes a request body of at most 1 MiB into v, refusing

@@ -111,7 +111,7 @@ func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
 	a, err := natsapi.Request[events.Account](r.Context(), c.cfg.Ops.NC, natsapi.SubjectAccountsGet, "account-writer",
 		natsapi.AccountRequest{Ref: chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")})
 	if err != nil {
-		c.remoteFail(w, r, err)
+		c.fail(w, r, err)
 		return
 	}
 	changes, err := c.recentChanges(r.Context(), a.Domain, a.ExternalID, 20)
@@ -122,21 +122,10 @@ func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "account", a.LocalName, accountView{Account: a, Changes: changes})
 }
 
-// remoteFail answers what account-writer said with its status.
-func (c *Console) remoteFail(w http.ResponseWriter, r *http.Request, err error) {
-	if re, ok := err.(*natsapi.RemoteError); ok {
-		if n, cerr := strconv.Atoi(re.Code); cerr == nil {
-			c.problem(w, r, n, re.Message)
-			return
-		}
-	}
-	c.fail(w, r, err)
-}
-
 func (c *Console) hold(w http.ResponseWriter, r *http.Request) {
 	ref := chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")
 	if _, err := c.cfg.Ops.SetHold(r.Context(), actor(r), ref, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
-		c.remoteFail(w, r, err)
+		c.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/accounts/"+ref+"?done="+urlText("Local hold set: the sync keeps this account inactive until it is released."))
@@ -145,7 +134,7 @@ func (c *Console) hold(w http.ResponseWriter, r *http.Request) {
 func (c *Console) release(w http.ResponseWriter, r *http.Request) {
 	ref := chi.URLParam(r, "domain") + "/" + chi.URLParam(r, "id")
 	if _, err := c.cfg.Ops.LiftHold(r.Context(), actor(r), ref); err != nil {
-		c.remoteFail(w, r, err)
+		c.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/accounts/"+ref+"?done="+urlText("Local hold lifted: the account takes the directory's state."))

@@ -135,16 +135,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // fail shows an error page, or for htmx a fragment, with the status an
 // operation's error has.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadGateway
-	switch admin.KindOf(err) {
-	case admin.Invalid:
-		status = http.StatusUnprocessableEntity
-	case admin.NotFound:
-		status = http.StatusNotFound
-	case admin.Conflict:
-		status = http.StatusConflict
-	}
-	c.problem(w, r, status, err.Error())
+	status, msg := admin.Status(err)
+	c.problem(w, r, status, msg)
 }
 
 func (c *Console) problem(w http.ResponseWriter, r *http.Request, status int, msg string) {

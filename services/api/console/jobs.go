@@ -194,7 +194,7 @@ func (c *Console) readForm(r *http.Request) (jobForm, error) {
 		}
 		i, err := strconv.Atoi(raw)
 		if err != nil {
-			return f, fmt.Errorf("%s: %q is not a whole number", n.label, raw)
+			return f, admin.Fail(admin.Invalid, "%s: %q is not a whole number", n.label, raw)
 		}
 		*n.dst = i
 	}
@@ -273,8 +273,9 @@ func (c *Console) createJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		f.Error = err.Error()
-		c.render(w, r, statusOf(err), "jobform", "New AD Sync Job", f)
+		status, msg := admin.Status(err)
+		f.Error = msg
+		c.render(w, r, status, "jobform", "New AD Sync Job", f)
 		return
 	}
 	http.Redirect(w, r, "/jobs?done="+urlText("Job "+f.Name+" saved."), http.StatusSeeOther)
@@ -288,26 +289,12 @@ func (c *Console) updateJob(w http.ResponseWriter, r *http.Request) {
 		_, err = c.cfg.Ops.UpdateJob(r.Context(), actor(r), name, f.apply)
 	}
 	if err != nil {
-		f.Error = err.Error()
-		c.render(w, r, statusOf(err), "jobform", "Edit "+name, f)
+		status, msg := admin.Status(err)
+		f.Error = msg
+		c.render(w, r, status, "jobform", "Edit "+name, f)
 		return
 	}
 	http.Redirect(w, r, "/jobs?done="+urlText("Job "+name+" saved."), http.StatusSeeOther)
-}
-
-func statusOf(err error) int {
-	switch admin.KindOf(err) {
-	case admin.NotFound:
-		return http.StatusNotFound
-	case admin.Conflict:
-		return http.StatusConflict
-	case 0:
-		if strings.Contains(err.Error(), "is not a whole number") {
-			return http.StatusUnprocessableEntity
-		}
-		return http.StatusBadGateway
-	}
-	return http.StatusUnprocessableEntity
 }
 
 // runJob runs a job now (or a dry run) and opens the run's page, where it
