@@ -6,7 +6,6 @@ package runs
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -87,8 +86,24 @@ func nonNilStrings(s []string) []string {
 }
 
 // History rebuilds a job's runs from the run events kept in the control
-// stream (bounded by nats.history).
+// stream (bounded by nats.history), newest first.
 func History(ctx context.Context, js jetstream.JetStream, job string) ([]Summary, error) {
+	all, err := history(ctx, js, func(j string) bool { return j == job })
+	if err != nil {
+		return nil, err
+	}
+	if all[job] == nil {
+		return []Summary{}, nil
+	}
+	return all[job], nil
+}
+
+// Histories is History of every job, in one read of the stream.
+func Histories(ctx context.Context, js jetstream.JetStream) (map[string][]Summary, error) {
+	return history(ctx, js, func(string) bool { return true })
+}
+
+func history(ctx context.Context, js jetstream.JetStream, keep func(job string) bool) (map[string][]Summary, error) {
 	names := []string{
 		(events.SyncRequested{}).EventName(), (events.SyncApproved{}).EventName(), (events.SyncRejected{}).EventName(),
 		(events.SyncCompleted{}).EventName(), (events.DirectoryFailed{}).EventName(),
@@ -140,7 +155,7 @@ func History(ctx context.Context, js jetstream.JetStream, job string) ([]Summary
 				var head struct {
 					events.Run
 				}
-				if json.Unmarshal(m.Data(), &head) != nil || head.Job != job {
+				if json.Unmarshal(m.Data(), &head) != nil || !keep(head.Job) {
 					continue
 				}
 				s := get(head.Run)
@@ -185,11 +200,11 @@ func History(ctx context.Context, js jetstream.JetStream, job string) ([]Summary
 			}
 		}
 	}
-	out := make([]Summary, 0, len(order))
-	for _, id := range order {
-		out = append(out, *runs[id])
+	out := map[string][]Summary{}
+	for i := len(order) - 1; i >= 0; i-- {
+		r := runs[order[i]]
+		out[r.Job] = append(out[r.Job], *r)
 	}
-	slices.Reverse(out)
 	return out, nil
 }
 

@@ -25,8 +25,19 @@ func (s *Service) check(ctx context.Context) error {
 		return err
 	}
 	now := s.cfg.Now()
+	// The run history, read once for every job, and only when a job is
+	// scheduled.
+	var history map[string][]runs.Summary
+	historyOf := func(job string) ([]runs.Summary, error) {
+		if history == nil {
+			if history, err = runs.Histories(ctx, s.js); err != nil {
+				return nil, err
+			}
+		}
+		return history[job], nil
+	}
 	for _, j := range list {
-		if err := s.checkStale(ctx, j, now); err != nil {
+		if err := s.checkStale(ctx, j, now, historyOf); err != nil {
 			return err
 		}
 	}
@@ -59,7 +70,7 @@ func interval(j *jobs.Job, now time.Time) time.Duration {
 
 // checkStale fires job.stale for an enabled scheduled job without a good
 // run for twice its interval (or notify.stale_after).
-func (s *Service) checkStale(ctx context.Context, j *jobs.Job, now time.Time) error {
+func (s *Service) checkStale(ctx context.Context, j *jobs.Job, now time.Time, historyOf func(string) ([]runs.Summary, error)) error {
 	every := interval(j, now)
 	metrics.JobNextRun.DeleteLabelValues(j.Name)
 	if !j.Enabled || every == 0 {
@@ -72,7 +83,7 @@ func (s *Service) checkStale(ctx context.Context, j *jobs.Job, now time.Time) er
 	if s.cfg.StaleAfter > 0 {
 		limit = s.cfg.StaleAfter
 	}
-	history, err := runs.History(ctx, s.js, j.Name)
+	history, err := historyOf(j.Name)
 	if err != nil {
 		return err
 	}

@@ -78,13 +78,16 @@ func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	// One read of the run history for every job; without it the page
+	// still lists the jobs, each "never run".
+	history, _ := runs.Histories(r.Context(), c.cfg.Ops.JS)
 	rows := make([]jobRow, 0, len(views))
 	for _, v := range views {
 		row := jobRow{JobView: v, Schedule: scheduleText(v.Job), Domains: "All domains"}
 		if !v.AllDomains {
 			row.Domains = strings.Join(v.Domains, ", ")
 		}
-		if h, err := runs.History(r.Context(), c.cfg.Ops.JS, v.Name); err == nil && len(h) > 0 {
+		if h := history[v.Name]; len(h) > 0 {
 			row.Last = &h[0]
 		}
 		rows = append(rows, row)

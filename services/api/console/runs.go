@@ -304,14 +304,14 @@ func (c *Console) allRunsPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	history, err := runs.Histories(r.Context(), c.cfg.Ops.JS)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	var all []runs.Summary
 	for _, j := range list {
-		h, err := runs.History(r.Context(), c.cfg.Ops.JS, j.Name)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		all = append(all, h...)
+		all = append(all, history[j.Name]...)
 	}
 	slices.SortFunc(all, func(a, b runs.Summary) int { return b.RequestedAt.Compare(a.RequestedAt) })
 	c.render(w, r, http.StatusOK, "jobruns", "Runs of every job", struct {
