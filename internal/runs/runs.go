@@ -137,67 +137,49 @@ func history(ctx context.Context, js jetstream.JetStream, keep func(job string) 
 			}
 			return s
 		}
-		for {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+		err = bus.ReadToEnd(ctx, cons, 500, func(m jetstream.Msg) {
+			var head struct {
+				events.Run
 			}
-			batch, err := cons.FetchNoWait(500)
-			if err != nil {
-				return nil, err
+			if json.Unmarshal(m.Data(), &head) != nil || !keep(head.Job) {
+				return
 			}
-			n := 0
-			pending := uint64(0)
-			for m := range batch.Messages() {
-				n++
-				if md, err := m.Metadata(); err == nil {
-					pending = md.NumPending
+			s := get(head.Run)
+			switch bus.NameFromSubject(m.Subject()) {
+			case names[1]:
+				if s.Outcome == "requested" {
+					s.Outcome = "running"
 				}
-				var head struct {
-					events.Run
+			case names[2]:
+				var r events.SyncRejected
+				if json.Unmarshal(m.Data(), &r) == nil {
+					*s = OfRejected(&r, md(m))
 				}
-				if json.Unmarshal(m.Data(), &head) != nil || !keep(head.Job) {
-					continue
+			case names[3]:
+				var r events.SyncCompleted
+				if json.Unmarshal(m.Data(), &r) == nil {
+					attempts, failures := s.Attempts, s.Failures
+					*s = OfCompleted(&r)
+					s.Attempts, s.Failures = max(s.Attempts, attempts), failures
 				}
-				s := get(head.Run)
-				switch bus.NameFromSubject(m.Subject()) {
-				case names[1]:
-					if s.Outcome == "requested" {
-						s.Outcome = "running"
+			case names[4]:
+				var f events.DirectoryFailed
+				if json.Unmarshal(m.Data(), &f) == nil {
+					s.Attempts = max(s.Attempts, f.Attempt)
+					trigger := s.Trigger
+					if f.Attempt > 1 {
+						trigger = events.TriggerRequeue
 					}
-				case names[2]:
-					var r events.SyncRejected
-					if json.Unmarshal(m.Data(), &r) == nil {
-						*s = OfRejected(&r, md(m))
-					}
-				case names[3]:
-					var r events.SyncCompleted
-					if json.Unmarshal(m.Data(), &r) == nil {
-						attempts, failures := s.Attempts, s.Failures
-						*s = OfCompleted(&r)
-						s.Attempts, s.Failures = max(s.Attempts, attempts), failures
-					}
-				case names[4]:
-					var f events.DirectoryFailed
-					if json.Unmarshal(m.Data(), &f) == nil {
-						s.Attempts = max(s.Attempts, f.Attempt)
-						trigger := s.Trigger
-						if f.Attempt > 1 {
-							trigger = events.TriggerRequeue
-						}
-						s.Failures = append(s.Failures, AttemptFailure{Domain: f.Domain, Attempt: f.Attempt, Trigger: trigger,
-							Reason: f.Reason, WillRetry: f.WillRetry, RetryIn: f.RetryIn, At: f.FailedAt})
-					}
-				}
-				if s.Attempts == 0 && s.Outcome != events.OutcomeRejected && s.Outcome != "requested" {
-					s.Attempts = 1
+					s.Failures = append(s.Failures, AttemptFailure{Domain: f.Domain, Attempt: f.Attempt, Trigger: trigger,
+						Reason: f.Reason, WillRetry: f.WillRetry, RetryIn: f.RetryIn, At: f.FailedAt})
 				}
 			}
-			if err := batch.Error(); err != nil {
-				return nil, err
+			if s.Attempts == 0 && s.Outcome != events.OutcomeRejected && s.Outcome != "requested" {
+				s.Attempts = 1
 			}
-			if n == 0 || pending == 0 {
-				break
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	out := map[string][]Summary{}

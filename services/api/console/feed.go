@@ -41,28 +41,14 @@ func (c *Console) recentChanges(ctx context.Context, domain, id string, n int) (
 		return nil, err
 	}
 	var out []events.AccountChanged
-	for {
-		batch, err := cons.FetchNoWait(1000)
-		if err != nil {
-			return nil, err
+	err = bus.ReadToEnd(ctx, cons, 1000, func(m jetstream.Msg) {
+		var ev events.AccountChanged
+		if json.Unmarshal(m.Data(), &ev) == nil && ev.Account.ExternalID == id {
+			out = append(out, ev)
 		}
-		got, pending := 0, uint64(0)
-		for m := range batch.Messages() {
-			got++
-			if md, err := m.Metadata(); err == nil {
-				pending = md.NumPending
-			}
-			var ev events.AccountChanged
-			if json.Unmarshal(m.Data(), &ev) == nil && ev.Account.ExternalID == id {
-				out = append(out, ev)
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, err
-		}
-		if got == 0 || pending == 0 {
-			break
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Reverse(out)
 	return out[:min(n, len(out))], nil
