@@ -91,7 +91,7 @@ func (s *Service) resolve(ctx context.Context, kind, job, domain, runID string) 
 		where += ", domain " + domain
 	}
 	a := alert{Kind: kind, Job: job, Domain: domain, RunID: runID, Title: "resolved: " + o.Title,
-		Text: describe("Resolved: %s (job %s). Run %s completed; the alert fired at %s is over.", o.Title, where, runID, o.FiredAt),
+		Text: fmt.Sprintf("Resolved: %s (job %s). Run %s completed; the alert fired at %s is over.", o.Title, where, runID, o.FiredAt),
 		Link: s.link("/runs/" + runID)}
 	if err := s.publishID(ctx, a, o.ID, events.AlertResolved); err != nil {
 		return err

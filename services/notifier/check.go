@@ -98,8 +98,8 @@ func (s *Service) checkStale(ctx context.Context, j *jobs.Job, now time.Time, hi
 		return nil
 	}
 	return s.fire(ctx, alert{Kind: events.AlertJobStale, Job: j.Name, Occurrence: last.UTC().Format("20060102T150405Z"), Resolvable: true,
-		Title: describe("job %s: no good run for %s", j.Name, now.Sub(last).Round(time.Minute)), Link: s.link("/jobs/" + j.Name + "/runs"),
-		Text: describe("Job %s runs every %s, but its last good run (%s) finished at %s, %s ago: more than %s.\n\n"+
+		Title: fmt.Sprintf("job %s: no good run for %s", j.Name, now.Sub(last).Round(time.Minute)), Link: s.link("/jobs/" + j.Name + "/runs"),
+		Text: fmt.Sprintf("Job %s runs every %s, but its last good run (%s) finished at %s, %s ago: more than %s.\n\n"+
 			"Look at its recent runs (they may be held, failing or refused) and at the job servers (is one running with job_server: true?).",
 			j.Name, every, lastRun, last.UTC().Format(time.RFC3339), now.Sub(last).Round(time.Minute), limit)})
 }
@@ -137,8 +137,8 @@ func (s *Service) checkDeadLetters(ctx context.Context) error {
 		var head events.Run
 		_ = json.Unmarshal(m.Data, &head)
 		if err := s.fire(ctx, alert{Kind: events.AlertDeadLetterAdded, Job: head.Job, RunID: head.RunID, Occurrence: strconv.FormatUint(seq, 10),
-			Title: describe("a message could not be processed (dead letter %d)", seq), Link: s.link("/deadletters"),
-			Text: describe("Dead letter %d: %s on %s, consumer %s, after %s deliveries: %s.\n\n"+
+			Title: fmt.Sprintf("a message could not be processed (dead letter %d)", seq), Link: s.link("/deadletters"),
+			Text: fmt.Sprintf("Dead letter %d: %s on %s, consumer %s, after %s deliveries: %s.\n\n"+
 				"Fix the cause, then replay it (console: Dead letters; adsync deadletter replay %d) or purge it.",
 				seq, orText(head.RunID, "a message"), m.Header.Get(bus.HeaderDeadSubject), m.Header.Get(bus.HeaderDeadConsumer),
 				m.Header.Get(bus.HeaderDeadAttempts), m.Header.Get(bus.HeaderDeadReason), seq)}); err != nil {

@@ -14,7 +14,6 @@ package notifier
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -125,5 +124,3 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 }
-
-func describe(format string, a ...any) string { return fmt.Sprintf(format, a...) }
