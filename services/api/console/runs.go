@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
@@ -261,6 +262,11 @@ func (c *Console) runLive(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, ": keep-alive\n\n")
 			fl.Flush()
 		case m := <-msgs:
+			// Run events' message ids name their run: other runs' pages (a
+			// thousand entries each) are not decoded at all.
+			if mid := m.Header.Get(jetstream.MsgIDHeader); mid != "" && !strings.Contains(mid, ":"+id) {
+				continue
+			}
 			p.apply(bus.NameFromSubject(m.Subject), m.Data)
 			if !send("progress") {
 				return
