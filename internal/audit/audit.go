@@ -8,7 +8,6 @@ package audit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -50,37 +49,19 @@ func List(ctx context.Context, js jetstream.JetStream, q Query) ([]Entry, uint64
 	if err != nil {
 		return nil, 0, fmt.Errorf("audit log: %w", err)
 	}
-	state := st.CachedInfo().State
-	if state.Msgs == 0 {
-		return []Entry{}, 0, nil
-	}
-	seq := state.LastSeq
-	if q.Before > 0 && q.Before-1 < seq {
-		seq = q.Before - 1
-	}
 	out := []Entry{}
-	for scanned := 0; seq >= state.FirstSeq && seq > 0; seq-- {
-		if len(out) == q.Limit || scanned == scanLimit {
-			return out, seq + 1, nil
-		}
-		scanned++
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("audit log entry %d: %w", seq, err)
-		}
+	next, err := bus.EachNewest(ctx, st, q.Before, scanLimit, func(m *jetstream.RawStreamMsg) bool {
 		var e Entry
-		if json.Unmarshal(m.Data, &e.AuditRecorded) != nil {
-			continue
-		}
-		e.Seq = m.Sequence
-		if q.matches(e.AuditRecorded) {
+		if json.Unmarshal(m.Data, &e.AuditRecorded) == nil && q.matches(e.AuditRecorded) {
+			e.Seq = m.Sequence
 			out = append(out, e)
 		}
+		return len(out) < q.Limit
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit log: %w", err)
 	}
-	return out, 0, nil
+	return out, next, nil
 }
 
 func (q Query) matches(e events.AuditRecorded) bool {

@@ -70,17 +70,13 @@ func (c *Console) readFailures(ctx context.Context, v *notificationsView, n int)
 	if err != nil {
 		return err
 	}
-	state := st.CachedInfo().State
 	failed := events.SubjectOf((events.NotificationFailed{}).EventName())
-	for seq, scanned := state.LastSeq, 0; seq >= state.FirstSeq && seq > 0 && len(v.Failures) < n && scanned < 2000; seq, scanned = seq-1, scanned+1 {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil || !strings.EqualFold(m.Subject, failed) {
-			continue
-		}
+	_, err = bus.EachNewest(ctx, st, 0, 2000, func(m *jetstream.RawStreamMsg) bool {
 		var f events.NotificationFailed
-		if json.Unmarshal(m.Data, &f) == nil {
+		if strings.EqualFold(m.Subject, failed) && json.Unmarshal(m.Data, &f) == nil {
 			v.Failures = append(v.Failures, f)
 		}
-	}
-	return nil
+		return len(v.Failures) < n
+	})
+	return err
 }
