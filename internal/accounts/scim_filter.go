@@ -296,3 +296,8 @@ func asciiLower(r rune) rune {
 	}
 	return r
 }
+
+// FilterString is s as a SCIM filter's string literal (quoted, escaped).
+func FilterString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

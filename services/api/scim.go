@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -153,7 +152,7 @@ func (s *Service) scimGet(groups bool) http.HandlerFunc {
 			writeSCIMError(w, http.StatusBadRequest, "invalidValue", err.Error())
 			return
 		}
-		q := accounts.Query{Filter: `id eq "` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(id) + `"`, StartIndex: 1, Count: 1, Members: true}
+		q := accounts.Query{Filter: "id eq " + accounts.FilterString(id), StartIndex: 1, Count: 1, Members: true}
 		var res map[string]any
 		if groups {
 			page, err := natsapi.Request[accounts.GroupPage](r.Context(), s.ops.NC, natsapi.SubjectGroupsQuery, "account-writer", q)

@@ -43,8 +43,6 @@ var uuidPattern = regexp.MustCompile(`^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 // countAtMost bounds the count of matches the page shows ("10,000+").
 const countAtMost = 10001
 
-func quote(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
-
 // filter is the search as a SCIM filter: the same query path as /scim/v2.
 func (s accountSearch) filter() string {
 	var parts []string
@@ -52,14 +50,14 @@ func (s accountSearch) filter() string {
 	case s.Q == "":
 	case uuidPattern.MatchString(s.Q):
 		// A directory id (objectGUID, entryUUID), exactly: an index lookup.
-		parts = append(parts, "externalId eq "+quote(strings.ToLower(s.Q)))
+		parts = append(parts, "externalId eq "+accounts.FilterString(strings.ToLower(s.Q)))
 	default:
 		// The local name by its beginning: an index range, at any size.
 		// (One OR of the two would read every account.)
-		parts = append(parts, "userName sw "+quote(s.Q))
+		parts = append(parts, "userName sw "+accounts.FilterString(s.Q))
 	}
 	if s.Domain != "" {
-		parts = append(parts, "adsync.domain eq "+quote(s.Domain))
+		parts = append(parts, "adsync.domain eq "+accounts.FilterString(s.Domain))
 	}
 	switch s.Active {
 	case "yes":
@@ -68,10 +66,10 @@ func (s accountSearch) filter() string {
 		parts = append(parts, "active eq false")
 	}
 	if s.Reason != "" { // "active eq false" lets the index of inactive accounts answer
-		parts = append(parts, "active eq false and adsync.inactiveReason eq "+quote(s.Reason))
+		parts = append(parts, "active eq false and adsync.inactiveReason eq "+accounts.FilterString(s.Reason))
 	}
 	if s.Group != "" {
-		parts = append(parts, "groups.display eq "+quote(s.Group))
+		parts = append(parts, "groups.display eq "+accounts.FilterString(s.Group))
 	}
 	if s.Hold == "yes" {
 		parts = append(parts, `active eq false and adsync.deactivatedBy eq "local"`)
