@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -80,10 +79,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	// The services keep little live data (a page, a batch): collect less
-	// often, within a bounded heap.
-	debug.SetGCPercent(200)
-	debug.SetMemoryLimit(256 << 20)
+	applyMemoryPolicy(log, o.Env)
 	applyCPUScheduling(log, cpusched.Policy(cfg.Process.CPUScheduling))
 	for _, s := range o.Services {
 		if !slices.Contains(Services, s) {
