@@ -49,11 +49,11 @@ func TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable(t *testing.T) {
 	want := map[string]Account{
 		"a1": {Domain: "corp", ExternalID: "a1", Username: "alice", LocalName: "alice@corp", UPN: "alice@corp.example.com", Email: "alice@example.org",
 			DisplayName: "Alice A", GivenName: "Alice", Surname: "A", DN: "uid=alice,ou=people,dc=example,dc=org", Groups: []string{}, Active: true,
-			DirectoryActive: true, CreatedAt: "2026-11-01T00:00:00Z", UpdatedAt: "2026-11-01T00:00:00Z", LastRunID: "r0"},
+			DirectoryActive: true, CreatedAt: "2026-11-01T00:00:00.000000000Z", UpdatedAt: "2026-11-01T00:00:00.000000000Z", LastRunID: "r0"},
 		"b1": {Domain: "corp", ExternalID: "b1", Username: "bob", LocalName: "bob@corp", Email: "bob@example.org",
 			DisplayName: "Bob B", GivenName: "Bob", Surname: "B", DN: "uid=bob,ou=people,dc=example,dc=org", Groups: []string{},
 			InactiveReason: "local", DeactivatedBy: "local", LocalNote: "on leave", DirectoryActive: true,
-			CreatedAt: "2026-11-01T00:00:00Z", UpdatedAt: "2026-11-02T00:00:00Z", DeactivatedAt: "2026-11-02T00:00:00Z", LastRunID: "r0"},
+			CreatedAt: "2026-11-01T00:00:00.000000000Z", UpdatedAt: "2026-11-02T00:00:00.000000000Z", DeactivatedAt: "2026-11-02T00:00:00Z", LastRunID: "r0"},
 	}
 	got := list(t, s)
 	for id := range got {

@@ -173,10 +173,9 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 		if !ok {
 			return "", fmt.Errorf("%w: %s takes eq, ne, gt, ge, lt, le or pr", ErrInvalidFilter, p)
 		}
-		// Stored times are RFC 3339 with trimmed fractions, which do not
-		// sort as text; julianday compares them as times.
-		t.args = append(t.args, at.UTC().Format(time.RFC3339Nano))
-		return "julianday(" + col.expr + ") " + sqlOp + " julianday(?)", nil
+		// Stored times have a fixed width and sort as text (storedTime).
+		t.args = append(t.args, at.UTC().Format(storedTime))
+		return col.expr + " " + sqlOp + " ?", nil
 	case colGroupName, colGroupID:
 		cond, err := t.text(groupExpr(col.kind), colText, op, v, p)
 		if err != nil {

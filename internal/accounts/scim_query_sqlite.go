@@ -76,6 +76,10 @@ const userGroupRefs = `(SELECT coalesce(json_group_array(json_object('id', g.dom
 	FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
 	WHERE ag.domain=a.domain AND ag.account_id=a.external_id)`
 
+// sortFewUpTo: a result of at most this many accounts is read through
+// the filter's index and sorted, rather than in the paging order.
+const sortFewUpTo = 5000
+
 // QueryUsers answers a SCIM search of users, in (domain, username, id)
 // order.
 func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
@@ -105,6 +109,13 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 		return page, nil
 	}
 	query := `SELECT ` + accountColumns + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
+	if page.Total <= sortFewUpTo {
+		// Few matches: found through the filter's own index, then sorted.
+		// In (domain, username) order SQLite walks every account to find
+		// them (meta.lastModified gt an hour ago: 273 ms at 1,000,000).
+		query = `WITH a AS MATERIALIZED (SELECT * FROM accounts a WHERE ` + where + `) SELECT ` + accountColumns + `, ` + userGroupRefs +
+			` FROM a WHERE 1=1`
+	}
 	queryArgs := slices.Clone(args)
 	if k, ok := s.pages.after(q.Filter, max(q.StartIndex, 1)); ok {
 		query += ` AND (a.domain, a.username, a.external_id) > (?, ?, ?) ORDER BY a.domain, a.username, a.external_id LIMIT ?`

@@ -71,7 +71,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) stamp() string { return s.opt.Now().UTC().Format(time.RFC3339Nano) }
+// storedTime is how the store writes times: RFC 3339 in UTC with nine
+// fractional digits, a fixed width that sorts as text (migration 0012).
+const storedTime = "2006-01-02T15:04:05.000000000Z"
+
+func (s *Store) stamp() string { return s.opt.Now().UTC().Format(storedTime) }
 
 // inTx runs fn in one transaction, committed when fn returns nil. fn gets
 // a context without cancellation, for every statement of the transaction:
