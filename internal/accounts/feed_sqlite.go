@@ -112,7 +112,7 @@ func (s *Store) FeedPublished(ctx context.Context, seq int64) error {
 // read after it holds every change up to it.
 func (s *Store) FeedSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name='feed_outbox'`).Scan(&seq)
+	err := s.db.Reader.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name='feed_outbox'`).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -46,7 +46,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Account, error) {
 	}
 	q += ` ORDER BY a.domain, a.username, a.external_id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.Reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: list: %w", err)
 	}
@@ -73,7 +73,7 @@ var (
 // Find returns the account a reference names: its local name, or
 // "domain/external_id".
 func (s *Store) Find(ctx context.Context, ref string) (Account, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.local_name=?1 OR a.domain || '/' || a.external_id=?1`, ref)
+	row := s.db.Reader.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.local_name=?1 OR a.domain || '/' || a.external_id=?1`, ref)
 	a, err := scanAccount(row)
 	if err == sql.ErrNoRows {
 		return a, fmt.Errorf("%w %q (use its local name, e.g. alice@corp, or domain/external_id)", ErrNoAccount, ref)

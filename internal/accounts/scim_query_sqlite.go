@@ -99,7 +99,7 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	if n, ok := s.pages.total(countKey, now); ok {
 		page.Total = n
 	} else {
-		if err := s.db.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
+		if err := s.db.Reader.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 			return page, fmt.Errorf("accounts: count users: %w", err)
 		}
 		s.pages.setTotal(countKey, page.Total, now)
@@ -124,7 +124,7 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 		query += ` ORDER BY a.domain, a.username, a.external_id LIMIT ? OFFSET ?`
 		queryArgs = append(queryArgs, limit, offset)
 	}
-	rows, err := s.db.QueryContext(ctx, query, queryArgs...)
+	rows, err := s.db.Reader.QueryContext(ctx, query, queryArgs...)
 	if err != nil {
 		return page, fmt.Errorf("accounts: query users: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
 		return GroupPage{}, err
 	}
 	page := GroupPage{Groups: []GroupRecord{}}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM groups g WHERE `+where, args...).Scan(&page.Total); err != nil {
+	if err := s.db.Reader.QueryRowContext(ctx, `SELECT count(*) FROM groups g WHERE `+where, args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("accounts: count groups: %w", err)
 	}
 	offset, limit := q.bounds()
@@ -175,7 +175,7 @@ func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
 			FROM account_groups ag JOIN accounts a ON a.domain=ag.domain AND a.external_id=ag.account_id
 			WHERE ag.domain=g.domain AND ag.group_id=g.external_id)`
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT g.domain, g.external_id, g.name, g.dn, g.updated_at, `+members+
+	rows, err := s.db.Reader.QueryContext(ctx, `SELECT g.domain, g.external_id, g.name, g.dn, g.updated_at, `+members+
 		` FROM groups g WHERE `+where+` ORDER BY g.domain, g.name, g.external_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return page, fmt.Errorf("accounts: query groups: %w", err)

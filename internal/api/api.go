@@ -161,3 +161,26 @@ func Handler[Req, Resp any](fn func(ctx context.Context, req Req) (Resp, error))
 		Respond(r, resp, err)
 	})
 }
+
+// Lanes bounds how many requests ConcurrentHandler answers at once, across
+// the endpoints that share it.
+type Lanes chan struct{}
+
+// NewLanes returns room for n requests at once.
+func NewLanes(n int) Lanes { return make(Lanes, n) }
+
+// ConcurrentHandler is Handler for a read-only fn that is safe to call
+// concurrently: NATS delivers an endpoint's requests one after the other,
+// so twenty clients' lookups waited on each other; each request now runs
+// on its own goroutine once a lane is free (a full set of lanes holds the
+// delivery back).
+func ConcurrentHandler[Req, Resp any](lanes Lanes, fn func(ctx context.Context, req Req) (Resp, error)) micro.Handler {
+	h := Handler(fn)
+	return micro.HandlerFunc(func(r micro.Request) {
+		lanes <- struct{}{}
+		go func() {
+			defer func() { <-lanes }()
+			h.Handle(r)
+		}()
+	})
+}

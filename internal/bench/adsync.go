@@ -25,13 +25,14 @@ var services = []string{"tick", "guard", "directory-reader", "diff", "account-wr
 
 // system is adsync as five OS processes against one separate nats-server.
 type system struct {
-	o        *options
-	dir      string
-	cfgPath  string
-	natsURL  string
-	nats     *child
-	svc      map[string]*child
-	timeline *timeline
+	o         *options
+	dir       string
+	cfgPath   string
+	natsURL   string
+	apiListen string // the api service's address, when the bench starts it
+	nats      *child
+	svc       map[string]*child
+	timeline  *timeline
 }
 
 // startSystem starts nats-server and the five services for domain d.
@@ -60,6 +61,14 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 		return nil, err
 	}
 	if err := waitNATS(ctx, s.natsURL, s.nats); err != nil {
+		return s, err
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	s.apiListen = fmt.Sprintf("127.0.0.1:%d", apiPort)
+	if _, err := apiToken(dir); err != nil {
 		return s, err
 	}
 	s.cfgPath = filepath.Join(dir, "adsync.yaml")
@@ -97,6 +106,8 @@ func (s *system) config(d *directory) string {
 	if s.o.cpuSched != "" {
 		fmt.Fprintf(&b, "process:\n  cpu_scheduling: %s\n", q(s.o.cpuSched))
 	}
+	fmt.Fprintf(&b, "http:\n  listen: %s\n  tokens:\n    - name: bench\n      token_file: %s\n      role: viewer\n",
+		q(s.apiListen), q(filepath.Join(s.dir, "api.token")))
 	b.WriteString("domains:\n")
 	fmt.Fprintf(&b, "  - name: bench\n    type: %s\n    url: %s\n", d.Type, q(d.URL))
 	if d.Plaintext {

@@ -26,6 +26,7 @@ type caseResult struct {
 	Problems  []string // failed checks beyond the runs'
 	Notes     []string
 	Delta     string // the delta result, or why there is none
+	API       *apiResult
 	Elapsed   time.Duration
 	Err       error
 }
@@ -71,6 +72,14 @@ func runSlapdCase(ctx context.Context, o *options, n int) (c *caseResult) {
 	}()
 	logf("N=%d: slapd up at %s (slapadd %s)", n, d.URL, d.LoadTime.Round(time.Millisecond))
 	measureAdsync(ctx, o, c, d, filepath.Join(dir, "adsync"), func(ctx context.Context, sys *system) error {
+		if !o.api {
+			return nil
+		}
+		api, err := measureAPI(ctx, o, sys, d)
+		if err != nil {
+			return fmt.Errorf("API: %w", err)
+		}
+		c.API = api
 		return nil
 	})
 	return c

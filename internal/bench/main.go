@@ -71,6 +71,7 @@ type options struct {
 	profileOK    bool
 	randomIDs    bool
 	delta        bool
+	api          bool
 	keepSamba    bool
 	deltaUsers   int
 	deltaChanged float64
@@ -203,6 +204,7 @@ func parseOptions(args []string) (*options, error) {
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
 	ids := fs.String("ids", envOr("BENCH_IDS", "random"), "entryUUIDs of the slapd users: random (the default, as Active Directory's objectGUIDs) or ordered (slapadd's own, time-based) (env BENCH_IDS)")
 	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes to create their fixture)")
+	fs.BoolVar(&o.api, "api", os.Getenv("BENCH_API") != "0", "API and SCIM figures over HTTP after each slapd case's runs (env BENCH_API=0 leaves them out)")
 	fs.BoolVar(&o.keepSamba, "keep-samba", os.Getenv("BENCH_KEEP_SAMBA") == "1", "keep the Samba AD DC and the bench's OU for the next bench (env BENCH_KEEP_SAMBA=1); default: remove what this bench made")
 	fs.IntVar(&o.deltaUsers, "delta-users", 10000, "users in the Samba bench OU")
 	fs.Float64Var(&o.deltaChanged, "delta-changed", 0.01, "fraction of the Samba users changed before the delta run")

@@ -24,6 +24,8 @@ const (
 	targetScaleTime   = 11.0      // 1M time ≤ 11× the 100k time
 	targetScaleRSS    = 0.25      // RSS growth < 25 % from 100k to 1M
 	largeN            = 1_000_000 // the scaling checks compare this with 100k
+	targetPaging      = 100_000   // SCIM paging with count=1000, users/s (issue 19)
+	targetLookupP99   = 50 * time.Millisecond
 )
 
 const (
@@ -202,6 +204,7 @@ func (r *report) render() string {
 	}
 
 	r.scaling(w)
+	r.apiTable(w)
 
 	w("\n### Checks\n\n")
 	anyIssue := false

@@ -16,12 +16,24 @@ import (
 
 // DB is a service's database: one connection for its transactions, the
 // statements they prepared kept for the next ones (statements.go), and
-// background checkpoints (checkpoint.go).
+// background checkpoints (checkpoint.go). Reader is a pool of read-only
+// connections for queries that need no transaction (the API's): in WAL
+// mode they read the last commit while the writer writes, instead of
+// queueing behind a first sync's transactions and behind each other.
 type DB struct {
 	*sql.DB
-	stmts *statements
-	ckpt  *checkpointer
+	Reader *sql.DB
+	stmts  *statements
+	ckpt   *checkpointer
 }
+
+const (
+	// Readers is how many read-only connections Reader keeps at most.
+	Readers = 4
+	// readerCacheKiB is each reader's page cache: queries read a page of
+	// results, not a batch spread over an index.
+	readerCacheKiB = 4 << 10
+)
 
 // Stmt returns the statement of query in tx. A statement prepared in an
 // earlier transaction that committed is not compiled again.
@@ -43,6 +55,9 @@ func (db *DB) Commit(ctx context.Context, tx *sql.Tx) error {
 func (db *DB) Close() error {
 	db.stmts.close()
 	err := db.ckpt.close()
+	if rerr := db.Reader.Close(); err == nil {
+		err = rerr
+	}
 	if cerr := db.DB.Close(); err == nil {
 		err = cerr
 	}
@@ -82,12 +97,20 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	ckpt, err := startCheckpointer(path, dsn)
+	reader, err := sql.Open(driverName, "file:"+path+"?mode=ro&_busy_timeout=10000&_cache_size="+strconv.Itoa(-readerCacheKiB))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{DB: db, stmts: newStatements(db), ckpt: ckpt}, nil
+	reader.SetMaxOpenConns(Readers)
+	reader.SetMaxIdleConns(Readers)
+	ckpt, err := startCheckpointer(path, dsn)
+	if err != nil {
+		reader.Close()
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{DB: db, Reader: reader, stmts: newStatements(db), ckpt: ckpt}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {

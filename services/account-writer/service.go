@@ -21,6 +21,7 @@ import (
 	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/sqlite"
 )
 
 // Config of the account-writer service.
@@ -214,8 +215,10 @@ func (s *Service) saveWatermarks(ctx context.Context, runID string) error {
 
 // AddEndpoints adds the admin endpoints to a micro service.
 func (s *Service) AddEndpoints(svc micro.Service) error {
+	// The read-only queries run side by side on the store's readers.
+	reads := api.NewLanes(sqlite.Readers)
 	return errors.Join(
-		svc.AddEndpoint("accounts-list", api.Handler(func(ctx context.Context, f accounts.ListFilter) (api.AccountsListResponse, error) {
+		svc.AddEndpoint("accounts-list", api.ConcurrentHandler(reads, func(ctx context.Context, f accounts.ListFilter) (api.AccountsListResponse, error) {
 			if f.Limit <= 0 {
 				f.Limit = 1000
 			}
@@ -227,15 +230,15 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			list, err := s.store.List(ctx, f)
 			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit, FeedSeq: seq}, err
 		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
-		svc.AddEndpoint("accounts-get", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+		svc.AddEndpoint("accounts-get", api.ConcurrentHandler(reads, func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
 			a, err := s.store.Find(ctx, r.Ref)
 			return a, holdStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectAccountsGet)),
-		svc.AddEndpoint("users-query", api.Handler(func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
+		svc.AddEndpoint("users-query", api.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
 			p, err := s.store.QueryUsers(ctx, q)
 			return p, filterStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectUsersQuery)),
-		svc.AddEndpoint("groups-query", api.Handler(func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
+		svc.AddEndpoint("groups-query", api.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
 			p, err := s.store.QueryGroups(ctx, q)
 			return p, filterStatus(err)
 		}), micro.WithEndpointSubject(api.SubjectGroupsQuery)),
