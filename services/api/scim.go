@@ -80,11 +80,11 @@ func scimRequestErr(w http.ResponseWriter, err error) {
 }
 
 type scimListResponse struct {
-	Schemas      []string         `json:"schemas"`
-	TotalResults int              `json:"totalResults"`
-	StartIndex   int              `json:"startIndex"`
-	ItemsPerPage int              `json:"itemsPerPage"`
-	Resources    []map[string]any `json:"Resources"`
+	Schemas      []string `json:"schemas"`
+	TotalResults int      `json:"totalResults"`
+	StartIndex   int      `json:"startIndex"`
+	ItemsPerPage int      `json:"itemsPerPage"`
+	Resources    []any    `json:"Resources"`
 }
 
 // scimList is GET /Users and /Groups: filter, startIndex, count,
@@ -113,7 +113,7 @@ func (s *Service) scimList(groups bool) http.HandlerFunc {
 			writeSCIMError(w, http.StatusBadRequest, "invalidValue", err.Error())
 			return
 		}
-		out := scimListResponse{Schemas: []string{scimListSchema}, StartIndex: q.StartIndex, Resources: []map[string]any{}}
+		out := scimListResponse{Schemas: []string{scimListSchema}, StartIndex: q.StartIndex, Resources: []any{}}
 		base := baseURL(r)
 		if groups {
 			q.Members = sel.wants("members")
@@ -153,7 +153,8 @@ func (s *Service) scimGet(groups bool) http.HandlerFunc {
 			return
 		}
 		q := accounts.Query{Filter: "id eq " + accounts.FilterString(id), StartIndex: 1, Count: 1, Members: true}
-		var res map[string]any
+		var res any
+		var version string
 		if groups {
 			page, err := natsapi.Request[accounts.GroupPage](r.Context(), s.ops.NC, natsapi.SubjectGroupsQuery, "account-writer", q)
 			if err != nil {
@@ -161,7 +162,8 @@ func (s *Service) scimGet(groups bool) http.HandlerFunc {
 				return
 			}
 			if len(page.Groups) == 1 {
-				res = scimGroup(page.Groups[0], baseURL(r), true)
+				doc := scimGroup(page.Groups[0], baseURL(r), true)
+				res, version = doc, doc.Meta.Version
 			}
 		} else {
 			page, err := natsapi.Request[accounts.UserPage](r.Context(), s.ops.NC, natsapi.SubjectUsersQuery, "account-writer", q)
@@ -170,14 +172,14 @@ func (s *Service) scimGet(groups bool) http.HandlerFunc {
 				return
 			}
 			if len(page.Users) == 1 {
-				res = scimUser(page.Users[0], baseURL(r))
+				doc := scimUser(page.Users[0], baseURL(r))
+				res, version = doc, doc.Meta.Version
 			}
 		}
 		if res == nil {
 			writeSCIMError(w, http.StatusNotFound, "", "no resource with id "+id)
 			return
 		}
-		version := res["meta"].(map[string]any)["version"].(string)
 		w.Header().Set("ETag", version)
 		if match := r.Header.Get("If-None-Match"); match != "" && (match == version || match == "*") {
 			w.WriteHeader(http.StatusNotModified)

@@ -33,7 +33,11 @@ func scimResourceTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func listOf(items []map[string]any) scimListResponse {
-	return scimListResponse{Schemas: []string{scimListSchema}, TotalResults: len(items), StartIndex: 1, ItemsPerPage: len(items), Resources: items}
+	res := make([]any, len(items))
+	for i, it := range items {
+		res[i] = it
+	}
+	return scimListResponse{Schemas: []string{scimListSchema}, TotalResults: len(items), StartIndex: 1, ItemsPerPage: len(items), Resources: res}
 }
 
 // attr describes one read-only attribute.

@@ -2,10 +2,13 @@ package api
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/adsync/adsync/internal/accounts"
@@ -13,57 +16,108 @@ import (
 
 // scimUser is an account as a SCIM User. Its id is domain:external_id;
 // externalId the directory's objectGUID or entryUUID; userName the local
-// name.
-func scimUser(u accounts.UserRecord, base string) map[string]any {
+// name. Typed rather than a map: paging through users spent most of the
+// api service's CPU encoding maps (sorted keys, reflection per value).
+func scimUser(u accounts.UserRecord, base string) scimUserDoc {
 	id := u.Domain + ":" + u.ExternalID
-	res := map[string]any{
-		"schemas":     []string{scimUserSchema},
-		"id":          id,
-		"externalId":  u.ExternalID,
-		"userName":    u.LocalName,
-		"displayName": u.DisplayName,
-		"name":        map[string]any{"givenName": u.GivenName, "familyName": u.Surname},
-		"active":      u.Active,
-	}
+	doc := scimUserDoc{Schemas: []string{scimUserSchema}, ID: id, ExternalID: u.ExternalID, UserName: u.LocalName, DisplayName: u.DisplayName,
+		Name: scimName{GivenName: u.GivenName, FamilyName: u.Surname}, Active: u.Active, Groups: make([]scimRef, 0, len(u.GroupRefs))}
 	if u.Email != "" {
-		res["emails"] = []map[string]any{{"value": u.Email, "type": "work", "primary": true}}
+		doc.Emails = []scimEmail{{Value: u.Email, Type: "work", Primary: true}}
 	}
-	groups := make([]map[string]any, 0, len(u.GroupRefs))
+	v := newVersion(id, u.ExternalID, u.LocalName, u.DisplayName, u.GivenName, u.Surname, strconv.FormatBool(u.Active), u.Email, u.CreatedAt, u.UpdatedAt)
 	for _, g := range u.GroupRefs {
-		groups = append(groups, map[string]any{"value": g.ID, "display": g.Name, "$ref": base + "/Groups/" + url.PathEscape(g.ID), "type": "indirect"})
+		doc.Groups = append(doc.Groups, scimRef{Value: g.ID, Display: g.Name, Ref: base + "/Groups/" + url.PathEscape(g.ID), Type: "indirect"})
+		v.add(g.ID, g.Name)
 	}
-	res["groups"] = groups
-	res["meta"] = meta("User", u.CreatedAt, u.UpdatedAt, base+"/Users/"+url.PathEscape(id), res)
-	return res
+	doc.Meta = scimMeta{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt, Location: base + "/Users/" + url.PathEscape(id), Version: v.etag()}
+	return doc
 }
 
 // scimGroup is a group as a SCIM Group.
-func scimGroup(g accounts.GroupRecord, base string, withMembers bool) map[string]any {
+func scimGroup(g accounts.GroupRecord, base string, withMembers bool) scimGroupDoc {
 	id := g.Domain + ":" + g.ExternalID
-	res := map[string]any{
-		"schemas":     []string{scimGroupSchema},
-		"id":          id,
-		"externalId":  g.ExternalID,
-		"displayName": g.Name,
-	}
+	doc := scimGroupDoc{Schemas: []string{scimGroupSchema}, ID: id, ExternalID: g.ExternalID, DisplayName: g.Name}
+	v := newVersion(id, g.ExternalID, g.Name, g.UpdatedAt, strconv.FormatBool(withMembers))
 	if withMembers {
-		members := make([]map[string]any, 0, len(g.Members))
+		members := make([]scimRef, 0, len(g.Members))
 		for _, m := range g.Members {
-			members = append(members, map[string]any{"value": m.ID, "display": m.LocalName, "$ref": base + "/Users/" + url.PathEscape(m.ID), "type": "User"})
+			members = append(members, scimRef{Value: m.ID, Display: m.LocalName, Ref: base + "/Users/" + url.PathEscape(m.ID), Type: "User"})
+			v.add(m.ID, m.LocalName)
 		}
-		res["members"] = members
+		doc.Members = &members
 	}
-	res["meta"] = meta("Group", g.UpdatedAt, g.UpdatedAt, base+"/Groups/"+url.PathEscape(id), res)
-	return res
+	doc.Meta = scimMeta{ResourceType: "Group", Created: g.UpdatedAt, LastModified: g.UpdatedAt, Location: base + "/Groups/" + url.PathEscape(id), Version: v.etag()}
+	return doc
 }
 
-// meta is a resource's meta; version is a weak ETag of its content.
-func meta(kind, created, modified, location string, res map[string]any) map[string]any {
-	raw, _ := json.Marshal(res) // map keys are sorted: a stable encoding
-	sum := sha256.Sum256(raw)
-	return map[string]any{"resourceType": kind, "created": created, "lastModified": modified, "location": location,
-		"version": `W/"` + hex.EncodeToString(sum[:12]) + `"`}
+type scimUserDoc struct {
+	Schemas     []string    `json:"schemas"`
+	ID          string      `json:"id"`
+	ExternalID  string      `json:"externalId"`
+	UserName    string      `json:"userName"`
+	DisplayName string      `json:"displayName"`
+	Name        scimName    `json:"name"`
+	Active      bool        `json:"active"`
+	Emails      []scimEmail `json:"emails,omitempty"`
+	Groups      []scimRef   `json:"groups"`
+	Meta        scimMeta    `json:"meta"`
 }
+
+type scimGroupDoc struct {
+	Schemas     []string   `json:"schemas"`
+	ID          string     `json:"id"`
+	ExternalID  string     `json:"externalId"`
+	DisplayName string     `json:"displayName"`
+	Members     *[]scimRef `json:"members,omitempty"` // nil: not asked for
+	Meta        scimMeta   `json:"meta"`
+}
+
+type scimName struct {
+	GivenName  string `json:"givenName"`
+	FamilyName string `json:"familyName"`
+}
+
+type scimEmail struct {
+	Value   string `json:"value"`
+	Type    string `json:"type"`
+	Primary bool   `json:"primary"`
+}
+
+type scimRef struct {
+	Value   string `json:"value"`
+	Display string `json:"display"`
+	Ref     string `json:"$ref"`
+	Type    string `json:"type"`
+}
+
+type scimMeta struct {
+	ResourceType string `json:"resourceType"`
+	Created      string `json:"created"`
+	LastModified string `json:"lastModified"`
+	Location     string `json:"location"`
+	Version      string `json:"version"`
+}
+
+// version is a weak ETag of a resource's content: a hash of its fields,
+// each length-prefixed, so that no two contents share an encoding.
+type version struct{ h hash.Hash }
+
+func newVersion(fields ...string) version {
+	v := version{sha256.New()}
+	v.add(fields...)
+	return v
+}
+
+func (v version) add(fields ...string) {
+	var n [binary.MaxVarintLen64]byte
+	for _, f := range fields {
+		v.h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		v.h.Write([]byte(f))
+	}
+}
+
+func (v version) etag() string { return `W/"` + hex.EncodeToString(v.h.Sum(nil)[:12]) + `"` }
 
 // selection is a request's attributes or excludedAttributes (RFC 7644
 // 3.4.2.5), as lower-case paths without the schema's URN.
@@ -111,9 +165,14 @@ func (s selection) wants(attr string) bool {
 }
 
 // apply keeps what was asked for; id and schemas are always returned.
-func (s selection) apply(res map[string]any) map[string]any {
+// A resource is turned into a map only when attributes are selected.
+func (s selection) apply(doc any) any {
 	if s.only == nil && s.except == nil {
-		return res
+		return doc
+	}
+	res, err := asMap(doc)
+	if err != nil {
+		return doc
 	}
 	out := map[string]any{}
 	for k, v := range res {
@@ -153,4 +212,14 @@ func pick(sub map[string]any, parent string, set map[string]bool, keep bool) map
 		}
 	}
 	return out
+}
+
+// asMap is a resource as a JSON object's map.
+func asMap(doc any) (map[string]any, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
 }
