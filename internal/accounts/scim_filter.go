@@ -66,7 +66,7 @@ const groupPrefix = "urn:ietf:params:scim:schemas:core:2.0:group"
 // scimWhere translates a SCIM filter (RFC 7644 3.4.2.2) to an SQL
 // condition over the alias a (accounts) or g (groups), with its arguments.
 // The parsing is scim2/filter-parser's; only the mapping is ours.
-func scimWhere(raw string, groups bool) (string, []any, error) {
+func scimWhere(raw string, groups bool, domains []string) (string, []any, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "1=1", nil, nil
 	}
@@ -74,9 +74,9 @@ func scimWhere(raw string, groups bool) (string, []any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %q is not a SCIM filter: %v", ErrInvalidFilter, raw, err)
 	}
-	t := translator{cols: userColumns, alias: "a", prefix: userPrefix}
+	t := translator{cols: userColumns, alias: "a", prefix: userPrefix, domains: domains}
 	if groups {
-		t = translator{cols: groupColumns, alias: "g", prefix: groupPrefix}
+		t = translator{cols: groupColumns, alias: "g", prefix: groupPrefix, domains: domains}
 	}
 	sql, err := t.expr(expr)
 	return sql, t.args, err
@@ -87,6 +87,8 @@ type translator struct {
 	alias  string
 	prefix string
 	args   []any
+	// domains are the table's domains (Store.domainsOf).
+	domains []string
 }
 
 func (t *translator) expr(e filter.Expression) (string, error) {
@@ -187,16 +189,15 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 			ON ag.domain=g.domain AND ag.group_id=g.external_id WHERE ` + cond + ")", nil
 	case colExact:
 		if str, ok := v.(string); ok && op == filter.EQ && (name == "externalid") {
-			// The ids are unique per domain, keyed (domain, external_id):
-			// naming the domains (a loose scan of the key's first column)
-			// turns a scan of every account into one lookup per domain.
-			table := "accounts"
-			if t.alias == "g" {
-				table = "groups"
+			// One lookup of the (domain, external_id) key per domain.
+			if len(t.domains) == 0 {
+				return "0", nil
 			}
 			t.args = append(t.args, str)
-			return t.alias + ".external_id = ? AND " + t.alias + ".domain IN (WITH RECURSIVE d(x) AS (SELECT min(domain) FROM " + table +
-				" UNION ALL SELECT (SELECT min(domain) FROM " + table + " WHERE domain > d.x) FROM d WHERE d.x IS NOT NULL) SELECT x FROM d WHERE x IS NOT NULL)", nil
+			for _, d := range t.domains {
+				t.args = append(t.args, d)
+			}
+			return t.alias + ".external_id = ? AND " + t.alias + ".domain IN (?" + strings.Repeat(", ?", len(t.domains)-1) + ")", nil
 		}
 	case colID:
 		if s, ok := v.(string); ok && op == filter.EQ {

@@ -83,7 +83,11 @@ const sortFewUpTo = 5000
 // QueryUsers answers a SCIM search of users, in (domain, username, id)
 // order.
 func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
-	where, args, err := scimWhere(q.Filter, false)
+	domains, err := s.domainsOf(ctx, "accounts")
+	if err != nil {
+		return UserPage{}, err
+	}
+	where, args, err := scimWhere(q.Filter, false, domains)
 	if err != nil {
 		return UserPage{}, err
 	}
@@ -157,7 +161,11 @@ func (r rowWithExtra) Scan(dest ...any) error { return r.rows.Scan(append(dest, 
 
 // QueryGroups answers a SCIM search of groups, in (domain, name) order.
 func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
-	where, args, err := scimWhere(q.Filter, true)
+	domains, err := s.domainsOf(ctx, "groups")
+	if err != nil {
+		return GroupPage{}, err
+	}
+	where, args, err := scimWhere(q.Filter, true, domains)
 	if err != nil {
 		return GroupPage{}, err
 	}

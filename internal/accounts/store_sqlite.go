@@ -38,6 +38,8 @@ type Store struct {
 	groupBytes int
 	// pages continues SCIM paging where the previous page ended.
 	pages pageCache
+	// domains lists the domains held, for externalId lookups.
+	domains domainList
 }
 
 // Open opens (and migrates) the account store at path.
@@ -96,6 +98,7 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 	if err := s.db.Commit(ctx, tx); err != nil {
 		return fmt.Errorf("accounts: commit: %w", err)
 	}
+	s.domains.forget()
 	return nil
 }
 
