@@ -1,5 +1,11 @@
 // Package settings holds installation-wide settings in a JetStream
 // key-value bucket: the environment id and the single sign-on switches.
+//
+// Owner: internal/admin (Ops.SetSSO, Ops.RestoreSSO) writes the sign-on
+// switches, for the command line and the api service, so that every
+// change is checked and audited once. The environment id is written once,
+// by whichever reader first finds none (a create: the first one wins),
+// and never again. guard and admission only read.
 package settings
 
 import (
