@@ -37,15 +37,35 @@ type Scope struct {
 }
 
 // RequeuePolicy says whether and how a run that fails for a transient reason
-// is retried through JetStream redelivery.
+// is retried through JetStream redelivery: a job's "Requeue if Job Fails"
+// (jobs.Requeue is this type), carried by the run's events.
 type RequeuePolicy struct {
 	Enabled bool `json:"enabled"`
 	// MaxAttempts counts the first attempt too.
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// InitialDelay and MaxDelay bound the growing back-off, in Go duration
 	// syntax ("30s").
-	InitialDelay string `json:"initial_delay,omitempty"`
-	MaxDelay     string `json:"max_delay,omitempty"`
+	InitialDelay Duration `json:"initial_delay,omitempty"`
+	MaxDelay     Duration `json:"max_delay,omitempty"`
+}
+
+// Duration is a time.Duration as Go duration text ("30s").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }
 
 func (SyncApproved) EventName() string   { return "sync.approved.v1" }
@@ -54,8 +74,7 @@ func (e SyncApproved) MessageID() string { return "sync.approved.v1:" + e.RunID 
 // Delay is the back-off after attempt n failed: the initial delay doubling
 // per attempt, at most the max delay.
 func (p RequeuePolicy) Delay(attempt int) time.Duration {
-	initial, _ := time.ParseDuration(p.InitialDelay)
-	maxDelay, _ := time.ParseDuration(p.MaxDelay)
+	initial, maxDelay := p.InitialDelay.D(), p.MaxDelay.D()
 	if initial <= 0 {
 		initial = 30 * time.Second
 	}

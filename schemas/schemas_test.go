@@ -23,7 +23,7 @@ func samples() []events.Event {
 		Username: "jsmith", UPN: "jsmith@corp.example.com", Email: "j@x", DisplayName: "Zoë Ångström", Groups: []string{"CN=Staff,DC=corp"},
 		GroupRefs: []events.GroupRef{{ID: "9a1b", Name: "Staff", DN: "CN=Staff,DC=corp"}},
 		Disabled:  true, DisabledReason: events.ReasonDirectoryDisabled}
-	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
+	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: events.Duration(30 * time.Second), MaxDelay: events.Duration(10 * time.Minute)}
 	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5, Joined: 6, Left: 7}
 	heldRun := run
 	heldRun.Held = []events.HeldDomain{{Domain: "lab", RunID: "nightly-20261124T101500Z-cd34ef", Reasons: []string{"deactivates 30 of 100 active accounts (30.0%)"}}}

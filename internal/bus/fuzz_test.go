@@ -132,7 +132,7 @@ func validSamples() []events.Event {
 	entry := events.DirectoryEntry{ID: "0ed00870-4d81-4f3b-8db3-da22f32d0557", DN: `CN=Smith\, John,OU=People,DC=corp,DC=example,DC=com`,
 		Username: "jsmith", UPN: "jsmith@corp.example.com", Email: "j@x", DisplayName: "Zoë Ångström", Groups: []string{"CN=Staff,DC=corp"},
 		Disabled: true, DisabledReason: events.ReasonDirectoryDisabled}
-	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: "30s", MaxDelay: "10m0s"}
+	pol := events.RequeuePolicy{Enabled: true, MaxAttempts: 3, InitialDelay: events.Duration(30 * time.Second), MaxDelay: events.Duration(10 * time.Minute)}
 	counts := events.Counts{Created: 1, Updated: 2, Deactivated: 3, Reactivated: 4, Unchanged: 5}
 	return []events.Event{
 		&events.SyncRequested{Run: run, Slot: "2026-11-25T10:00:00Z", Mode: events.ModeFull},

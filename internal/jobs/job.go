@@ -43,13 +43,9 @@ type Job struct {
 }
 
 // Requeue is "Requeue if Job Fails": retry a run that failed for a
-// transient reason, through JetStream redelivery.
-type Requeue struct {
-	Enabled      bool     `json:"enabled"`
-	MaxAttempts  int      `json:"max_attempts"`
-	InitialDelay Duration `json:"initial_delay"`
-	MaxDelay     Duration `json:"max_delay"`
-}
+// transient reason, through JetStream redelivery. The run's events carry
+// it as it is.
+type Requeue = events.RequeuePolicy
 
 // Deletion guard defaults: hold a plan that deactivates more than 500
 // accounts or 10% of a domain's active ones, or reads 10% fewer users than
@@ -70,17 +66,6 @@ const (
 	DefaultInitialDelay = 30 * time.Second
 	DefaultMaxDelay     = 10 * time.Minute
 )
-
-// Policy is the requeue policy carried by the run's events.
-func (r Requeue) Policy() events.RequeuePolicy {
-	p := events.RequeuePolicy{Enabled: r.Enabled}
-	if r.Enabled {
-		p.MaxAttempts = r.MaxAttempts
-		p.InitialDelay = r.InitialDelay.D().String()
-		p.MaxDelay = r.MaxDelay.D().String()
-	}
-	return p
-}
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -138,23 +123,7 @@ func (j *Job) Validate(maxAttempts int) error {
 }
 
 // Duration is a time.Duration stored as Go duration text.
-type Duration time.Duration
-
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = events.Duration
 
 // ManualRunID is the id of a run requested by hand (the command line, the
 // API): the job, the time and a random suffix.

@@ -105,7 +105,7 @@ func TestRequeueBackoffGrowsToMax(t *testing.T) {
 	r := Requeue{Enabled: true, MaxAttempts: 6, InitialDelay: Duration(10 * time.Second), MaxDelay: Duration(30 * time.Second)}
 	want := []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, 30 * time.Second}
 	for i, w := range want {
-		if got := r.Policy().Delay(i + 1); got != w {
+		if got := r.Delay(i + 1); got != w {
 			t.Errorf("Backoff(%d) = %s, want %s", i+1, got, w)
 		}
 	}

@@ -159,7 +159,7 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.SyncRequested) 
 	}
 	log.Info("run approved", "domains", strings.Join(domains, ","), "mode", mode)
 	return s.pub.Publish(ctx, &events.SyncApproved{
-		Run: run, Domains: domains, Requeue: job.Requeue.Policy(),
+		Run: run, Domains: domains, Requeue: job.Requeue,
 		LeaseExpiresAt: l.ExpiresAt.Format(time.RFC3339), Mode: mode,
 		Safety: job.SafetyPolicy(), Groups: job.Groups,
 	})
