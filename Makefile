@@ -64,12 +64,15 @@ test-cluster:
 	ADSYNC_CLUSTERTEST_LOGS=$(CLUSTER_LOGS) $(GO) test -count=1 -v -timeout 10m ./internal/clustertest
 	$(GO) test -count=1 -v -run 'TestNATSCluster' ./internal/testenv
 
-## fuzz: each fuzzer for FUZZTIME (default 60s); failing inputs are written to
-## testdata/fuzz next to the fuzz test and then run as seeds by `go test`
+## fuzz: every fuzz target in the tree (each func Fuzz* of a _test.go) for
+## FUZZTIME each (default 60s); failing inputs are written to testdata/fuzz
+## next to the fuzz test and then run as seeds by `go test`
 FUZZTIME ?= 60s
 .PHONY: fuzz
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./internal/bus
-	$(GO) test -run '^$$' -fuzz '^FuzzMapEntry$$' -fuzztime $(FUZZTIME) ./internal/ldapdir
-	$(GO) test -run '^$$' -fuzz '^FuzzGUIDString$$' -fuzztime $(FUZZTIME) ./internal/ldapdir
-	$(GO) test -run '^$$' -fuzz '^FuzzGUIDFilterValue$$' -fuzztime $(FUZZTIME) ./internal/ldapdir
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$t ($$(dirname $$f))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+	  done; \
+	done

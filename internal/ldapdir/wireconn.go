@@ -12,12 +12,14 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adsync/adsync/internal/ldapwire"
 )
 
 // wireConn is the connection that SearchUsers reads users over: a second
 // connection to the same server, set up by the same connect (one
 // tls.Config, certificate verified before the bind), bound with the same
-// credentials, whose responses are read with the decoder of wire.go. It
+// credentials, whose responses are read with internal/ldapwire's decoder. It
 // does one request at a time.
 type wireConn struct {
 	nc      net.Conn
@@ -84,14 +86,14 @@ func (w *wireConn) bind(dn, password string) error {
 	if err != nil {
 		return err
 	}
-	if m.op != opBindResponse {
-		return malformed("answer 0x%02x to a bind request", m.op)
+	if m.Op != ldapwire.OpBindResponse {
+		return ldapwire.Malformed("answer 0x%02x to a bind request", m.Op)
 	}
-	r, err := parseResult(m.body)
+	r, err := ldapwire.ParseResult(m.Body)
 	if err != nil {
 		return err
 	}
-	return r.err()
+	return r.Err()
 }
 
 // searchPage sends req (with its controls, the paging control among them)
@@ -120,28 +122,28 @@ func (w *wireConn) searchPage(req *ldap.SearchRequest, fn func(*ldap.Entry) erro
 		if err != nil {
 			return nil, err
 		}
-		switch m.op {
-		case opSearchEntry:
-			e, err := parseEntry(m.body)
+		switch m.Op {
+		case ldapwire.OpSearchEntry:
+			e, err := ldapwire.ParseEntry(m.Body)
 			if err != nil {
 				return nil, err
 			}
 			if err := fn(e); err != nil {
 				return nil, err
 			}
-		case opSearchReference:
-		case opSearchDone:
-			r, err := parseResult(m.body)
+		case ldapwire.OpSearchReference:
+		case ldapwire.OpSearchDone:
+			r, err := ldapwire.ParseResult(m.Body)
 			if err != nil {
 				return nil, err
 			}
-			if err := r.err(); err != nil {
+			if err := r.Err(); err != nil {
 				return nil, err
 			}
 			if !paged {
 				return nil, nil
 			}
-			cookie, found, err := pagingCookie(m.controls)
+			cookie, found, err := ldapwire.PagingCookie(m.Controls)
 			if err != nil {
 				return nil, err
 			}
@@ -150,7 +152,7 @@ func (w *wireConn) searchPage(req *ldap.SearchRequest, fn func(*ldap.Entry) erro
 			}
 			return cookie, nil
 		default:
-			return nil, malformed("answer 0x%02x to a search request", m.op)
+			return nil, ldapwire.Malformed("answer 0x%02x to a search request", m.Op)
 		}
 	}
 }
@@ -200,33 +202,33 @@ func (w *wireConn) send(op *ber.Packet, controls []ldap.Control) (int64, error) 
 
 // receive reads the next message, which must answer message id. A notice
 // of disconnection (RFC 4511 4.4.1) is an error.
-func (w *wireConn) receive(id int64) (message, error) {
-	b, err := readMessage(w.r)
+func (w *wireConn) receive(id int64) (ldapwire.Message, error) {
+	b, err := ldapwire.ReadMessage(w.r)
 	if err != nil {
-		if errors.Is(err, errMalformed) {
-			return message{}, err
+		if errors.Is(err, ldapwire.ErrMalformed) {
+			return ldapwire.Message{}, err
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return message{}, fmt.Errorf("%w: no complete answer within %s: %w", ErrConnectionLost, w.timeout, err)
+			return ldapwire.Message{}, fmt.Errorf("%w: no complete answer within %s: %w", ErrConnectionLost, w.timeout, err)
 		}
-		return message{}, fmt.Errorf("%w: %w", ErrConnectionLost, err)
+		return ldapwire.Message{}, fmt.Errorf("%w: %w", ErrConnectionLost, err)
 	}
-	m, err := parseMessage(b)
+	m, err := ldapwire.ParseMessage(b)
 	if err != nil {
 		return m, err
 	}
-	if m.id == 0 && m.op == opExtendedResponse {
+	if m.ID == 0 && m.Op == ldapwire.OpExtendedResponse {
 		// Its result (e.g. unavailable, the server shutting down) is told,
 		// not wrapped: the error is the lost connection.
 		why := ""
-		if r, err := parseResult(m.body); err == nil && r.code != ldap.LDAPResultSuccess {
-			why = fmt.Sprintf(" (%s, LDAP %d) %s", ldap.LDAPResultCodeMap[r.code], r.code, r.diagnostic)
+		if r, err := ldapwire.ParseResult(m.Body); err == nil && r.Code != ldap.LDAPResultSuccess {
+			why = fmt.Sprintf(" (%s, LDAP %d) %s", ldap.LDAPResultCodeMap[r.Code], r.Code, r.Diagnostic)
 		}
 		return m, fmt.Errorf("%w: the server ended the connection%s", ErrConnectionLost, strings.TrimRight(why, " "))
 	}
-	if m.id != id {
-		return m, malformed("answer to message %d while waiting for %d", m.id, id)
+	if m.ID != id {
+		return m, ldapwire.Malformed("answer to message %d while waiting for %d", m.ID, id)
 	}
 	return m, nil
 }

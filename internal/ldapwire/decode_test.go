@@ -1,15 +1,12 @@
-package ldapdir
+package ldapwire
 
 import (
 	"bufio"
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -87,15 +84,15 @@ func TestWireDecodesWhatGoLDAPEncodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wire := envelope(7, entryOp(tt.entry))
-			b, err := readMessage(bufio.NewReader(bytes.NewReader(wire)))
+			b, err := ReadMessage(bufio.NewReader(bytes.NewReader(wire)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := parseMessage(b)
-			if err != nil || m.id != 7 || m.op != opSearchEntry || m.controls != nil {
+			m, err := ParseMessage(b)
+			if err != nil || m.ID != 7 || m.Op != OpSearchEntry || m.Controls != nil {
 				t.Fatalf("message %+v, %v", m, err)
 			}
-			got, err := parseEntry(m.body)
+			got, err := ParseEntry(m.Body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +105,7 @@ func TestWireDecodesWhatGoLDAPEncodes(t *testing.T) {
 
 func TestWireResultsAndPagingCookie(t *testing.T) {
 	paging := func(cookie string) *ber.Packet {
-		return (&pagingControl{size: 1000, cookie: []byte(cookie)}).Encode()
+		return pagingControl(1000, cookie)
 	}
 	other := ldap.NewControlManageDsaIT(false).Encode()
 	tests := []struct {
@@ -125,22 +122,22 @@ func TestWireResultsAndPagingCookie(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := readMessage(bufio.NewReader(bytes.NewReader(tt.wire)))
+			b, err := ReadMessage(bufio.NewReader(bytes.NewReader(tt.wire)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := parseMessage(b)
-			if err != nil || m.op != opSearchDone {
+			m, err := ParseMessage(b)
+			if err != nil || m.Op != OpSearchDone {
 				t.Fatalf("message %+v, %v", m, err)
 			}
-			r, err := parseResult(m.body)
-			if err != nil || r.code != tt.wantCode {
+			r, err := ParseResult(m.Body)
+			if err != nil || r.Code != tt.wantCode {
 				t.Fatalf("result %+v, %v", r, err)
 			}
-			if tt.wantCode != 0 && !ldap.IsErrorWithCode(r.err(), tt.wantCode) {
-				t.Fatalf("err %v is not LDAP code %d", r.err(), tt.wantCode)
+			if tt.wantCode != 0 && !ldap.IsErrorWithCode(r.Err(), tt.wantCode) {
+				t.Fatalf("err %v is not LDAP code %d", r.Err(), tt.wantCode)
 			}
-			cookie, found, err := pagingCookie(m.controls)
+			cookie, found, err := PagingCookie(m.Controls)
 			if err != nil || found != tt.wantFound || string(cookie) != tt.wantCookie {
 				t.Fatalf("cookie %q found %v err %v", cookie, found, err)
 			}
@@ -155,13 +152,13 @@ func TestWireRefusesMalformedResponses(t *testing.T) {
 		wire []byte
 		want error
 	}{
-		{"not a sequence", []byte{0x04, 0x00}, errMalformed},
-		{"indefinite length", []byte{0x30, 0x80, 0x00, 0x00}, errMalformed},
-		{"length over the limit", []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff}, errMalformed},
+		{"not a sequence", []byte{0x04, 0x00}, ErrMalformed},
+		{"indefinite length", []byte{0x30, 0x80, 0x00, 0x00}, ErrMalformed},
+		{"length over the limit", []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff}, ErrMalformed},
 		{"truncated", good[:len(good)-3], io.ErrUnexpectedEOF},
-		{"inner length past the end", []byte{0x30, 0x05, 0x02, 0x01, 0x01, 0x64, 0x7f}, errMalformed},
-		{"multi-octet tag", []byte{0x30, 0x04, 0x1f, 0x01, 0x01, 0x00}, errMalformed},
-		{"string where the id should be", []byte{0x30, 0x03, 0x04, 0x01, 0x01}, errMalformed},
+		{"inner length past the end", []byte{0x30, 0x05, 0x02, 0x01, 0x01, 0x64, 0x7f}, ErrMalformed},
+		{"multi-octet tag", []byte{0x30, 0x04, 0x1f, 0x01, 0x01, 0x00}, ErrMalformed},
+		{"string where the id should be", []byte{0x30, 0x03, 0x04, 0x01, 0x01}, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,23 +172,23 @@ func TestWireRefusesMalformedResponses(t *testing.T) {
 
 // decodeAll runs every decoder on one message, as searchPage would.
 func decodeAll(wire []byte) error {
-	b, err := readMessage(bufio.NewReader(bytes.NewReader(wire)))
+	b, err := ReadMessage(bufio.NewReader(bytes.NewReader(wire)))
 	if err != nil {
 		return err
 	}
-	m, err := parseMessage(b)
+	m, err := ParseMessage(b)
 	if err != nil {
 		return err
 	}
-	switch m.op {
-	case opSearchEntry:
-		_, err = parseEntry(m.body)
-	case opSearchDone, opBindResponse, opExtendedResponse:
-		if _, err = parseResult(m.body); err == nil {
-			_, _, err = pagingCookie(m.controls)
+	switch m.Op {
+	case OpSearchEntry:
+		_, err = ParseEntry(m.Body)
+	case OpSearchDone, OpBindResponse, OpExtendedResponse:
+		if _, err = ParseResult(m.Body); err == nil {
+			_, _, err = PagingCookie(m.Controls)
 		}
 	default:
-		err = malformed("op 0x%02x", m.op)
+		err = Malformed("op 0x%02x", m.Op)
 	}
 	return err
 }
@@ -200,18 +197,18 @@ func decodeAll(wire []byte) error {
 // and an entry it accepts is the entry go-ldap's decoder sees in it.
 func FuzzWireDecode(f *testing.F) {
 	f.Add(envelope(1, entryOp(&ldap.Entry{DN: "cn=a", Attributes: []*ldap.EntryAttribute{attr("uid", "a", "b")}})))
-	f.Add(envelope(2, doneOp(0, "", ""), (&pagingControl{size: 5, cookie: []byte("c")}).Encode()))
+	f.Add(envelope(2, doneOp(0, "", ""), pagingControl(5, "c")))
 	f.Add(envelope(0, doneOp(ldap.LDAPResultUnavailable, "", "shutting down")))
 	f.Fuzz(func(t *testing.T, wire []byte) {
 		if decodeAll(wire) != nil {
 			return
 		}
-		b, _ := readMessage(bufio.NewReader(bytes.NewReader(wire)))
-		m, _ := parseMessage(b)
-		if m.op != opSearchEntry {
+		b, _ := ReadMessage(bufio.NewReader(bytes.NewReader(wire)))
+		m, _ := ParseMessage(b)
+		if m.Op != OpSearchEntry {
 			return
 		}
-		got, _ := parseEntry(m.body)
+		got, _ := ParseEntry(m.Body)
 		p, err := ber.DecodePacketErr(wire)
 		if err != nil || len(p.Children) < 2 || len(p.Children[1].Children) < 2 {
 			return // go-ldap's decoder is stricter in places (e.g. tag classes): not a disagreement about content
@@ -226,35 +223,10 @@ func FuzzWireDecode(f *testing.F) {
 	})
 }
 
-// A server that shuts down sends a notice of disconnection (message id 0)
-// instead of the page: the read fails as a lost connection, whatever the
-// notice's result code, and says what the server said.
-func TestWireNoticeOfDisconnectionIsALostConnection(t *testing.T) {
-	client, server := net.Pipe()
-	defer client.Close()
-	go func() {
-		defer server.Close()
-		if _, err := readMessage(bufio.NewReader(server)); err != nil { // the search request
-			return
-		}
-		notice := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationExtendedResponse, nil, "Notice")
-		notice.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(ldap.LDAPResultUnavailable), "Result Code"))
-		notice.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "Matched DN"))
-		notice.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "shutting down", "Diagnostic"))
-		_, _ = server.Write(envelope(0, notice))
-	}()
-	w := &wireConn{nc: client, r: bufio.NewReader(client), timeout: 5 * time.Second}
-	req := ldap.NewSearchRequest("dc=example,dc=org", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"uid"}, []ldap.Control{&pagingControl{size: 10}})
-	_, err := w.searchPage(req, func(*ldap.Entry) error { return nil })
-	if !errors.Is(err, ErrConnectionLost) || !IsTransient(err) {
-		t.Fatalf("err %v: want a transient lost connection", err)
-	}
-	var le *ldap.Error
-	if errors.As(err, &le) {
-		t.Fatalf("err %v carries the notice's result code as an LDAP error", err)
-	}
-	if !strings.Contains(err.Error(), "LDAP 52) shutting down") {
-		t.Fatalf("err %q does not say what the server said", err)
-	}
+// pagingControl is the simple paged results control (RFC 2696) as go-ldap
+// encodes it.
+func pagingControl(size uint32, cookie string) *ber.Packet {
+	c := ldap.NewControlPaging(size)
+	c.SetCookie([]byte(cookie))
+	return c.Encode()
 }

@@ -1,4 +1,4 @@
-package ldapdir
+package ldapwire
 
 import (
 	"bufio"
@@ -8,17 +8,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 )
-
-// The decoder of the LDAP messages a paged user search returns (RFC 4511
-// section 4.1.1, BER as restricted by section 5.1: definite lengths,
-// one-octet tags). go-ldap's generic decoder (go-asn1-ber) builds a tree of
-// packets and copies every element's contents into each of its ancestors;
-// on a 100,000-user read it was about two thirds of the directory-reader's
-// CPU and the floor of the whole sync (see README, Performance). This one
-// reads a message into one buffer and slices it: an entry costs the buffer,
-// one string copy of it, and its attribute slices. Requests are still
-// encoded with go-ldap's BER package, and results are go-ldap's types
-// (*ldap.Entry, *ldap.Error), so the rest of ldapdir does not change.
 
 // BER identifiers of what the decoder reads.
 const (
@@ -30,11 +19,11 @@ const (
 	berSet         = 0x31
 	berControls    = 0xa0 // [0] of LDAPMessage
 
-	opBindResponse     = 0x61 // [APPLICATION 1]
-	opSearchEntry      = 0x64 // [APPLICATION 4]
-	opSearchDone       = 0x65 // [APPLICATION 5]
-	opSearchReference  = 0x73 // [APPLICATION 19]
-	opExtendedResponse = 0x78 // [APPLICATION 24]
+	OpBindResponse     = 0x61 // [APPLICATION 1]
+	OpSearchEntry      = 0x64 // [APPLICATION 4]
+	OpSearchDone       = 0x65 // [APPLICATION 5]
+	OpSearchReference  = 0x73 // [APPLICATION 19]
+	OpExtendedResponse = 0x78 // [APPLICATION 24]
 )
 
 // maxMessageSize bounds one LDAP message: an entry with very many values
@@ -42,30 +31,31 @@ const (
 // broken or hostile stream, not an entry.
 const maxMessageSize = 256 << 20
 
-// errMalformed marks a response that is not valid LDAP BER.
-var errMalformed = errors.New("malformed LDAP response")
+// ErrMalformed marks a response that is not valid LDAP BER.
+var ErrMalformed = errors.New("malformed LDAP response")
 
-func malformed(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, a...))
+// Malformed is an ErrMalformed saying what was wrong.
+func Malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
 }
 
-// message is one decoded LDAPMessage envelope.
-type message struct {
-	id       int64
-	op       byte   // the protocolOp's identifier octet
-	body     []byte // the protocolOp's contents
-	controls []byte // the contents of [0] Controls; nil without
+// Message is one decoded LDAPMessage envelope.
+type Message struct {
+	ID       int64
+	Op       byte   // the protocolOp's identifier octet
+	Body     []byte // the protocolOp's contents
+	Controls []byte // the contents of [0] Controls; nil without
 }
 
-// readMessage reads one LDAPMessage from r and returns the contents of its
+// ReadMessage reads one LDAPMessage from r and returns the contents of its
 // outer SEQUENCE in a buffer of its own.
-func readMessage(r *bufio.Reader) ([]byte, error) {
+func ReadMessage(r *bufio.Reader) ([]byte, error) {
 	id, err := r.ReadByte()
 	if err != nil {
 		return nil, err
 	}
 	if id != berSequence {
-		return nil, malformed("message starts with identifier 0x%02x, not a SEQUENCE", id)
+		return nil, Malformed("message starts with identifier 0x%02x, not a SEQUENCE", id)
 	}
 	first, err := r.ReadByte()
 	if err != nil {
@@ -75,7 +65,7 @@ func readMessage(r *bufio.Reader) ([]byte, error) {
 	if first >= 0x80 {
 		k := int(first & 0x7f)
 		if k == 0 || k > 4 {
-			return nil, malformed("message length of %d octets", k)
+			return nil, Malformed("message length of %d octets", k)
 		}
 		n = 0
 		for range k {
@@ -87,7 +77,7 @@ func readMessage(r *bufio.Reader) ([]byte, error) {
 		}
 	}
 	if n > maxMessageSize {
-		return nil, malformed("message of %d bytes (more than %d)", n, maxMessageSize)
+		return nil, Malformed("message of %d bytes (more than %d)", n, maxMessageSize)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {
@@ -103,17 +93,17 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// parseMessage splits the contents of an LDAPMessage SEQUENCE.
-func parseMessage(b []byte) (message, error) {
-	var m message
+// ParseMessage splits the contents of an LDAPMessage SEQUENCE.
+func ParseMessage(b []byte) (Message, error) {
+	var m Message
 	v, rest, err := expect(b, berInteger, "message id")
 	if err != nil {
 		return m, err
 	}
-	if m.id, err = integer(v); err != nil {
+	if m.ID, err = integer(v); err != nil {
 		return m, err
 	}
-	if m.op, m.body, rest, err = element(rest); err != nil {
+	if m.Op, m.Body, rest, err = element(rest); err != nil {
 		return m, err
 	}
 	if len(rest) > 0 {
@@ -122,7 +112,7 @@ func parseMessage(b []byte) (message, error) {
 			return m, err
 		}
 		if id == berControls {
-			m.controls = v
+			m.Controls = v
 		}
 		// Anything after the controls is ignored (RFC 4511 section 4.1.1).
 	}
@@ -133,20 +123,20 @@ func parseMessage(b []byte) (message, error) {
 // follows it in b.
 func element(b []byte) (id byte, contents, rest []byte, err error) {
 	if len(b) < 2 {
-		return 0, nil, nil, malformed("truncated element")
+		return 0, nil, nil, Malformed("truncated element")
 	}
 	id = b[0]
 	if id&0x1f == 0x1f {
-		return 0, nil, nil, malformed("multi-octet identifier 0x%02x", id)
+		return 0, nil, nil, Malformed("multi-octet identifier 0x%02x", id)
 	}
 	n, size := int(b[1]), 1
 	if n >= 0x80 {
 		k := n & 0x7f
 		if k == 0 || k > 4 {
-			return 0, nil, nil, malformed("length of %d octets", k)
+			return 0, nil, nil, Malformed("length of %d octets", k)
 		}
 		if len(b) < 2+k {
-			return 0, nil, nil, malformed("truncated length")
+			return 0, nil, nil, Malformed("truncated length")
 		}
 		n = 0
 		for _, c := range b[2 : 2+k] {
@@ -156,9 +146,9 @@ func element(b []byte) (id byte, contents, rest []byte, err error) {
 	}
 	start := 1 + size
 	if n > len(b)-start {
-		return 0, nil, nil, malformed("element of %d bytes in %d", n, len(b)-start)
+		return 0, nil, nil, Malformed("element of %d bytes in %d", n, len(b)-start)
 	}
-	// Contents keep their capacity up to the end of b: parseEntry uses it
+	// Contents keep their capacity up to the end of b: ParseEntry uses it
 	// to find their offset.
 	return id, b[start : start+n], b[start+n:], nil
 }
@@ -170,7 +160,7 @@ func expect(b []byte, want byte, what string) (contents, rest []byte, err error)
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if id != want {
-		return nil, nil, malformed("%s has identifier 0x%02x, want 0x%02x", what, id, want)
+		return nil, nil, Malformed("%s has identifier 0x%02x, want 0x%02x", what, id, want)
 	}
 	return contents, rest, nil
 }
@@ -178,7 +168,7 @@ func expect(b []byte, want byte, what string) (contents, rest []byte, err error)
 // integer decodes a BER INTEGER or ENUMERATED of at most 8 octets.
 func integer(v []byte) (int64, error) {
 	if len(v) == 0 || len(v) > 8 {
-		return 0, malformed("integer of %d octets", len(v))
+		return 0, Malformed("integer of %d octets", len(v))
 	}
 	n := int64(int8(v[0])) // sign-extended
 	for _, c := range v[1:] {
@@ -187,13 +177,13 @@ func integer(v []byte) (int64, error) {
 	return n, nil
 }
 
-// parseEntry decodes a SearchResultEntry. The entry's strings share one
+// ParseEntry decodes a SearchResultEntry. The entry's strings share one
 // copy of body, and its ByteValues are slices of body itself, which the
 // caller must not change afterwards. A first pass counts the attributes and
 // values, so that the entry takes five allocations whatever its size (the
 // attributes, their pointers, the values twice, and the copy of body)
 // instead of a few per attribute.
-func parseEntry(body []byte) (*ldap.Entry, error) {
+func ParseEntry(body []byte) (*ldap.Entry, error) {
 	dn, rest, err := expect(body, berOctetString, "entry name")
 	if err != nil {
 		return nil, err
@@ -265,45 +255,45 @@ func countAttributes(attrs []byte) (nAttrs, nVals int, err error) {
 	return nAttrs, nVals, nil
 }
 
-// result is an LDAPResult (the body of SearchResultDone, BindResponse...).
-type result struct {
-	code       uint16
-	matchedDN  string
-	diagnostic string
+// Result is an LDAPResult (the body of SearchResultDone, BindResponse...).
+type Result struct {
+	Code       uint16
+	MatchedDN  string
+	Diagnostic string
 }
 
-// err returns nil for success, else the result as go-ldap's *ldap.Error,
-// so that ldap.IsErrorWithCode and describeLDAP work on it.
-func (r result) err() error {
-	if r.code == ldap.LDAPResultSuccess {
+// Err returns nil for success, else the result as go-ldap's *ldap.Error,
+// so that ldap.IsErrorWithCode works on it.
+func (r Result) Err() error {
+	if r.Code == ldap.LDAPResultSuccess {
 		return nil
 	}
-	return &ldap.Error{ResultCode: r.code, MatchedDN: r.matchedDN, Err: errors.New(r.diagnostic)}
+	return &ldap.Error{ResultCode: r.Code, MatchedDN: r.MatchedDN, Err: errors.New(r.Diagnostic)}
 }
 
-func parseResult(body []byte) (result, error) {
+func ParseResult(body []byte) (Result, error) {
 	v, rest, err := expect(body, berEnumerated, "result code")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	code, err := integer(v)
 	if err != nil || code < 0 || code > 0xffff {
-		return result{}, malformed("result code %d", code)
+		return Result{}, Malformed("result code %d", code)
 	}
 	matched, rest, err := expect(rest, berOctetString, "matched DN")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
 	diag, _, err := expect(rest, berOctetString, "diagnostic message")
 	if err != nil {
-		return result{}, err
+		return Result{}, err
 	}
-	return result{code: uint16(code), matchedDN: string(matched), diagnostic: string(diag)}, nil
+	return Result{Code: uint16(code), MatchedDN: string(matched), Diagnostic: string(diag)}, nil
 }
 
-// pagingCookie finds the simple paged results control (RFC 2696) among the
+// PagingCookie finds the simple paged results control (RFC 2696) among the
 // controls of a SearchResultDone and returns its cookie (empty: last page).
-func pagingCookie(controls []byte) (cookie []byte, found bool, err error) {
+func PagingCookie(controls []byte) (cookie []byte, found bool, err error) {
 	for len(controls) > 0 {
 		var ctl []byte
 		if ctl, controls, err = expect(controls, berSequence, "control"); err != nil {

@@ -1,4 +1,4 @@
-package ldapdir
+package ldapwire
 
 import (
 	"bufio"
@@ -19,17 +19,17 @@ func BenchmarkParseEntry(b *testing.B) {
 			attr("memberOf", "cn=group001,ou=groups,dc=bench,dc=example", "cn=group017,ou=groups,dc=bench,dc=example",
 				"cn=all,ou=groups,dc=bench,dc=example"),
 			attr("cn", "User 0000001")}}
-	body, err := readMessage(bufio.NewReader(bytes.NewReader(envelope(3, entryOp(e)))))
+	body, err := ReadMessage(bufio.NewReader(bytes.NewReader(envelope(3, entryOp(e)))))
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := parseMessage(body)
+	m, err := ParseMessage(body)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseEntry(m.body); err != nil {
+		if _, err := ParseEntry(m.Body); err != nil {
 			b.Fatal(err)
 		}
 	}
