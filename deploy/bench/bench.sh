@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the bench runner (internal/bench) and runs it against bin/adsync.
+# Builds the bench runner (cmd/adsync-bench) and runs it against bin/adsync.
 # Used by `make bench`; settings come from the environment:
 #   BENCH_N=10000,100000   sizes to measure (default 10000,100000)
 #   BENCH_LARGE=1          also 1,000,000 users
@@ -13,6 +13,6 @@ GO=${GO:-go}
 if [ ! -x bin/adsync ]; then
   "$GO" build -o bin/adsync .
 fi
-"$GO" build -o bin/adsync-bench ./internal/bench
+"$GO" build -o bin/adsync-bench ./cmd/adsync-bench
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 exec bin/adsync-bench -adsync bin/adsync ${BENCH_FLAGS:-} "$@"
