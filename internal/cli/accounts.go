@@ -41,53 +41,49 @@ func (c *cli) accountsListCmd() *cobra.Command {
 // listAccounts prints accounts page by page: never the whole list in
 // memory.
 func (c *cli) listAccounts(cmd *cobra.Command, req api.AccountsListRequest, asJSON bool) error {
-	ctx := cmd.Context()
-	s, err := c.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	var tw *tabwriter.Writer
-	if asJSON {
-		fmt.Fprint(c.env.Stdout, "[")
-	} else {
-		tw = tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "LOCAL NAME\tEMAIL\tDISPLAY NAME\tACTIVE\tREASON\tGROUPS")
-	}
-	first := true
-	req.Limit = 1000
-	for {
-		resp, err := api.Request[api.AccountsListResponse](ctx, s.bus.NC, api.SubjectAccountsList, "account-writer", req)
-		if err != nil {
-			return err
+	return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+		var tw *tabwriter.Writer
+		if asJSON {
+			fmt.Fprint(c.env.Stdout, "[")
+		} else {
+			tw = tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "LOCAL NAME\tEMAIL\tDISPLAY NAME\tACTIVE\tREASON\tGROUPS")
 		}
-		for _, a := range resp.Accounts {
-			if asJSON {
-				if !first {
-					fmt.Fprint(c.env.Stdout, ",")
-				}
-				raw, _ := json.Marshal(a)
-				fmt.Fprintf(c.env.Stdout, "\n%s", raw)
-			} else {
-				reason := a.InactiveReason
-				if a.LocalNote != "" {
-					reason += ": " + a.LocalNote
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", a.LocalName, a.Email, a.DisplayName, a.Active, orDash(reason), orDash(strings.Join(a.Groups, ",")))
+		first := true
+		req.Limit = 1000
+		for {
+			resp, err := api.Request[api.AccountsListResponse](ctx, s.bus.NC, api.SubjectAccountsList, "account-writer", req)
+			if err != nil {
+				return err
 			}
-			first = false
+			for _, a := range resp.Accounts {
+				if asJSON {
+					if !first {
+						fmt.Fprint(c.env.Stdout, ",")
+					}
+					raw, _ := json.Marshal(a)
+					fmt.Fprintf(c.env.Stdout, "\n%s", raw)
+				} else {
+					reason := a.InactiveReason
+					if a.LocalNote != "" {
+						reason += ": " + a.LocalNote
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", a.LocalName, a.Email, a.DisplayName, a.Active, orDash(reason), orDash(strings.Join(a.Groups, ",")))
+				}
+				first = false
+			}
+			if !resp.More || len(resp.Accounts) == 0 {
+				break
+			}
+			last := resp.Accounts[len(resp.Accounts)-1]
+			req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
 		}
-		if !resp.More || len(resp.Accounts) == 0 {
-			break
+		if asJSON {
+			fmt.Fprintln(c.env.Stdout, "\n]")
+			return nil
 		}
-		last := resp.Accounts[len(resp.Accounts)-1]
-		req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
-	}
-	if asJSON {
-		fmt.Fprintln(c.env.Stdout, "\n]")
-		return nil
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 func (c *cli) accountsHoldCmds() []*cobra.Command {
@@ -127,19 +123,16 @@ func (c *cli) accountsHoldCmds() []*cobra.Command {
 }
 
 func (c *cli) accountOp(cmd *cobra.Command, op func(context.Context, *session) (accounts.Account, error), done string) error {
-	s, err := c.connect(cmd.Context())
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	a, err := op(cmd.Context(), s)
-	if err != nil {
-		return err
-	}
-	state := "active"
-	if !a.Active {
-		state = "inactive (" + a.InactiveReason + ")"
-	}
-	c.out("%s: %s; now %s\n", a.LocalName, done, state)
-	return nil
+	return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+		a, err := op(ctx, s)
+		if err != nil {
+			return err
+		}
+		state := "active"
+		if !a.Active {
+			state = "inactive (" + a.InactiveReason + ")"
+		}
+		c.out("%s: %s; now %s\n", a.LocalName, done, state)
+		return nil
+	})
 }

@@ -30,55 +30,51 @@ by default the next change to come. A snapshot of the accounts says up to which 
 it is current (feed_seq): follow from feed_seq+1 to miss nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			start, err := s.bus.FeedStart(ctx, from)
-			if err != nil {
-				return err
-			}
-			subject := events.FeedSubject("*")
-			if domain != "" {
-				subject = events.FeedSubject(domain)
-			}
-			cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAccounts, jetstream.OrderedConsumerConfig{
-				FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
-			})
-			if err != nil {
-				return fmt.Errorf("follow the account feed: %w", err)
-			}
-			msgs, err := cons.Messages()
-			if err != nil {
-				return fmt.Errorf("follow the account feed: %w", err)
-			}
-			defer msgs.Stop()
-			stop := context.AfterFunc(ctx, msgs.Stop)
-			defer stop()
-			if c.env.Ready != nil {
-				c.env.Ready()
-			}
-			for n := 0; count == 0 || n < count; n++ {
-				m, err := msgs.Next()
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				start, err := s.bus.FeedStart(ctx, from)
 				if err != nil {
-					if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-						return nil
-					}
+					return err
+				}
+				subject := events.FeedSubject("*")
+				if domain != "" {
+					subject = events.FeedSubject(domain)
+				}
+				cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAccounts, jetstream.OrderedConsumerConfig{
+					FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+				})
+				if err != nil {
 					return fmt.Errorf("follow the account feed: %w", err)
 				}
-				if asJSON {
-					fmt.Fprintln(c.env.Stdout, string(m.Data()))
-					continue
+				msgs, err := cons.Messages()
+				if err != nil {
+					return fmt.Errorf("follow the account feed: %w", err)
 				}
-				var ev events.AccountChanged
-				if err := json.Unmarshal(m.Data(), &ev); err != nil {
-					return fmt.Errorf("account feed: unreadable change: %w", err)
+				defer msgs.Stop()
+				stop := context.AfterFunc(ctx, msgs.Stop)
+				defer stop()
+				if c.env.Ready != nil {
+					c.env.Ready()
 				}
-				c.out("%d\t%s\t%s\t%s\t%s\n", ev.Seq, ev.At.Local().Format("2006-01-02 15:04:05"), ev.Change, ev.Account.LocalName, describeChange(ev))
-			}
-			return nil
+				for n := 0; count == 0 || n < count; n++ {
+					m, err := msgs.Next()
+					if err != nil {
+						if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+							return nil
+						}
+						return fmt.Errorf("follow the account feed: %w", err)
+					}
+					if asJSON {
+						fmt.Fprintln(c.env.Stdout, string(m.Data()))
+						continue
+					}
+					var ev events.AccountChanged
+					if err := json.Unmarshal(m.Data(), &ev); err != nil {
+						return fmt.Errorf("account feed: unreadable change: %w", err)
+					}
+					c.out("%d\t%s\t%s\t%s\t%s\n", ev.Seq, ev.At.Local().Format("2006-01-02 15:04:05"), ev.Change, ev.Account.LocalName, describeChange(ev))
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&from, "from", 0, "start at this change (1: everything the feed holds); default: the next one")

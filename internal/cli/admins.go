@@ -28,7 +28,7 @@ func (c *cli) adminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				if err := s.ops.AddConsoleAdmin(ctx, s.actor, args[0], role, password); err != nil {
 					return err
 				}
@@ -48,7 +48,7 @@ func (c *cli) adminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				if err := s.ops.SetConsolePassword(ctx, s.actor, args[0], password); err != nil {
 					return err
 				}
@@ -62,7 +62,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Short: "Remove a local administrator",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				if err := s.ops.RemoveConsoleAdmin(ctx, s.actor, args[0]); err != nil {
 					return err
 				}
@@ -77,7 +77,7 @@ func (c *cli) adminCmd() *cobra.Command {
 		Short: "List the local administrators and their roles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				admins, err := s.ops.Admins.List(ctx)
 				if err != nil {
 					return err

@@ -23,7 +23,7 @@ func (c *cli) auditCmd() *cobra.Command {
 		Short: "List audit records, newest first: when, who, what, which object",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				entries, _, err := audit.List(ctx, s.bus.JS, q)
 				if err != nil {
 					return err

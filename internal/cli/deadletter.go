@@ -18,7 +18,7 @@ func (c *cli) deadletterCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List dead letters with their reason, subject and consumer", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				out, err := s.ops.DeadLetters(ctx)
 				if err != nil {
 					return err
@@ -47,7 +47,7 @@ func (c *cli) deadletterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				d, err := s.ops.DeadLetter(ctx, seqs[0])
 				if err != nil {
 					return err
@@ -65,7 +65,7 @@ func (c *cli) deadletterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				return s.ops.ReplayDeadLetters(ctx, s.actor, seqs, func(d admin.DeadLetter) { c.out("replayed %d on %s\n", d.Seq, d.Subject) })
 			})
 		},
@@ -78,7 +78,7 @@ func (c *cli) deadletterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.withOps(cmd, func(ctx context.Context, s *session) error {
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 				return s.ops.PurgeDeadLetters(ctx, s.actor, seqs, func(d admin.DeadLetter) { c.out("purged %d\n", d.Seq) })
 			})
 		},
@@ -86,17 +86,6 @@ func (c *cli) deadletterCmd() *cobra.Command {
 	purge.Flags().BoolVar(&all, "all", false, "every dead letter")
 	cmd.AddCommand(list, show, replay, purge)
 	return cmd
-}
-
-// withOps runs fn with a session, closed afterwards.
-func (c *cli) withOps(cmd *cobra.Command, fn func(context.Context, *session) error) error {
-	ctx := cmd.Context()
-	s, err := c.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	return fn(ctx, s)
 }
 
 // selectSeqs reads the dead letters named, or none for --all (every one).

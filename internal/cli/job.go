@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -27,25 +28,22 @@ func (c *cli) jobListCmd() *cobra.Command {
 		Short: "List AD Sync Jobs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			list, err := s.ops.ViewJobs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(c.env.Stdout).Encode(list)
-			}
-			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tENABLED\tDOMAINS\tSCHEDULE\tREQUEUE\tNEXT RUN")
-			for _, j := range list {
-				v := view(j)
-				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", v.Name, v.Enabled, v.DomainsText, v.ScheduleText, v.RequeueText, orDash(v.NextRun))
-			}
-			return tw.Flush()
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				list, err := s.ops.ViewJobs(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.env.Stdout).Encode(list)
+				}
+				tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tENABLED\tDOMAINS\tSCHEDULE\tREQUEUE\tNEXT RUN")
+				for _, j := range list {
+					v := view(j)
+					fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t%s\n", v.Name, v.Enabled, v.DomainsText, v.ScheduleText, v.RequeueText, orDash(v.NextRun))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")
@@ -59,21 +57,18 @@ func (c *cli) jobShowCmd() *cobra.Command {
 		Short: "Show a job and its next run time",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			j, _, err := s.stores.Jobs.Get(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			v := s.ops.ViewJob(cmd.Context(), j)
-			if asJSON {
-				return json.NewEncoder(c.env.Stdout).Encode(v)
-			}
-			c.printJob(v)
-			return nil
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				j, _, err := s.stores.Jobs.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				v := s.ops.ViewJob(ctx, j)
+				if asJSON {
+					return json.NewEncoder(c.env.Stdout).Encode(v)
+				}
+				c.printJob(v)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -86,16 +81,13 @@ func (c *cli) jobSwitchCmd(verb string, enabled bool) *cobra.Command {
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a job",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if _, err := s.ops.SetJobEnabled(cmd.Context(), s.actor, args[0], enabled); err != nil {
-				return err
-			}
-			c.out("job %s %sd\n", args[0], verb)
-			return nil
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				if _, err := s.ops.SetJobEnabled(ctx, s.actor, args[0], enabled); err != nil {
+					return err
+				}
+				c.out("job %s %sd\n", args[0], verb)
+				return nil
+			})
 		},
 	}
 }
@@ -106,16 +98,13 @@ func (c *cli) jobDeleteCmd() *cobra.Command {
 		Short: "Delete a job (its accounts and history stay)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.ops.DeleteJob(cmd.Context(), s.actor, args[0]); err != nil {
-				return err
-			}
-			c.out("job %s deleted\n", args[0])
-			return nil
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				if err := s.ops.DeleteJob(ctx, s.actor, args[0]); err != nil {
+					return err
+				}
+				c.out("job %s deleted\n", args[0])
+				return nil
+			})
 		},
 	}
 }

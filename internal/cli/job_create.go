@@ -136,17 +136,14 @@ func (c *cli) jobCreateCmd() *cobra.Command {
 			if err := f.apply(j, func(string) bool { return true }, now); err != nil {
 				return err
 			}
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.ops.CreateJob(ctx, s.actor, j); err != nil {
-				return err
-			}
-			c.out("job %s created\n", j.Name)
-			c.printJob(s.ops.ViewJob(ctx, j))
-			return nil
+			return c.withOps(ctx, func(ctx context.Context, s *session) error {
+				if err := s.ops.CreateJob(ctx, s.actor, j); err != nil {
+					return err
+				}
+				c.out("job %s created\n", j.Name)
+				c.printJob(s.ops.ViewJob(ctx, j))
+				return nil
+			})
 		},
 	}
 	f.register(cmd.Flags(), false)
@@ -162,21 +159,17 @@ func (c *cli) jobUpdateCmd() *cobra.Command {
   adsync job update nightly --requeue=false`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			j, err := s.ops.UpdateJob(ctx, s.actor, args[0], func(j *jobs.Job) error {
-				return f.apply(j, cmd.Flags().Changed, c.env.Now().UTC())
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				j, err := s.ops.UpdateJob(ctx, s.actor, args[0], func(j *jobs.Job) error {
+					return f.apply(j, cmd.Flags().Changed, c.env.Now().UTC())
+				})
+				if err != nil {
+					return err
+				}
+				c.out("job %s updated\n", j.Name)
+				c.printJob(s.ops.ViewJob(context.WithoutCancel(ctx), j))
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			c.out("job %s updated\n", j.Name)
-			c.printJob(s.ops.ViewJob(context.WithoutCancel(ctx), j))
-			return nil
 		},
 	}
 	f.register(cmd.Flags(), true)

@@ -27,61 +27,58 @@ func (c *cli) jobRunCmd() *cobra.Command {
 		Short: "Run a job now; with --wait, print its summary and exit 0 only if it completed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var results jetstream.MessagesContext
-			if wait {
-				// Subscribe before publishing, so that no outcome is missed.
-				if results, err = c.followRuns(ctx, s); err != nil {
-					return err
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				var err error
+				var results jetstream.MessagesContext
+				if wait {
+					// Subscribe before publishing, so that no outcome is missed.
+					if results, err = c.followRuns(ctx, s); err != nil {
+						return err
+					}
+					defer results.Stop()
 				}
-				defer results.Stop()
-			}
-			req, err := s.ops.RunJob(ctx, s.actor, args[0], events.Mode(mode), dryRun)
-			if err != nil {
-				return err
-			}
-			if !wait {
-				if asJSON {
-					return json.NewEncoder(c.env.Stdout).Encode(map[string]string{"run_id": req.RunID, "job": req.Job})
-				}
-				c.out("run %s requested (follow it with: adsync watch, or adsync job history %s)\n", req.RunID, req.Job)
-				return nil
-			}
-			fmt.Fprintf(c.env.Stderr, "run %s requested; waiting for it to finish\n", req.RunID)
-			sum, err := c.awaitRun(ctx, s, results, req.Job, req.RunID, timeout)
-			if err != nil {
-				return err
-			}
-			if dryRun && sum.Outcome == events.OutcomeCompleted {
-				rep, err := c.fetchReport(ctx, s, sum.RunID)
+				req, err := s.ops.RunJob(ctx, s.actor, args[0], events.Mode(mode), dryRun)
 				if err != nil {
 					return err
 				}
-				sum.Plan, sum.PlanTruncated, sum.PlanTruncatedBy = rep.Changes, rep.Truncated, rep.TruncatedByDomain
-				if sum.Plan == nil {
-					sum.Plan = []accounts.Change{}
+				if !wait {
+					if asJSON {
+						return json.NewEncoder(c.env.Stdout).Encode(map[string]string{"run_id": req.RunID, "job": req.Job})
+					}
+					c.out("run %s requested (follow it with: adsync watch, or adsync job history %s)\n", req.RunID, req.Job)
+					return nil
 				}
-			}
-			if asJSON {
-				if err := json.NewEncoder(c.env.Stdout).Encode(sum); err != nil {
+				fmt.Fprintf(c.env.Stderr, "run %s requested; waiting for it to finish\n", req.RunID)
+				sum, err := c.awaitRun(ctx, s, results, req.Job, req.RunID, timeout)
+				if err != nil {
 					return err
 				}
-			} else {
-				printSummary(c.env.Stdout, sum)
-				if dryRun {
-					printPlan(c.env.Stdout, sum.Plan, sum.PlanTruncated > 0)
-					printTruncated(c.env.Stdout, sum.PlanTruncatedBy, "  ")
+				if dryRun && sum.Outcome == events.OutcomeCompleted {
+					rep, err := c.fetchReport(ctx, s, sum.RunID)
+					if err != nil {
+						return err
+					}
+					sum.Plan, sum.PlanTruncated, sum.PlanTruncatedBy = rep.Changes, rep.Truncated, rep.TruncatedByDomain
+					if sum.Plan == nil {
+						sum.Plan = []accounts.Change{}
+					}
 				}
-			}
-			if sum.Outcome != events.OutcomeCompleted {
-				return &ExitError{Code: 1, Msg: oneLine(sum)}
-			}
-			return nil
+				if asJSON {
+					if err := json.NewEncoder(c.env.Stdout).Encode(sum); err != nil {
+						return err
+					}
+				} else {
+					printSummary(c.env.Stdout, sum)
+					if dryRun {
+						printPlan(c.env.Stdout, sum.Plan, sum.PlanTruncated > 0)
+						printTruncated(c.env.Stdout, sum.PlanTruncatedBy, "  ")
+					}
+				}
+				if sum.Outcome != events.OutcomeCompleted {
+					return &ExitError{Code: 1, Msg: oneLine(sum)}
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,28 +37,25 @@ func (c *cli) jobExportCmd() *cobra.Command {
 		Short: "Export settings (single sign-on) and jobs to a JSON file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			ex := Export{Format: 1, ExportedAt: c.env.Now().UTC()}
-			if ex.Environment, err = s.stores.Settings.Environment(ctx); err != nil {
-				return err
-			}
-			if ex.SSO, err = s.stores.Settings.SSO(ctx); err != nil {
-				return err
-			}
-			if ex.Jobs, err = s.stores.Jobs.List(ctx); err != nil {
-				return err
-			}
-			raw, _ := json.MarshalIndent(ex, "", "  ")
-			if file == "" || file == "-" {
-				_, err = c.env.Stdout.Write(append(raw, '\n'))
-				return err
-			}
-			return os.WriteFile(file, append(raw, '\n'), 0o600)
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				var err error
+				ex := Export{Format: 1, ExportedAt: c.env.Now().UTC()}
+				if ex.Environment, err = s.stores.Settings.Environment(ctx); err != nil {
+					return err
+				}
+				if ex.SSO, err = s.stores.Settings.SSO(ctx); err != nil {
+					return err
+				}
+				if ex.Jobs, err = s.stores.Jobs.List(ctx); err != nil {
+					return err
+				}
+				raw, _ := json.MarshalIndent(ex, "", "  ")
+				if file == "" || file == "-" {
+					_, err = c.env.Stdout.Write(append(raw, '\n'))
+					return err
+				}
+				return os.WriteFile(file, append(raw, '\n'), 0o600)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "output", "o", "-", "file to write (- for standard output)")
@@ -83,46 +81,44 @@ are restored unless a job of that name exists.`,
 			if err := json.Unmarshal(raw, &ex); err != nil || ex.Format != 1 {
 				return fmt.Errorf("%s is not an adsync export", args[0])
 			}
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			here, err := s.stores.Settings.Environment(ctx)
-			if err != nil {
-				return err
-			}
-			for _, kind := range settings.SSOKinds {
-				st, ok := ex.SSO[kind]
-				if !ok {
-					continue
-				}
-				if err := s.ops.RestoreSSO(ctx, s.actor, kind, st.Enabled); err != nil {
+			return c.withOps(ctx, func(ctx context.Context, s *session) error {
+				var err error
+				here, err := s.stores.Settings.Environment(ctx)
+				if err != nil {
 					return err
 				}
-				c.out("imported %s single sign-on: enabled=%v\n", settings.SSOName(kind), st.Enabled)
-			}
-			var refused []string
-			for _, j := range ex.Jobs {
-				if j.Environment != here {
-					err := foreignJobError(j)
-					fmt.Fprintln(c.env.Stderr, "refused:", err)
-					refused = append(refused, err.Error())
-					continue
-				}
-				if err := s.ops.RestoreJob(ctx, s.actor, j); err != nil {
-					if errors.Is(err, jobs.ErrExists) {
-						c.out("kept existing job %s\n", j.Name)
+				for _, kind := range settings.SSOKinds {
+					st, ok := ex.SSO[kind]
+					if !ok {
 						continue
 					}
-					return err
+					if err := s.ops.RestoreSSO(ctx, s.actor, kind, st.Enabled); err != nil {
+						return err
+					}
+					c.out("imported %s single sign-on: enabled=%v\n", settings.SSOName(kind), st.Enabled)
 				}
-				c.out("restored job %s (same environment)\n", j.Name)
-			}
-			if len(refused) > 0 {
-				return &ExitError{Code: 1, Msg: fmt.Sprintf("%d AD Sync Job(s) refused: %s", len(refused), strings.Join(refused, "; "))}
-			}
-			return nil
+				var refused []string
+				for _, j := range ex.Jobs {
+					if j.Environment != here {
+						err := foreignJobError(j)
+						fmt.Fprintln(c.env.Stderr, "refused:", err)
+						refused = append(refused, err.Error())
+						continue
+					}
+					if err := s.ops.RestoreJob(ctx, s.actor, j); err != nil {
+						if errors.Is(err, jobs.ErrExists) {
+							c.out("kept existing job %s\n", j.Name)
+							continue
+						}
+						return err
+					}
+					c.out("restored job %s (same environment)\n", j.Name)
+				}
+				if len(refused) > 0 {
+					return &ExitError{Code: 1, Msg: fmt.Sprintf("%d AD Sync Job(s) refused: %s", len(refused), strings.Join(refused, "; "))}
+				}
+				return nil
+			})
 		},
 	}
 }

@@ -95,6 +95,17 @@ type session struct {
 	actor events.Actor
 }
 
+// withOps connects, runs fn with the session and closes it: every
+// command that needs adsync's NATS goes through here.
+func (c *cli) withOps(ctx context.Context, fn func(context.Context, *session) error) error {
+	s, err := c.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(ctx, s)
+}
+
 func (c *cli) connect(ctx context.Context) (*session, error) {
 	cfg, err := c.loadConfig()
 	if err != nil {

@@ -64,46 +64,43 @@ func (c *cli) runShowCmd() *cobra.Command {
 		Short: "Every account a run changed (or planned, or held), with the change, the reason and the result; failures listed one by one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			rep, err := c.fetchReport(cmd.Context(), s, args[0])
-			if err != nil {
-				return err
-			}
-			if len(rep.Domains) == 0 {
-				return fmt.Errorf("run %s: account-writer has no report of it (unknown, still going, rejected, or older than accounts.report_retention)", args[0])
-			}
-			if asJSON {
-				return json.NewEncoder(c.env.Stdout).Encode(rep)
-			}
-			sum := RunSummary{RunID: args[0], Domains: rep.Domains}
-			if rep.Run != nil {
-				sum.Job, sum.Trigger = rep.Run.Job, rep.Run.Trigger
-			}
-			for _, d := range rep.Domains {
-				sum.Totals = sum.Totals.Add(d.Counts)
-			}
-			sum.Outcome = "report"
-			printSummary(c.env.Stdout, sum)
-			tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "\nDOMAIN\tACCOUNT\tCHANGE\tFIELDS\tREASON\tRESULT\tERROR")
-			for _, ch := range rep.Changes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ch.Domain, orDefault(ch.LocalName, ch.ExternalID), ch.Op,
-					orDash(strings.Join(ch.Fields, ",")), orDash(ch.Reason), ch.Result, orDash(ch.Error))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			printTruncated(c.env.Stdout, rep.TruncatedByDomain, "")
-			for d, sk := range rep.Skipped {
-				for _, e := range sk {
-					fmt.Fprintf(c.env.Stdout, "%s: not synced: %s — %s\n", d, e.DN, e.Reason)
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				rep, err := c.fetchReport(ctx, s, args[0])
+				if err != nil {
+					return err
 				}
-			}
-			return nil
+				if len(rep.Domains) == 0 {
+					return fmt.Errorf("run %s: account-writer has no report of it (unknown, still going, rejected, or older than accounts.report_retention)", args[0])
+				}
+				if asJSON {
+					return json.NewEncoder(c.env.Stdout).Encode(rep)
+				}
+				sum := RunSummary{RunID: args[0], Domains: rep.Domains}
+				if rep.Run != nil {
+					sum.Job, sum.Trigger = rep.Run.Job, rep.Run.Trigger
+				}
+				for _, d := range rep.Domains {
+					sum.Totals = sum.Totals.Add(d.Counts)
+				}
+				sum.Outcome = "report"
+				printSummary(c.env.Stdout, sum)
+				tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "\nDOMAIN\tACCOUNT\tCHANGE\tFIELDS\tREASON\tRESULT\tERROR")
+				for _, ch := range rep.Changes {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ch.Domain, orDefault(ch.LocalName, ch.ExternalID), ch.Op,
+						orDash(strings.Join(ch.Fields, ",")), orDash(ch.Reason), ch.Result, orDash(ch.Error))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				printTruncated(c.env.Stdout, rep.TruncatedByDomain, "")
+				for d, sk := range rep.Skipped {
+					for _, e := range sk {
+						fmt.Fprintf(c.env.Stdout, "%s: not synced: %s — %s\n", d, e.DN, e.Reason)
+					}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
@@ -116,22 +113,19 @@ func (c *cli) runHeldCmd() *cobra.Command {
 		Short: "List the plans held by the deletion guard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			list, err := s.stores.Holds.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if len(list) == 0 {
-				c.out("no held plans\n")
-			}
-			for _, p := range list {
-				c.out("run %s (job %s), domain %s, held %s: %s\n", p.RunID, p.Job, p.Domain, p.At.Format(time.RFC3339), strings.Join(p.Hold.Reasons, "; "))
-			}
-			return nil
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				list, err := s.stores.Holds.List(ctx)
+				if err != nil {
+					return err
+				}
+				if len(list) == 0 {
+					c.out("no held plans\n")
+				}
+				for _, p := range list {
+					c.out("run %s (job %s), domain %s, held %s: %s\n", p.RunID, p.Job, p.Domain, p.At.Format(time.RFC3339), strings.Join(p.Hold.Reasons, "; "))
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -144,61 +138,57 @@ func (c *cli) runDecideCmd(decision string) *cobra.Command {
 		Short: verb + " a run's held plan (exactly the plan that was held, not a new read)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			// Follow before deciding, so that no outcome is missed.
-			msgs, err := c.followSubject(ctx, s, (events.PlanApplied{}).EventName())
-			if err != nil {
-				return err
-			}
-			defer msgs.Stop()
-			decisions, err := s.ops.DecidePlan(ctx, s.actor, args[0], domain, decision)
-			if err != nil {
-				return err
-			}
-			waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-			defer cancel()
-			stop := context.AfterFunc(waitCtx, msgs.Stop)
-			defer stop()
-			for pending := len(decisions); pending > 0; {
-				m, err := msgs.Next()
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				// Follow before deciding, so that no outcome is missed.
+				msgs, err := c.followSubject(ctx, s, (events.PlanApplied{}).EventName())
 				if err != nil {
-					return fmt.Errorf("waiting for account-writer: %w", err)
+					return err
 				}
-				var a events.PlanApplied
-				if json.Unmarshal(m.Data(), &a) != nil || a.RunID != args[0] {
-					continue
+				defer msgs.Stop()
+				decisions, err := s.ops.DecidePlan(ctx, s.actor, args[0], domain, decision)
+				if err != nil {
+					return err
 				}
-				pending--
-				if a.Decision == events.DecisionApprove {
-					c.out("domain %s: held plan applied — %s; %d failed\n", a.Domain, countsText(a.Counts), a.Failed)
-				} else {
-					c.out("domain %s: held plan discarded; nothing was changed\n", a.Domain)
-				}
-			}
-			// diff lifts the hold once its record matches the decision;
-			// then the domain's next run may start.
-			for _, d := range decisions {
-				for {
-					p, err := s.stores.Holds.Get(waitCtx, d.Domain)
+				waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+				defer cancel()
+				stop := context.AfterFunc(waitCtx, msgs.Stop)
+				defer stop()
+				for pending := len(decisions); pending > 0; {
+					m, err := msgs.Next()
 					if err != nil {
-						return err
+						return fmt.Errorf("waiting for account-writer: %w", err)
 					}
-					if p == nil || p.RunID != d.RunID {
-						break
+					var a events.PlanApplied
+					if json.Unmarshal(m.Data(), &a) != nil || a.RunID != args[0] {
+						continue
 					}
-					select {
-					case <-waitCtx.Done():
-						return fmt.Errorf("domain %s: the hold was not lifted: is diff running?", d.Domain)
-					case <-time.After(50 * time.Millisecond):
+					pending--
+					if a.Decision == events.DecisionApprove {
+						c.out("domain %s: held plan applied — %s; %d failed\n", a.Domain, countsText(a.Counts), a.Failed)
+					} else {
+						c.out("domain %s: held plan discarded; nothing was changed\n", a.Domain)
 					}
 				}
-			}
-			return nil
+				// diff lifts the hold once its record matches the decision;
+				// then the domain's next run may start.
+				for _, d := range decisions {
+					for {
+						p, err := s.stores.Holds.Get(waitCtx, d.Domain)
+						if err != nil {
+							return err
+						}
+						if p == nil || p.RunID != d.RunID {
+							break
+						}
+						select {
+						case <-waitCtx.Done():
+							return fmt.Errorf("domain %s: the hold was not lifted: is diff running?", d.Domain)
+						case <-time.After(50 * time.Millisecond):
+						}
+					}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&domain, "domain", "", "only this domain's plan")

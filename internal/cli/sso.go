@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -22,23 +23,20 @@ func (c *cli) ssoCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			kind := strings.ToLower(args[0])
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			disabled, err := s.ops.SetSSO(ctx, s.actor, kind, true, force)
-			for _, name := range disabled {
-				c.out("disabled AD Sync Job %s (--force)\n", name)
-			}
-			if err != nil {
-				if admin.KindOf(err) == admin.Conflict {
-					return fmt.Errorf("%w (adsync job disable NAME, or --force)", err)
+			return c.withOps(ctx, func(ctx context.Context, s *session) error {
+				disabled, err := s.ops.SetSSO(ctx, s.actor, kind, true, force)
+				for _, name := range disabled {
+					c.out("disabled AD Sync Job %s (--force)\n", name)
 				}
-				return err
-			}
-			c.out("%s single sign-on enabled; AD sync runs are refused until it is disabled\n", settings.SSOName(kind))
-			return nil
+				if err != nil {
+					if admin.KindOf(err) == admin.Conflict {
+						return fmt.Errorf("%w (adsync job disable NAME, or --force)", err)
+					}
+					return err
+				}
+				c.out("%s single sign-on enabled; AD sync runs are refused until it is disabled\n", settings.SSOName(kind))
+				return nil
+			})
 		},
 	}
 	enable.Flags().BoolVar(&force, "force", false, "disable every enabled AD Sync Job first")
@@ -48,17 +46,14 @@ func (c *cli) ssoCmd() *cobra.Command {
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: settings.SSOKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			kind := strings.ToLower(args[0])
-			if _, err := s.ops.SetSSO(cmd.Context(), s.actor, kind, false, false); err != nil {
-				return err
-			}
-			c.out("%s single sign-on disabled\n", settings.SSOName(kind))
-			return nil
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				kind := strings.ToLower(args[0])
+				if _, err := s.ops.SetSSO(ctx, s.actor, kind, false, false); err != nil {
+					return err
+				}
+				c.out("%s single sign-on disabled\n", settings.SSOName(kind))
+				return nil
+			})
 		},
 	}
 	status := &cobra.Command{
@@ -66,27 +61,24 @@ func (c *cli) ssoCmd() *cobra.Command {
 		Short: "Show which single sign-on kinds are enabled",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			st, err := s.stores.Settings.SSO(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, k := range settings.SSOKinds {
-				state := "disabled"
-				if st[k].Enabled {
-					state = "enabled"
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				st, err := s.stores.Settings.SSO(ctx)
+				if err != nil {
+					return err
 				}
-				since := ""
-				if !st[k].ChangedAt.IsZero() {
-					since = " since " + st[k].ChangedAt.Format(time.RFC3339)
+				for _, k := range settings.SSOKinds {
+					state := "disabled"
+					if st[k].Enabled {
+						state = "enabled"
+					}
+					since := ""
+					if !st[k].ChangedAt.IsZero() {
+						since = " since " + st[k].ChangedAt.Format(time.RFC3339)
+					}
+					c.out("%s: %s%s\n", settings.SSOName(k), state, since)
 				}
-				c.out("%s: %s%s\n", settings.SSOName(k), state, since)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(enable, disable, status)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -20,58 +21,54 @@ func (c *cli) watchCmd() *cobra.Command {
 		Short: "Print every pipeline event as it happens (Ctrl-C to stop)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			msgs := make(chan *nats.Msg, 4096)
-			sub, err := s.bus.NC.ChanSubscribe(events.SubjectPrefix+">", msgs)
-			if err != nil {
-				return err
-			}
-			defer sub.Unsubscribe()
-			if err := s.bus.NC.Flush(); err != nil {
-				return fmt.Errorf("watch: %w", err)
-			}
-			if c.env.Ready != nil {
-				c.env.Ready()
-			}
-			if !asJSON {
-				fmt.Fprintln(c.env.Stderr, "watching adsync events (Ctrl-C to stop)")
-			}
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case m := <-msgs:
-					name := bus.NameFromSubject(m.Subject)
-					if strings.HasPrefix(name, "api.") {
-						continue
-					}
-					if asJSON {
-						out := map[string]any{"subject": m.Subject, "name": name, "time": c.env.Now().UTC().Format(time.RFC3339Nano)}
-						var ev map[string]any
-						if json.Unmarshal(m.Data, &ev) == nil {
-							// Tools filter on these without digging into the event.
-							for _, k := range []string{"run_id", "job", "domain"} {
-								if v, ok := ev[k]; ok {
-									out[k] = v
-								}
-							}
-							if entries, ok := ev["entries"].([]any); ok {
-								ev["entries"] = len(entries) // pages are summarised, not dumped
-							}
-							out["event"] = ev
-						}
-						raw, _ := json.Marshal(out)
-						fmt.Fprintln(c.env.Stdout, string(raw))
-						continue
-					}
-					fmt.Fprintf(c.env.Stdout, "%s %s\n", c.env.Now().Format("15:04:05.000"), describe(name, m.Data))
+			return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
+				msgs := make(chan *nats.Msg, 4096)
+				sub, err := s.bus.NC.ChanSubscribe(events.SubjectPrefix+">", msgs)
+				if err != nil {
+					return err
 				}
-			}
+				defer sub.Unsubscribe()
+				if err := s.bus.NC.Flush(); err != nil {
+					return fmt.Errorf("watch: %w", err)
+				}
+				if c.env.Ready != nil {
+					c.env.Ready()
+				}
+				if !asJSON {
+					fmt.Fprintln(c.env.Stderr, "watching adsync events (Ctrl-C to stop)")
+				}
+				for {
+					select {
+					case <-ctx.Done():
+						return nil
+					case m := <-msgs:
+						name := bus.NameFromSubject(m.Subject)
+						if strings.HasPrefix(name, "api.") {
+							continue
+						}
+						if asJSON {
+							out := map[string]any{"subject": m.Subject, "name": name, "time": c.env.Now().UTC().Format(time.RFC3339Nano)}
+							var ev map[string]any
+							if json.Unmarshal(m.Data, &ev) == nil {
+								// Tools filter on these without digging into the event.
+								for _, k := range []string{"run_id", "job", "domain"} {
+									if v, ok := ev[k]; ok {
+										out[k] = v
+									}
+								}
+								if entries, ok := ev["entries"].([]any); ok {
+									ev["entries"] = len(entries) // pages are summarised, not dumped
+								}
+								out["event"] = ev
+							}
+							raw, _ := json.Marshal(out)
+							fmt.Fprintln(c.env.Stdout, string(raw))
+							continue
+						}
+						fmt.Fprintf(c.env.Stdout, "%s %s\n", c.env.Now().Format("15:04:05.000"), describe(name, m.Data))
+					}
+				}
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
