@@ -108,104 +108,15 @@ func (s *Service) HandleRequested(ctx context.Context, r *events.DirectoryReques
 			return dir.Deleted(ctx, *prev)
 		})
 	}
-	// Pages are published while the next ones are read: up to
-	// publishWindow in flight.
-	out := s.pub.NewStream(publishWindow)
-	seq := 0
-	var batch []events.DirectoryEntry
-	var kept []string
-	size := 0
-	// The deleted users' page comes first, before any page of users.
-	gone, goneDone := []string(nil), false
-	publishGone := func() error {
-		if goneDone {
-			return nil
-		}
-		goneDone = true
-		var err error
-		if gone, err = deleted.wait(ctx); err != nil || len(gone) == 0 {
-			return err
-		}
-		seq++
-		tombs := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
-			Entries: []events.DirectoryEntry{}, Gone: gone}
-		if err := out.Publish(ctx, tombs); err != nil {
-			return &publishError{fmt.Errorf("publish the deleted users of %s: %w", r.Domain, err)}
-		}
-		return nil
-	}
-	// A delta read remembers the ids it returned (as many as changed):
-	// a user that changed elsewhere left the scope (LeftScope).
-	var inRead map[string]struct{}
+	pg := &pager{s: s, r: r, attempt: attempt, out: s.pub.NewStream(publishWindow), deleted: deleted}
 	if mode == events.ModeDelta {
-		inRead = map[string]struct{}{}
+		pg.inRead = map[string]struct{}{}
 	}
-	dir.OnSkipped(func(sk ldapdir.Skipped) {
-		if sk.ID != "" {
-			kept = append(kept, sk.ID)
-			if inRead != nil {
-				inRead[sk.ID] = struct{}{}
-			}
-		}
-	})
-	flush := func() error {
-		if len(batch) == 0 && len(kept) == 0 {
-			return nil
-		}
-		if err := publishGone(); err != nil {
-			return err
-		}
-		seq++
-		page := &events.DirectoryPage{Run: r.Run, Domain: r.Domain, Attempt: attempt, Seq: seq, ObservedAt: s.cfg.Now().UTC(),
-			Entries: batch, Kept: kept}
-		if page.Entries == nil {
-			page.Entries = []events.DirectoryEntry{}
-		}
-		if err := out.Publish(ctx, page); err != nil {
-			return &publishError{fmt.Errorf("publish page %d of %s: %w", seq, r.Domain, err)}
-		}
-		batch, kept, size = nil, nil, 0
-		return nil
-	}
-	var graph *ldapdir.GroupGraph
-	stats, err := dir.SearchUsers(ctx, func(page []events.DirectoryEntry) error {
-		if graph == nil {
-			var err error
-			if graph, err = groups.wait(ctx); err != nil {
-				return err
-			}
-		}
-		for _, e := range page {
-			if inRead != nil {
-				inRead[e.ID] = struct{}{}
-			}
-			e.GroupRefs = graph.Resolve(e.Groups)
-			es := entrySize(e)
-			if len(batch) > 0 && (len(batch) >= s.cfg.MaxEntriesPerEvent || size+es > s.cfg.MaxBytesPerEvent) {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			batch = append(batch, e)
-			size += es
-		}
-		if len(kept) > 0 && len(batch) == 0 {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err == nil && graph == nil { // no user read: the groups still count
-		graph, err = groups.wait(ctx)
-	}
-	if err == nil {
-		err = publishGone() // no page of users
-	}
+	stats, graph, err := pg.readUsers(ctx, dir, groups)
+	out, seq, gone := pg.out, pg.seq, pg.gone
 	var scope scopeRead
 	if err == nil && mode == events.ModeDelta {
-		scope, err = s.readScope(ctx, dir, r, attempt, rp, out, seq, inRead)
+		scope, err = s.readScope(ctx, dir, r, attempt, rp, out, seq, pg.inRead)
 		seq = scope.seq
 	}
 	if err == nil {
