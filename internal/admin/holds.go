@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/adsync/adsync/events"
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // SetHold deactivates an account locally (ref: its local name, or

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // Status is the HTTP status and message that the API and the console

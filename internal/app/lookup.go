@@ -5,7 +5,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 	diff "github.com/adsync/adsync/services/diff"
 )
 
@@ -13,7 +13,7 @@ import (
 type lookupClient struct{ nc *nats.Conn }
 
 func (l lookupClient) Lookup(ctx context.Context, domain string, ids []string) (diff.Found, error) {
-	resp, err := api.Request[api.LookupResponse](ctx, l.nc, api.SubjectDirectoryLookup, "directory-reader", api.LookupRequest{Domain: domain, IDs: ids})
+	resp, err := natsapi.Request[natsapi.LookupResponse](ctx, l.nc, natsapi.SubjectDirectoryLookup, "directory-reader", natsapi.LookupRequest{Domain: domain, IDs: ids})
 	f := diff.Found{DNs: resp.Found, InScope: map[string]bool{}}
 	for _, id := range resp.InScope {
 		f.InScope[id] = true

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 func (c *cli) accountsCmd() *cobra.Command {
@@ -30,7 +30,7 @@ func (c *cli) accountsListCmd() *cobra.Command {
 		Short: "List local accounts (never deleted: inactive ones say why)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.listAccounts(cmd, api.AccountsListRequest{Domain: domain}, asJSON)
+			return c.listAccounts(cmd, natsapi.AccountsListRequest{Domain: domain}, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")
@@ -40,7 +40,7 @@ func (c *cli) accountsListCmd() *cobra.Command {
 
 // listAccounts prints accounts page by page: never the whole list in
 // memory.
-func (c *cli) listAccounts(cmd *cobra.Command, req api.AccountsListRequest, asJSON bool) error {
+func (c *cli) listAccounts(cmd *cobra.Command, req natsapi.AccountsListRequest, asJSON bool) error {
 	return c.withOps(cmd.Context(), func(ctx context.Context, s *session) error {
 		var tw *tabwriter.Writer
 		if asJSON {
@@ -52,7 +52,7 @@ func (c *cli) listAccounts(cmd *cobra.Command, req api.AccountsListRequest, asJS
 		first := true
 		req.Limit = 1000
 		for {
-			resp, err := api.Request[api.AccountsListResponse](ctx, s.bus.NC, api.SubjectAccountsList, "account-writer", req)
+			resp, err := natsapi.Request[natsapi.AccountsListResponse](ctx, s.bus.NC, natsapi.SubjectAccountsList, "account-writer", req)
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func (c *cli) accountsHoldCmds() []*cobra.Command {
 		Short: "Accounts deactivated locally that the directory still has enabled (disable them in the directory too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.listAccounts(cmd, api.AccountsListRequest{DriftOnly: true}, asJSON)
+			return c.listAccounts(cmd, natsapi.AccountsListRequest{DriftOnly: true}, asJSON)
 		},
 	}
 	drift.Flags().BoolVar(&asJSON, "json", false, "print one JSON array")

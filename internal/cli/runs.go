@@ -16,8 +16,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // runSubcommands inspect a run, and approve or discard a plan held by the
@@ -29,9 +29,9 @@ func (c *cli) runSubcommands() []*cobra.Command {
 // fetchReport reads a run's whole report, page by page.
 func (c *cli) fetchReport(ctx context.Context, s *session, runID string) (*accounts.RunReport, error) {
 	var all *accounts.RunReport
-	req := api.RunReportRequest{RunID: runID, Limit: 2000}
+	req := natsapi.RunReportRequest{RunID: runID, Limit: 2000}
 	for {
-		rep, err := api.Request[*accounts.RunReport](ctx, s.bus.NC, api.SubjectRunReport, "account-writer", req)
+		rep, err := natsapi.Request[*accounts.RunReport](ctx, s.bus.NC, natsapi.SubjectRunReport, "account-writer", req)
 		if err != nil {
 			return nil, err
 		}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/testenv"
 )
 
@@ -92,7 +92,7 @@ func (f *feedReader) next(n int, timeout time.Duration) []events.AccountChanged 
 // feed_seq).
 func feedSeq(t *testing.T, sys *System) int64 {
 	t.Helper()
-	resp, err := api.Request[api.AccountsListResponse](context.Background(), sys.Connect(), api.SubjectAccountsList, "account-writer", api.AccountsListRequest{Limit: 1})
+	resp, err := natsapi.Request[natsapi.AccountsListResponse](context.Background(), sys.Connect(), natsapi.SubjectAccountsList, "account-writer", natsapi.AccountsListRequest{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +249,8 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	nc := sys.Connect()
-	list := func(req api.AccountsListRequest) api.AccountsListResponse {
-		resp, err := api.Request[api.AccountsListResponse](context.Background(), nc, api.SubjectAccountsList, "account-writer", req)
+	list := func(req natsapi.AccountsListRequest) natsapi.AccountsListResponse {
+		resp, err := natsapi.Request[natsapi.AccountsListResponse](context.Background(), nc, natsapi.SubjectAccountsList, "account-writer", req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,9 +258,9 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 	}
 
 	runID := requestRun(t, sys, "lab-sync")
-	waitFor(t, "the first accounts", time.Minute, func() bool { return len(list(api.AccountsListRequest{Limit: 1}).Accounts) > 0 })
+	waitFor(t, "the first accounts", time.Minute, func() bool { return len(list(natsapi.AccountsListRequest{Limit: 1}).Accounts) > 0 })
 	snapshot := map[string]accounts.Account{}
-	req := api.AccountsListRequest{Limit: 200}
+	req := natsapi.AccountsListRequest{Limit: 200}
 	from := int64(-1)
 	for {
 		page := list(req)
@@ -277,7 +277,7 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 		req.AfterDomain, req.AfterUsername, req.AfterID = last.Domain, last.Username, last.ExternalID
 	}
 	waitFor(t, "the first sync", 2*time.Minute, func() bool { return outcomeOf(sys, "lab-sync", runID) == "completed" })
-	final := list(api.AccountsListRequest{Limit: 1})
+	final := list(natsapi.AccountsListRequest{Limit: 1})
 	if from <= 1 || from > final.FeedSeq {
 		t.Fatalf("the snapshot began at change %d of %d: not during the run", from-1, final.FeedSeq)
 	}

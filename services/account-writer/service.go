@@ -18,9 +18,9 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/sqlite"
 )
 
@@ -216,45 +216,45 @@ func (s *Service) saveWatermarks(ctx context.Context, runID string) error {
 // AddEndpoints adds the admin endpoints to a micro service.
 func (s *Service) AddEndpoints(svc micro.Service) error {
 	// The read-only queries run side by side on the store's readers.
-	reads := api.NewLanes(sqlite.Readers)
+	reads := natsapi.NewLanes(sqlite.Readers)
 	return errors.Join(
-		svc.AddEndpoint("accounts-list", api.ConcurrentHandler(reads, func(ctx context.Context, f accounts.ListFilter) (api.AccountsListResponse, error) {
+		svc.AddEndpoint("accounts-list", natsapi.ConcurrentHandler(reads, func(ctx context.Context, f accounts.ListFilter) (natsapi.AccountsListResponse, error) {
 			if f.Limit <= 0 {
 				f.Limit = 1000
 			}
 			// The sequence first: the page then holds every change up to it.
 			seq, err := s.store.FeedSeq(ctx)
 			if err != nil {
-				return api.AccountsListResponse{}, err
+				return natsapi.AccountsListResponse{}, err
 			}
 			list, err := s.store.List(ctx, f)
-			return api.AccountsListResponse{Accounts: list, More: len(list) == f.Limit, FeedSeq: seq}, err
-		}), micro.WithEndpointSubject(api.SubjectAccountsList)),
-		svc.AddEndpoint("accounts-get", api.ConcurrentHandler(reads, func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+			return natsapi.AccountsListResponse{Accounts: list, More: len(list) == f.Limit, FeedSeq: seq}, err
+		}), micro.WithEndpointSubject(natsapi.SubjectAccountsList)),
+		svc.AddEndpoint("accounts-get", natsapi.ConcurrentHandler(reads, func(ctx context.Context, r natsapi.AccountRequest) (accounts.Account, error) {
 			a, err := s.store.Find(ctx, r.Ref)
 			return a, holdStatus(err)
-		}), micro.WithEndpointSubject(api.SubjectAccountsGet)),
-		svc.AddEndpoint("users-query", api.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
+		}), micro.WithEndpointSubject(natsapi.SubjectAccountsGet)),
+		svc.AddEndpoint("users-query", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
 			p, err := s.store.QueryUsers(ctx, q)
 			return p, filterStatus(err)
-		}), micro.WithEndpointSubject(api.SubjectUsersQuery)),
-		svc.AddEndpoint("groups-query", api.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
+		}), micro.WithEndpointSubject(natsapi.SubjectUsersQuery)),
+		svc.AddEndpoint("groups-query", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
 			p, err := s.store.QueryGroups(ctx, q)
 			return p, filterStatus(err)
-		}), micro.WithEndpointSubject(api.SubjectGroupsQuery)),
-		svc.AddEndpoint("accounts-deactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+		}), micro.WithEndpointSubject(natsapi.SubjectGroupsQuery)),
+		svc.AddEndpoint("accounts-deactivate", natsapi.Handler(func(ctx context.Context, r natsapi.AccountRequest) (accounts.Account, error) {
 			defer s.kickFeed()
 			a, err := s.store.DeactivateLocally(ctx, r.Ref, r.Reason, r.By)
 			return a, holdStatus(err)
-		}), micro.WithEndpointSubject(api.SubjectAccountsDeactivate)),
-		svc.AddEndpoint("accounts-reactivate", api.Handler(func(ctx context.Context, r api.AccountRequest) (accounts.Account, error) {
+		}), micro.WithEndpointSubject(natsapi.SubjectAccountsDeactivate)),
+		svc.AddEndpoint("accounts-reactivate", natsapi.Handler(func(ctx context.Context, r natsapi.AccountRequest) (accounts.Account, error) {
 			defer s.kickFeed()
 			a, err := s.store.ReactivateLocally(ctx, r.Ref, r.By)
 			return a, holdStatus(err)
-		}), micro.WithEndpointSubject(api.SubjectAccountsReactivate)),
-		svc.AddEndpoint("runs-report", api.Handler(func(ctx context.Context, r api.RunReportRequest) (*accounts.RunReport, error) {
+		}), micro.WithEndpointSubject(natsapi.SubjectAccountsReactivate)),
+		svc.AddEndpoint("runs-report", natsapi.Handler(func(ctx context.Context, r natsapi.RunReportRequest) (*accounts.RunReport, error) {
 			return s.store.ReportOf(ctx, r.RunID, r.After, r.Limit, r.Op)
-		}), micro.WithEndpointSubject(api.SubjectRunReport)),
+		}), micro.WithEndpointSubject(natsapi.SubjectRunReport)),
 	)
 }
 
@@ -262,11 +262,11 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 func holdStatus(err error) error {
 	switch {
 	case errors.Is(err, accounts.ErrNoAccount):
-		return &api.StatusError{Status: "404", Err: err}
+		return &natsapi.StatusError{Status: "404", Err: err}
 	case errors.Is(err, accounts.ErrNoHold):
-		return &api.StatusError{Status: "409", Err: err}
+		return &natsapi.StatusError{Status: "409", Err: err}
 	case errors.Is(err, accounts.ErrNoReason):
-		return &api.StatusError{Status: "422", Err: err}
+		return &natsapi.StatusError{Status: "422", Err: err}
 	}
 	return err
 }
@@ -274,7 +274,7 @@ func holdStatus(err error) error {
 // filterStatus answers a filter the store cannot answer with 400.
 func filterStatus(err error) error {
 	if errors.Is(err, accounts.ErrInvalidFilter) {
-		return &api.StatusError{Status: "400", Err: err}
+		return &natsapi.StatusError{Status: "400", Err: err}
 	}
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/adsync/adsync/events"
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // accountsPage is GET /api/v1/accounts: a page of accounts in (domain,

@@ -7,7 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/adsync/adsync/internal/accounts"
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // getRun is a run's report: its domains' outcomes and counts, and a page

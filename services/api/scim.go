@@ -9,7 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/adsync/adsync/internal/accounts"
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // The SCIM 2.0 service provider (RFC 7643, 7644): read-only, since the

@@ -18,9 +18,9 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admission"
-	"github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 // DefaultEntriesPerEvent is how many entries a directory.page event holds
@@ -171,31 +171,31 @@ func (s *Service) HandleApproved(ctx context.Context, a *events.SyncApproved) er
 // AddEndpoints adds the directory lookup endpoint (used by diff to tell
 // accounts removed from the directory from those out of the sync's scope).
 func (s *Service) AddEndpoints(svc micro.Service) error {
-	return svc.AddEndpoint("directory-lookup", api.Handler(func(ctx context.Context, r api.LookupRequest) (api.LookupResponse, error) {
+	return svc.AddEndpoint("directory-lookup", natsapi.Handler(func(ctx context.Context, r natsapi.LookupRequest) (natsapi.LookupResponse, error) {
 		cfg, ok := s.domains[r.Domain]
 		if !ok {
-			return api.LookupResponse{}, fmt.Errorf("domain %q is not configured on this job server", r.Domain)
+			return natsapi.LookupResponse{}, fmt.Errorf("domain %q is not configured on this job server", r.Domain)
 		}
 		dir, err := s.dial(ctx, cfg)
 		if err != nil {
-			return api.LookupResponse{}, err
+			return natsapi.LookupResponse{}, err
 		}
 		defer dir.Close()
 		found, err := dir.Lookup(ctx, r.IDs)
 		if err != nil || len(found) == 0 {
-			return api.LookupResponse{Found: found}, err
+			return natsapi.LookupResponse{Found: found}, err
 		}
 		ids := make([]string, 0, len(found))
 		for id := range found {
 			ids = append(ids, id)
 		}
 		in, err := dir.InScope(ctx, ids)
-		resp := api.LookupResponse{Found: found}
+		resp := natsapi.LookupResponse{Found: found}
 		for _, id := range ids {
 			if in[id] {
 				resp.InScope = append(resp.InScope, id)
 			}
 		}
 		return resp, err
-	}), micro.WithEndpointSubject(api.SubjectDirectoryLookup))
+	}), micro.WithEndpointSubject(natsapi.SubjectDirectoryLookup))
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	natsapi "github.com/adsync/adsync/internal/api"
+	"github.com/adsync/adsync/internal/natsapi"
 )
 
 func (c *Console) accountRoutes(r chi.Router) {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/admin"
-	natsapi "github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/audit"
+	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/settings"
 )
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/accounts"
-	natsapi "github.com/adsync/adsync/internal/api"
 	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/runs"
 )
 
