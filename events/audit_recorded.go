@@ -3,8 +3,9 @@ package events
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // Audit actor kinds: who made a change.

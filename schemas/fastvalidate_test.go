@@ -1,8 +1,9 @@
 package schemas_test
 
 import (
-	"encoding/json"
 	"testing"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/schemas"

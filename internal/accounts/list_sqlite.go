@@ -3,9 +3,10 @@ package accounts
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/segmentio/encoding/json"
 )
 
 const accountColumns = `a.domain, a.external_id, a.username, a.local_name, a.upn, a.email, a.display_name, a.given_name, a.surname, a.dn,

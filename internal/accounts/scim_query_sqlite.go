@@ -2,11 +2,12 @@ package accounts
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // GroupRef names a group: ID is domain:external_id.

@@ -2,8 +2,9 @@ package accounts
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // TestBatchesStagedByAnOlderVersionAreApplied: a plan may be half staged

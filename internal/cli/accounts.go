@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/accounts"

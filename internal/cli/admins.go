@@ -3,13 +3,13 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )

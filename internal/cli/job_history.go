@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
+	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/runs"

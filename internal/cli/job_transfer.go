@@ -2,13 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/jobs"

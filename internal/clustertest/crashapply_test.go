@@ -2,13 +2,13 @@ package clustertest
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // database/sql driver "sqlite3", as account-writer's store
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )

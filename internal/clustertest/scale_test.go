@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/bus"

@@ -1,13 +1,14 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/audit"

@@ -1,9 +1,10 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"

@@ -2,10 +2,11 @@ package e2e
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/accounts"
 )

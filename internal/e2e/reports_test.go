@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/cli"

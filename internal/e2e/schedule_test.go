@@ -1,10 +1,11 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/testenv"

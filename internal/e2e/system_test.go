@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/bus"

@@ -10,12 +10,12 @@ package holds
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )

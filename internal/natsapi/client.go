@@ -2,13 +2,13 @@ package natsapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/segmentio/encoding/json"
 )
 
 // Error is an endpoint's error reply.

@@ -2,12 +2,12 @@ package natsapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
+	"github.com/segmentio/encoding/json"
 )
 
 // StatusError gives an error the status an endpoint answers it with.

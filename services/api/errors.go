@@ -1,9 +1,10 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/admin"
 )

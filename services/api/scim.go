@@ -1,12 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/natsapi"

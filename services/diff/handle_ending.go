@@ -2,7 +2,8 @@ package diff
 
 import (
 	"context"
-	"encoding/json"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )
