@@ -10,14 +10,14 @@ package holds
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Plan is a held plan: the run and domain it belongs to, and why.
@@ -36,29 +36,17 @@ type Store struct {
 
 func key(domain string) string { return "domain." + domain }
 
-// Put records a held plan.
-func (s *Store) Put(ctx context.Context, p Plan) error {
-	raw, _ := json.Marshal(p)
-	if _, err := s.KV.Put(ctx, key(p.Domain), raw); err != nil {
-		return fmt.Errorf("record held plan of %s: %w", p.Domain, err)
-	}
-	return nil
+func (s *Store) bucket() typedkv.Bucket[Plan] {
+	return typedkv.Bucket[Plan]{KV: s.KV, What: "held plan"}
 }
+
+// Put records a held plan.
+func (s *Store) Put(ctx context.Context, p Plan) error { return s.bucket().Put(ctx, key(p.Domain), p) }
 
 // Get returns a domain's held plan, or nil.
 func (s *Store) Get(ctx context.Context, domain string) (*Plan, error) {
-	e, err := s.KV.Get(ctx, key(domain))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read held plan of %s: %w", domain, err)
-	}
-	var p Plan
-	if err := json.Unmarshal(e.Value(), &p); err != nil {
-		return nil, fmt.Errorf("held plan of %s is unreadable: %w", domain, err)
-	}
-	return &p, nil
+	p, _, err := s.bucket().Get(ctx, key(domain))
+	return p, err
 }
 
 // Delete removes a domain's held plan if it belongs to runID.
@@ -67,28 +55,18 @@ func (s *Store) Delete(ctx context.Context, domain, runID string) error {
 	if err != nil || p == nil || p.RunID != runID {
 		return err
 	}
-	if err := s.KV.Delete(ctx, key(domain)); err != nil {
-		return fmt.Errorf("remove held plan of %s: %w", domain, err)
-	}
-	return nil
+	return s.bucket().Delete(ctx, key(domain), 0)
 }
 
-// List returns every held plan.
+// List returns every held plan, by domain.
 func (s *Store) List(ctx context.Context) ([]Plan, error) {
-	lister, err := s.KV.ListKeys(ctx)
+	all, err := s.bucket().All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []Plan
-	for k := range lister.Keys() {
-		e, err := s.KV.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var p Plan
-		if json.Unmarshal(e.Value(), &p) == nil {
-			out = append(out, p)
-		}
+	out := make([]Plan, 0, len(all))
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		out = append(out, all[k])
 	}
 	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // ErrNotFound is returned for a job that does not exist.
@@ -23,35 +25,24 @@ type Store struct {
 
 func key(name string) string { return "job." + name }
 
+func (s *Store) bucket() typedkv.Bucket[Job] { return typedkv.Bucket[Job]{KV: s.KV, What: "job"} }
+
 // Create stores a new job; it fails if the name is taken.
 func (s *Store) Create(ctx context.Context, j *Job) error {
-	raw, err := json.Marshal(j)
-	if err != nil {
-		return err
+	_, err := s.bucket().Write(ctx, key(j.Name), *j, 0)
+	if errors.Is(err, typedkv.ErrConflict) {
+		return fmt.Errorf("job %q: %w", j.Name, ErrExists)
 	}
-	if _, err := s.KV.Create(ctx, key(j.Name), raw); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return fmt.Errorf("job %q: %w", j.Name, ErrExists)
-		}
-		return fmt.Errorf("store job %q: %w", j.Name, err)
-	}
-	return nil
+	return err
 }
 
 // Get returns a job and its revision.
 func (s *Store) Get(ctx context.Context, name string) (*Job, uint64, error) {
-	e, err := s.KV.Get(ctx, key(name))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	j, rev, err := s.bucket().Get(ctx, key(name))
+	if err == nil && j == nil {
 		return nil, 0, fmt.Errorf("job %q: %w", name, ErrNotFound)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read job %q: %w", name, err)
-	}
-	j, err := Decode(e.Value())
-	if err != nil {
-		return nil, 0, fmt.Errorf("job %q: %w", name, err)
-	}
-	return j, e.Revision(), nil
+	return j, rev, err
 }
 
 // Decode decodes a stored job.
@@ -73,15 +64,11 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Job) error) (*
 		if err := fn(j); err != nil {
 			return nil, err
 		}
-		raw, err := json.Marshal(j)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.KV.Update(ctx, key(name), raw, rev); err != nil {
-			if errors.Is(err, jetstream.ErrKeyExists) {
+		if _, err := s.bucket().Write(ctx, key(name), *j, rev); err != nil {
+			if errors.Is(err, typedkv.ErrConflict) {
 				continue // changed meanwhile: read again
 			}
-			return nil, fmt.Errorf("update job %q: %w", name, err)
+			return nil, err
 		}
 		return j, nil
 	}
@@ -93,10 +80,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if _, _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
-	if err := s.KV.Delete(ctx, key(name)); err != nil {
-		return fmt.Errorf("delete job %q: %w", name, err)
-	}
-	return nil
+	return s.bucket().Delete(ctx, key(name), 0)
 }
 
 // List returns every job, sorted by name.

@@ -9,11 +9,11 @@ package leases
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Lease marks a job's run as in progress until it finishes or expires.
@@ -30,35 +30,24 @@ type Store struct {
 
 func key(job string) string { return "job." + job }
 
+func (s *Store) bucket() typedkv.Bucket[Lease] { return typedkv.Bucket[Lease]{KV: s.KV, What: "lease"} }
+
 // ErrRace means another guard changed the lease meanwhile.
 var ErrRace = errors.New("lease changed concurrently")
 
 // Current returns the job's lease and its revision (nil if none).
 func (s *Store) Current(ctx context.Context, job string) (*Lease, uint64, error) {
-	e, err := s.KV.Get(ctx, key(job))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, 0, nil
+	l, rev, err := s.bucket().Get(ctx, key(job))
+	if errors.Is(err, typedkv.ErrUnreadable) {
+		return nil, rev, nil // unreadable: treat as free, overwrite it
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read lease of job %q: %w", job, err)
-	}
-	var l Lease
-	if err := json.Unmarshal(e.Value(), &l); err != nil {
-		return nil, e.Revision(), nil // unreadable: treat as free, overwrite it
-	}
-	return &l, e.Revision(), nil
+	return l, rev, err
 }
 
 // Take stores l, expecting the lease at revision rev (0: no lease).
 func (s *Store) Take(ctx context.Context, job string, l Lease, rev uint64) error {
-	raw, _ := json.Marshal(l)
-	var err error
-	if rev == 0 {
-		_, err = s.KV.Create(ctx, key(job), raw)
-	} else {
-		_, err = s.KV.Update(ctx, key(job), raw, rev)
-	}
-	if errors.Is(err, jetstream.ErrKeyExists) || wrongSequence(err) {
+	_, err := s.bucket().Write(ctx, key(job), l, rev)
+	if errors.Is(err, typedkv.ErrConflict) {
 		return ErrRace
 	}
 	return err
@@ -70,14 +59,9 @@ func (s *Store) Release(ctx context.Context, job, runID string) error {
 	if err != nil || l == nil || l.RunID != runID {
 		return err
 	}
-	err = s.KV.Delete(ctx, key(job), jetstream.LastRevision(rev))
-	if wrongSequence(err) {
+	err = s.bucket().Delete(ctx, key(job), rev)
+	if errors.Is(err, typedkv.ErrConflict) {
 		return nil // taken over meanwhile by a newer run
 	}
 	return err
-}
-
-func wrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }

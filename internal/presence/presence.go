@@ -5,13 +5,14 @@ package presence
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Heartbeat is one process's presence record.
@@ -28,11 +29,11 @@ type Heartbeat struct {
 // Put writes one heartbeat.
 func Put(ctx context.Context, kv jetstream.KeyValue, hb Heartbeat, now time.Time) error {
 	hb.At = now.UTC()
-	raw, _ := json.Marshal(hb)
-	if _, err := kv.Put(ctx, hb.ID, raw); err != nil {
-		return fmt.Errorf("record heartbeat: %w", err)
-	}
-	return nil
+	return heartbeats(kv).Put(ctx, hb.ID, hb)
+}
+
+func heartbeats(kv jetstream.KeyValue) typedkv.Bucket[Heartbeat] {
+	return typedkv.Bucket[Heartbeat]{KV: kv, What: "heartbeat"}
 }
 
 // Beat writes hb every interval until ctx ends, then removes it. Write the
@@ -62,21 +63,13 @@ func Beat(ctx context.Context, kv jetstream.KeyValue, hb Heartbeat, interval tim
 
 // List returns the heartbeats younger than ttl.
 func List(ctx context.Context, kv jetstream.KeyValue, now time.Time, ttl time.Duration) ([]Heartbeat, error) {
-	lister, err := kv.ListKeys(ctx)
+	all, err := heartbeats(kv).All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list servers: %w", err)
+		return nil, err
 	}
 	var out []Heartbeat
-	for k := range lister.Keys() {
-		e, err := kv.Get(ctx, k)
-		if err != nil {
-			continue // expired meanwhile
-		}
-		var hb Heartbeat
-		if json.Unmarshal(e.Value(), &hb) != nil {
-			continue
-		}
-		if now.Sub(hb.At) <= ttl {
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		if hb := all[k]; now.Sub(hb.At) <= ttl {
 			out = append(out, hb)
 		}
 	}

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // SSO kinds.
@@ -83,19 +84,14 @@ func ssoKey(kind string) string { return "sso." + kind }
 func (s *Store) SSO(ctx context.Context) (map[string]SSOState, error) {
 	out := map[string]SSOState{}
 	for _, k := range SSOKinds {
-		e, err := s.KV.Get(ctx, ssoKey(k))
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			out[k] = SSOState{}
-			continue
-		}
+		st, _, err := s.sso().Get(ctx, ssoKey(k))
 		if err != nil {
-			return nil, fmt.Errorf("read %s setting: %w", SSOName(k), err)
+			return nil, err
 		}
-		var st SSOState
-		if err := json.Unmarshal(e.Value(), &st); err != nil {
-			return nil, fmt.Errorf("%s setting is unreadable: %w", SSOName(k), err)
+		if st == nil {
+			st = &SSOState{}
 		}
-		out[k] = st
+		out[k] = *st
 	}
 	return out, nil
 }
@@ -105,9 +101,9 @@ func (s *Store) SetSSO(ctx context.Context, kind string, enabled bool, now time.
 	if kind != SAML && kind != OIDC {
 		return fmt.Errorf("unknown single sign-on kind %q: use saml or oidc", kind)
 	}
-	raw, _ := json.Marshal(SSOState{Enabled: enabled, ChangedAt: now.UTC()})
-	if _, err := s.KV.Put(ctx, ssoKey(kind), raw); err != nil {
-		return fmt.Errorf("store %s setting: %w", SSOName(kind), err)
-	}
-	return nil
+	return s.sso().Put(ctx, ssoKey(kind), SSOState{Enabled: enabled, ChangedAt: now.UTC()})
+}
+
+func (s *Store) sso() typedkv.Bucket[SSOState] {
+	return typedkv.Bucket[SSOState]{KV: s.KV, What: "single sign-on setting"}
 }

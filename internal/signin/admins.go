@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Admin is a local administrator.
@@ -84,30 +85,24 @@ func (s *Admins) Add(ctx context.Context, name, role, password string) error {
 		return err
 	}
 	now := s.Now().UTC()
-	raw, _ := json.Marshal(Admin{Name: name, Role: role, Hash: string(hash), CreatedAt: now, UpdatedAt: now})
-	if _, err := s.KV.Create(ctx, key(name), raw); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return fmt.Errorf("administrator %s: %w", name, ErrAdminExists)
-		}
-		return fmt.Errorf("store administrator %s: %w", name, err)
+	_, err = s.bucket().Write(ctx, key(name), Admin{Name: name, Role: role, Hash: string(hash), CreatedAt: now, UpdatedAt: now}, 0)
+	if errors.Is(err, typedkv.ErrConflict) {
+		return fmt.Errorf("administrator %s: %w", name, ErrAdminExists)
 	}
-	return nil
+	return err
+}
+
+func (s *Admins) bucket() typedkv.Bucket[Admin] {
+	return typedkv.Bucket[Admin]{KV: s.KV, What: "administrator"}
 }
 
 // Get returns an administrator (with the hash).
 func (s *Admins) Get(ctx context.Context, name string) (*Admin, uint64, error) {
-	e, err := s.KV.Get(ctx, key(name))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	a, rev, err := s.bucket().Get(ctx, key(name))
+	if err == nil && a == nil {
 		return nil, 0, fmt.Errorf("administrator %s: %w", name, ErrNoAdmin)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read administrator %s: %w", name, err)
-	}
-	var a Admin
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
-		return nil, 0, fmt.Errorf("administrator %s is unreadable: %w", name, err)
-	}
-	return &a, e.Revision(), nil
+	return a, rev, err
 }
 
 // SetPassword changes an administrator's password.
@@ -124,11 +119,8 @@ func (s *Admins) SetPassword(ctx context.Context, name, password string) error {
 		return err
 	}
 	a.Hash, a.UpdatedAt = string(hash), s.Now().UTC()
-	raw, _ := json.Marshal(a)
-	if _, err := s.KV.Update(ctx, key(name), raw, rev); err != nil {
-		return fmt.Errorf("store administrator %s: %w", name, err)
-	}
-	return nil
+	_, err = s.bucket().Write(ctx, key(name), *a, rev)
+	return err
 }
 
 // Remove deletes an administrator.
@@ -136,26 +128,19 @@ func (s *Admins) Remove(ctx context.Context, name string) error {
 	if _, _, err := s.Get(ctx, name); err != nil {
 		return err
 	}
-	return s.KV.Delete(ctx, key(name))
+	return s.bucket().Delete(ctx, key(name), 0)
 }
 
 // List returns the administrators, without their hashes.
 func (s *Admins) List(ctx context.Context) ([]Admin, error) {
-	lister, err := s.KV.ListKeys(ctx)
+	all, err := s.bucket().All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list administrators: %w", err)
+		return nil, err
 	}
 	out := []Admin{}
-	for k := range lister.Keys() {
-		e, err := s.KV.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var a Admin
-		if json.Unmarshal(e.Value(), &a) == nil {
-			a.Hash = ""
-			out = append(out, a)
-		}
+	for _, a := range all {
+		a.Hash = ""
+		out = append(out, a)
 	}
 	slices.SortFunc(out, func(a, b Admin) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
+
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Session is a signed-in console user. The cookie carries its id; the
@@ -50,8 +51,7 @@ func (s *Sessions) Start(ctx context.Context, user, role, kind string) (string, 
 	id := random()
 	now := s.Now().UTC()
 	sess := &Session{User: user, Role: role, Kind: kind, CSRF: random(), CreatedAt: now, SeenAt: now}
-	raw, _ := json.Marshal(sess)
-	if _, err := s.KV.Create(ctx, sessionKey(id), raw); err != nil {
+	if _, err := s.bucket().Write(ctx, sessionKey(id), *sess, 0); err != nil {
 		return "", nil, fmt.Errorf("start a session: %w", err)
 	}
 	return id, sess, nil
@@ -63,23 +63,22 @@ func (s *Sessions) Get(ctx context.Context, id string) (*Session, error) {
 	if id == "" {
 		return nil, nil
 	}
-	e, err := s.KV.Get(ctx, sessionKey(id))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	sess, rev, err := s.bucket().Get(ctx, sessionKey(id))
+	if errors.Is(err, typedkv.ErrUnreadable) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read session: %w", err)
-	}
-	var sess Session
-	if err := json.Unmarshal(e.Value(), &sess); err != nil {
-		return nil, nil
+	if err != nil || sess == nil {
+		return nil, err
 	}
 	if now := s.Now().UTC(); now.Sub(sess.SeenAt) > time.Minute {
 		sess.SeenAt = now
-		raw, _ := json.Marshal(sess)
-		_, _ = s.KV.Update(ctx, sessionKey(id), raw, e.Revision())
+		_, _ = s.bucket().Write(ctx, sessionKey(id), *sess, rev)
 	}
-	return &sess, nil
+	return sess, nil
+}
+
+func (s *Sessions) bucket() typedkv.Bucket[Session] {
+	return typedkv.Bucket[Session]{KV: s.KV, What: "session"}
 }
 
 // End removes a session (sign-out).

@@ -13,12 +13,11 @@ package watermarks
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // Store keeps watermarks, one key per domain.
@@ -28,27 +27,20 @@ type Store struct {
 
 func key(domain string) string { return "domain." + domain }
 
+func (s *Store) bucket() typedkv.Bucket[events.Watermark] {
+	return typedkv.Bucket[events.Watermark]{KV: s.KV, What: "watermark"}
+}
+
 // Get returns a domain's watermark, or nil.
 func (s *Store) Get(ctx context.Context, domain string) (*events.Watermark, error) {
-	e, err := s.KV.Get(ctx, key(domain))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read watermark of %s: %w", domain, err)
-	}
-	var w events.Watermark
-	if err := json.Unmarshal(e.Value(), &w); err != nil {
+	w, _, err := s.bucket().Get(ctx, key(domain))
+	if errors.Is(err, typedkv.ErrUnreadable) {
 		return nil, nil // unreadable: a full read starts over
 	}
-	return &w, nil
+	return w, err
 }
 
 // Put advances a domain's watermark.
 func (s *Store) Put(ctx context.Context, domain string, w events.Watermark) error {
-	raw, _ := json.Marshal(w)
-	if _, err := s.KV.Put(ctx, key(domain), raw); err != nil {
-		return fmt.Errorf("save watermark of %s: %w", domain, err)
-	}
-	return nil
+	return s.bucket().Put(ctx, key(domain), w)
 }

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/encoding/json"
-
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/alerts"
+	"github.com/adsync/adsync/internal/typedkv"
 )
 
 // alert is one occurrence of something a rule may name.
@@ -39,11 +38,6 @@ func keyPart(s string) string {
 // delivery attempt and its resolution.
 func (a alert) id() string { return a.Kind + ":" + a.Job + ":" + a.Domain + ":" + a.Occurrence }
 
-// openAlert is what the alerts bucket keeps of an open alert.
-type openAlert struct {
-	ID, Kind, Job, Domain, RunID, Title, FiredAt string
-}
-
 // fire notifies the rules' channels of an alert, unless the same key is
 // open already (it fired and was not resolved: once per occurrence, no
 // repeats while it lasts). The notifications are published before the
@@ -51,10 +45,12 @@ type openAlert struct {
 // (de-duplicated by message id) rather than losing them.
 func (s *Service) fire(ctx context.Context, a alert) error {
 	if a.Resolvable {
-		if _, err := s.stores.Alerts.Get(ctx, a.key()); err == nil {
+		open, rev, err := alerts.Bucket(s.stores.Alerts).Get(ctx, a.key())
+		if open != nil || rev != 0 { // open already (even if unreadable)
 			return nil
-		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return fmt.Errorf("read alert %s: %w", a.key(), err)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := s.publish(ctx, a, events.AlertFiring); err != nil {
@@ -63,10 +59,10 @@ func (s *Service) fire(ctx context.Context, a alert) error {
 	if !a.Resolvable {
 		return nil
 	}
-	raw, _ := json.Marshal(openAlert{ID: a.id(), Kind: a.Kind, Job: a.Job, Domain: a.Domain, RunID: a.RunID, Title: a.Title,
-		FiredAt: s.cfg.Now().UTC().Format("2006-01-02T15:04:05Z")})
-	if _, err := s.stores.Alerts.Create(ctx, a.key(), raw); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("record alert %s: %w", a.key(), err)
+	open := alerts.Open{ID: a.id(), Kind: a.Kind, Job: a.Job, Domain: a.Domain, RunID: a.RunID, Title: a.Title,
+		FiredAt: s.cfg.Now().UTC().Format("2006-01-02T15:04:05Z")}
+	if _, err := alerts.Bucket(s.stores.Alerts).Write(ctx, a.key(), open, 0); err != nil && !errors.Is(err, typedkv.ErrConflict) {
+		return err
 	}
 	s.log.Info("alert fired", "kind", a.Kind, "job", a.Job, "domain", a.Domain, "id", a.id())
 	return nil
@@ -75,16 +71,13 @@ func (s *Service) fire(ctx context.Context, a alert) error {
 // resolve notifies that an open alert is over, and closes it.
 func (s *Service) resolve(ctx context.Context, kind, job, domain, runID string) error {
 	key := alert{Kind: kind, Job: job, Domain: domain}.key()
-	e, err := s.stores.Alerts.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
+	bucket := alerts.Bucket(s.stores.Alerts)
+	o, rev, err := bucket.Get(ctx, key)
+	if errors.Is(err, typedkv.ErrUnreadable) {
+		return bucket.Delete(ctx, key, 0)
 	}
-	if err != nil {
-		return fmt.Errorf("read alert %s: %w", key, err)
-	}
-	var o openAlert
-	if err := json.Unmarshal(e.Value(), &o); err != nil {
-		return s.stores.Alerts.Delete(ctx, key)
+	if err != nil || o == nil {
+		return err
 	}
 	where := job
 	if domain != "" {
@@ -97,7 +90,7 @@ func (s *Service) resolve(ctx context.Context, kind, job, domain, runID string) 
 		return err
 	}
 	s.log.Info("alert resolved", "kind", kind, "job", job, "domain", domain, "id", o.ID)
-	return s.stores.Alerts.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+	return bucket.Delete(ctx, key, rev)
 }
 
 func (s *Service) publish(ctx context.Context, a alert, state string) error {

@@ -10,18 +10,14 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/alerts"
 	"github.com/adsync/adsync/internal/bus"
 )
-
-// openAlert is what the notifier keeps of an open alert (read here only).
-type openAlert struct {
-	ID, Kind, Job, Domain, RunID, Title, FiredAt string
-}
 
 // notificationsView is the Notifications page: the open alerts and the
 // latest delivery failures.
 type notificationsView struct {
-	Open     []openAlert
+	Open     []alerts.Open
 	Failures []events.NotificationFailed
 }
 
@@ -43,21 +39,9 @@ func (c *Console) notificationsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) readOpenAlerts(ctx context.Context, v *notificationsView) error {
-	lister, err := c.cfg.Alerts.ListKeys(ctx)
-	if err != nil {
-		return err
-	}
-	for k := range lister.Keys() {
-		e, err := c.cfg.Alerts.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var a openAlert
-		if json.Unmarshal(e.Value(), &a) == nil && a.Kind != "" {
-			v.Open = append(v.Open, a)
-		}
-	}
-	return nil
+	open, err := alerts.List(ctx, c.cfg.Alerts)
+	v.Open = open
+	return err
 }
 
 // readFailures reads the newest failed deliveries, at most n, scanning the
