@@ -11,7 +11,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // DeadLetter is a message that could not be processed.

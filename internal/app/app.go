@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/internal/config"
-	"github.com/adsync/adsync/internal/cpusched"
+	"github.com/adsync/adsync/internal/infra/cpusched"
 )
 
 // Service names.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/services/notifier"
 )
 

@@ -16,10 +16,10 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/adsync/adsync/internal/admission"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
-	"github.com/adsync/adsync/internal/embeddednats"
-	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/embeddednats"
+	"github.com/adsync/adsync/internal/infra/metrics"
 	"github.com/adsync/adsync/internal/presence"
 	accountwriter "github.com/adsync/adsync/services/account-writer"
 	"github.com/adsync/adsync/services/api"

@@ -7,8 +7,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/internal/admin"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
 	"github.com/adsync/adsync/internal/settings"

@@ -9,8 +9,8 @@ import (
 	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/natsapi"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 func (c *cli) accountsCmd() *cobra.Command {

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/runs"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 func (c *cli) jobRunCmd() *cobra.Command {

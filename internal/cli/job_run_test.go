@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
 )
 
 // A `job run --wait` whose follower never sees the run's end (its ordered

@@ -16,8 +16,8 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // Version is set at build time.

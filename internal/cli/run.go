@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/config"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 func (c *cli) runCmd() *cobra.Command {

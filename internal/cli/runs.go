@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/natsapi"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // runSubcommands inspect a run, and approve or discard a plan held by the

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/runs"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // RunSummary is what `job run --wait` and `job history` print for a run.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Result is the outcome of one adsync command line.

@@ -21,12 +21,12 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/presence"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Helpers of the crash tests (crash_test.go, restart_test.go,

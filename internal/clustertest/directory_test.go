@@ -5,8 +5,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // dirUser is what the test compares of a directory user and its account.

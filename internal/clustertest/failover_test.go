@@ -13,8 +13,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // Roles a NATS node can hold that a run depends on: the leader of each

@@ -13,7 +13,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // maxScaledRuns bounds the runs testScaled makes until every instance of

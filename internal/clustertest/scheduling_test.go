@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/adsync/adsync/internal/cpusched"
+	"github.com/adsync/adsync/internal/infra/cpusched"
 	"github.com/adsync/adsync/internal/testenv"
 )
 

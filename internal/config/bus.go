@@ -3,7 +3,7 @@ package config
 import (
 	"path/filepath"
 
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // BusOptions returns how to reach NATS, reading its secrets.

@@ -16,8 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/cpusched"
+	"github.com/adsync/adsync/internal/infra/cpusched"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // DefaultPath is the configuration file used when -c is not given.
@@ -182,7 +182,7 @@ type HTTPToken struct {
 // Process settings: how the operating system runs adsync.
 type Process struct {
 	// CPUScheduling: "batch" (default) runs every thread under Linux's
-	// SCHED_BATCH, "normal" leaves them as started (internal/cpusched).
+	// SCHED_BATCH, "normal" leaves them as started (internal/infra/cpusched).
 	CPUScheduling string `yaml:"cpu_scheduling"`
 }
 

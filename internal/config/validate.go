@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/cpusched"
+	"github.com/adsync/adsync/internal/infra/cpusched"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 func (f *File) validate() []string {

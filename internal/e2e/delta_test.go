@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // byID indexes accounts by directory id, without the run that last wrote

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // The differential test: random sequences of directory changes, applied to

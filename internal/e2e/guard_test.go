@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // held returns the domain's hold in a summary, failing if there is none.

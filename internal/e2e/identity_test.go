@@ -7,9 +7,9 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Identity: a renamed user is an update of the same account; the same

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/testenv"
 )

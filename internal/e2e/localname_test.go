@@ -6,8 +6,8 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // The DOMAIN\user local-name rule: the same username in two domains (Samba

@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/watermarks"
 )
 

@@ -19,9 +19,9 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/embeddednats"
 	"github.com/adsync/adsync/internal/testenv"
 )
 

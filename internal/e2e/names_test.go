@@ -8,7 +8,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // newTag returns a short random tag that makes directory names unique in

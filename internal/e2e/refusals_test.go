@@ -16,7 +16,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
 
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/testenv"
 )
 

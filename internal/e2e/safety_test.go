@@ -7,8 +7,8 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // A read that breaks in the middle (the connection drops after the first

@@ -10,7 +10,7 @@ import (
 
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/infra/embeddednats"
 	"github.com/adsync/adsync/internal/testenv"
 )
 

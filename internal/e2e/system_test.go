@@ -18,11 +18,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/cli"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/testenv"
 	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Domain is one domain of a test's configuration.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // An administrator upgrades adsync: the version before the newest store

@@ -1,6 +1,6 @@
 package natsapi
 
-import "github.com/adsync/adsync/internal/accounts"
+import "github.com/adsync/adsync/services/account-writer/accounts"
 
 // Endpoint subjects.
 const (

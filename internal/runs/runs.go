@@ -11,8 +11,8 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Summary is a run as the command line and the API show it: `job run

@@ -18,7 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/adsync/adsync/internal/typedkv"
+	"github.com/adsync/adsync/internal/infra/typedkv"
 )
 
 // SSO kinds.

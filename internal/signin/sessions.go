@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/adsync/adsync/internal/typedkv"
+	"github.com/adsync/adsync/internal/infra/typedkv"
 )
 
 // Session is a signed-in console user. The cookie carries its id; the

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 	"github.com/adsync/adsync/schemas"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/typedkv"
+	"github.com/adsync/adsync/internal/infra/typedkv"
 )
 
 // Store keeps watermarks, one key per domain.

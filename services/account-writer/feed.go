@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // The account change feed: the store writes each change to its outbox in

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // fakeStream is a stream as JetStream keeps it for the relay: a message

@@ -17,11 +17,11 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/metrics"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 	"github.com/adsync/adsync/internal/natsapi"
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // Config of the account-writer service.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 type published struct {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/natsapi"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // getRun is a run's report: its domains' outcomes and counts, and a page

@@ -8,8 +8,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/natsapi"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // The SCIM 2.0 service provider (RFC 7643, 7644): read-only, since the

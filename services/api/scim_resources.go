@@ -12,7 +12,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // scimUser is an account as a SCIM User. Its id is domain:external_id;

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // A user's version changes with anything a SCIM client sees of it, and

@@ -3,7 +3,7 @@ package diff
 import (
 	"fmt"
 
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 )
 
 // newEntry is an entry Put records for the first time, not written yet.

@@ -8,8 +8,8 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // Telling a removed account from one out of scope takes the directory,

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // Config of the diff service.

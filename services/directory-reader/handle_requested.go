@@ -10,9 +10,9 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admission"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/metrics"
 	"github.com/adsync/adsync/internal/ldapdir"
-	"github.com/adsync/adsync/internal/metrics"
 )
 
 // publishWindow is how many page events may await JetStream's ack while

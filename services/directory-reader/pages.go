@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/ldapdir"
 )
 

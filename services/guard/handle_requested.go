@@ -10,10 +10,10 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admission"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/metrics"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/leases"
-	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/presence"
 )
 

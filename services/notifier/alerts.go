@@ -7,7 +7,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/alerts"
-	"github.com/adsync/adsync/internal/typedkv"
+	"github.com/adsync/adsync/internal/infra/typedkv"
 )
 
 // alert is one occurrence of something a rule may name.

@@ -11,9 +11,9 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/metrics"
 	"github.com/adsync/adsync/internal/jobs"
-	"github.com/adsync/adsync/internal/metrics"
 	"github.com/adsync/adsync/internal/runs"
 )
 

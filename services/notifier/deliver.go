@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/metrics"
 	"github.com/adsync/adsync/internal/notify"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/infra/metrics"
 )
 
 // HandleCompleted fires run.held, run.failed, run.partial and drift.found

@@ -21,8 +21,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
 	"github.com/adsync/adsync/internal/holds"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/jobs"
 	"github.com/adsync/adsync/internal/notify"
 )

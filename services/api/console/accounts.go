@@ -9,8 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/natsapi"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 func (c *Console) accountRoutes(r chi.Router) {

@@ -9,7 +9,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // feedWindow is how many of a domain's newest feed events an account's

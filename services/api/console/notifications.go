@@ -11,7 +11,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/alerts"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 )
 
 // notificationsView is the Notifications page: the open alerts and the

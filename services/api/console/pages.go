@@ -8,11 +8,11 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/accounts"
 	"github.com/adsync/adsync/internal/admin"
 	"github.com/adsync/adsync/internal/audit"
 	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/settings"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 // pageRoutes are the pages that mostly show: drift, single sign-on, job

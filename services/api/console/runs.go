@@ -16,10 +16,10 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/accounts"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/runs"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
 func (c *Console) runRoutes(r chi.Router) {

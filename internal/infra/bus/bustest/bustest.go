@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/embeddednats"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/embeddednats"
 )
 
 // Start starts the server, connects with topology and provisions it.

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 )
 
 // createChunk is how many accounts one statement of createMany inserts.

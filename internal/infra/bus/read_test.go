@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
 )
 
 // Paging a stream newest first: each page goes on below the last, deleted

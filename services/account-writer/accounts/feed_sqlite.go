@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 )
 
 // The account change feed (events.AccountChanged) leaves the store through

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/metrics"
+	"github.com/adsync/adsync/internal/infra/metrics"
 )
 
 // maxDeliveries is JetStream's advisory that a consumer gave up on a

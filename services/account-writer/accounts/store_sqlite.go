@@ -10,7 +10,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/sqlite"
+	"github.com/adsync/adsync/internal/infra/sqlite"
 	"github.com/adsync/adsync/schemas"
 )
 

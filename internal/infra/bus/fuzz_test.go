@@ -10,7 +10,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
+	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/schemas"
 )
 
@@ -21,7 +21,7 @@ import (
 // their own Validate instead), and re-marshal to JSON that validates too and
 // decodes to the same event again.
 //
-//	go test ./internal/bus -run '^$' -fuzz FuzzUnmarshal -fuzztime 60s
+//	go test ./internal/infra/bus -run '^$' -fuzz FuzzUnmarshal -fuzztime 60s
 func FuzzUnmarshal(f *testing.F) {
 	all := events.All()
 	for _, s := range fuzzSeeds() {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
 )
 
 // A process newer than the running services finds the audit log's stream

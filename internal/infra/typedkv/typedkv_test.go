@@ -6,9 +6,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
-	"github.com/adsync/adsync/internal/typedkv"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/typedkv"
 )
 
 type plan struct {

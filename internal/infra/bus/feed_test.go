@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
 )
 
 func feedMsgs(from, to int64) []bus.FeedMsg {

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/bus"
-	"github.com/adsync/adsync/internal/bus/bustest"
+	"github.com/adsync/adsync/internal/infra/bus"
+	"github.com/adsync/adsync/internal/infra/bus/bustest"
 )
 
 func startBus(t *testing.T) *bus.Bus {
