@@ -66,7 +66,7 @@ const groupPrefix = "urn:ietf:params:scim:schemas:core:2.0:group"
 // scimWhere translates a SCIM filter (RFC 7644 3.4.2.2) to an SQL
 // condition over the alias a (accounts) or g (groups), with its arguments.
 // The parsing is scim2/filter-parser's; only the mapping is ours.
-func scimWhere(raw string, groups bool, domains []string) (string, []any, error) {
+func scimWhere(raw string, groups bool, domains func() ([]string, error)) (string, []any, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "1=1", nil, nil
 	}
@@ -87,8 +87,9 @@ type translator struct {
 	alias  string
 	prefix string
 	args   []any
-	// domains are the table's domains (Store.domainsOf).
-	domains []string
+	// domains lists the table's domains (Store.domainsOf), asked only by
+	// a filter that needs them.
+	domains func() ([]string, error)
 }
 
 func (t *translator) expr(e filter.Expression) (string, error) {
@@ -190,14 +191,18 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 	case colExact:
 		if str, ok := v.(string); ok && op == filter.EQ && (name == "externalid") {
 			// One lookup of the (domain, external_id) key per domain.
-			if len(t.domains) == 0 {
+			domains, err := t.domains()
+			if err != nil {
+				return "", err
+			}
+			if len(domains) == 0 {
 				return "0", nil
 			}
 			t.args = append(t.args, str)
-			for _, d := range t.domains {
+			for _, d := range domains {
 				t.args = append(t.args, d)
 			}
-			return t.alias + ".external_id = ? AND " + t.alias + ".domain IN (?" + strings.Repeat(", ?", len(t.domains)-1) + ")", nil
+			return t.alias + ".external_id = ? AND " + t.alias + ".domain IN (?" + strings.Repeat(", ?", len(domains)-1) + ")", nil
 		}
 	case colID:
 		if s, ok := v.(string); ok && op == filter.EQ {

@@ -84,11 +84,7 @@ const sortFewUpTo = 5000
 // QueryUsers answers a SCIM search of users, in (domain, username, id)
 // order.
 func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
-	domains, err := s.domainsOf(ctx, "accounts")
-	if err != nil {
-		return UserPage{}, err
-	}
-	where, args, err := scimWhere(q.Filter, false, domains)
+	where, args, err := scimWhere(q.Filter, false, func() ([]string, error) { return s.domainsOf(ctx, "accounts") })
 	if err != nil {
 		return UserPage{}, err
 	}
@@ -162,11 +158,7 @@ func (r rowWithExtra) Scan(dest ...any) error { return r.rows.Scan(append(dest, 
 
 // QueryGroups answers a SCIM search of groups, in (domain, name) order.
 func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
-	domains, err := s.domainsOf(ctx, "groups")
-	if err != nil {
-		return GroupPage{}, err
-	}
-	where, args, err := scimWhere(q.Filter, true, domains)
+	where, args, err := scimWhere(q.Filter, true, func() ([]string, error) { return s.domainsOf(ctx, "groups") })
 	if err != nil {
 		return GroupPage{}, err
 	}
