@@ -1,8 +1,9 @@
 package diff
 
 import (
-	"crypto/sha256"
 	"slices"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
 )
@@ -34,30 +35,14 @@ func Normalize(e events.DirectoryEntry) events.DirectoryEntry {
 	return e
 }
 
-// Hash is the content hash of a normalised entry, with the entry's JSON
-// form. Stored hashes must stay valid from one version to the next (else a
-// no-change run would compare every entry field by field): the encoding is
-// byte for byte encoding/json's (TestHashIsStable).
-func Hash(e events.DirectoryEntry) ([]byte, []byte) {
-	hashes, encs := hashPage([]events.DirectoryEntry{e})
-	return hashes[0], encs[0]
-}
-
-// hashPage is Hash for each of a page's normalised entries: the hashes
-// and the JSON forms share two buffers.
-func hashPage(entries []events.DirectoryEntry) (hashes, encs [][]byte) {
-	hashes, encs = make([][]byte, len(entries)), make([][]byte, len(entries))
-	sums := make([]byte, 16*len(entries))
-	buf := make([]byte, 0, 512*len(entries))
-	for i := range entries {
-		start := len(buf)
-		buf = appendEntryJSON(buf, &entries[i])
-		encs[i] = buf[start:len(buf):len(buf)]
-		sum := sha256.Sum256(encs[i])
-		hashes[i] = sums[16*i : 16*i+16 : 16*i+16]
-		copy(hashes[i], sum[:16])
+// Hash returns the content hash of a normalised entry (hashPage) and the
+// document diff stores for it.
+func Hash(e events.DirectoryEntry) (hash, doc []byte) {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		panic(err) // a struct of strings and bools always encodes
 	}
-	return hashes, encs
+	return hashPage([]events.DirectoryEntry{e})[0], doc
 }
 
 // Decide compares an entry with what diff last saw of it and returns the
@@ -82,7 +67,9 @@ func Decide(prev *Seen, e events.DirectoryEntry, hash []byte) (c events.AccountC
 		c.Op, c.Reason = events.OpDeactivate, e.DisabledReason
 	case !prev.Active && active:
 		c.Op, c.Reason = events.OpReactivate, events.ReasonDirectoryEnabled
-	case string(prev.Hash) == string(hash):
+	case string(prev.Hash) == string(hash), sameEntry(&prev.Entry, &e):
+		// The same hash; or, recorded with a hash of another format (an
+		// older version's), the same fields: no change either.
 		return events.AccountChange{}, false
 	default:
 		c.Op = events.OpUpdate
@@ -113,6 +100,14 @@ func ChangedFields(a, b events.DirectoryEntry) []string {
 	add("active", a.Disabled != b.Disabled)
 	add("inactive_reason", a.DisabledReason != b.DisabledReason)
 	return f
+}
+
+// sameEntry reports whether two normalised entries have equal fields.
+func sameEntry(a, b *events.DirectoryEntry) bool {
+	return a.ID == b.ID && a.DN == b.DN && a.Username == b.Username && a.UPN == b.UPN && a.Email == b.Email &&
+		a.DisplayName == b.DisplayName && a.GivenName == b.GivenName && a.Surname == b.Surname &&
+		slices.Equal(a.Groups, b.Groups) && slices.Equal(a.GroupRefs, b.GroupRefs) &&
+		a.Disabled == b.Disabled && a.DisabledReason == b.DisabledReason
 }
 
 func groupIDs(refs []events.GroupRef) []string {

@@ -70,6 +70,19 @@ func (t *Tx) putKnown(domain string, s Seen, raw []byte) (bool, error) {
 	return true, nil
 }
 
+// PutHash records another hash of an entry whose fields are unchanged:
+// one of the current format where an older version recorded another.
+func (t *Tx) PutHash(domain, id string, hash []byte) error {
+	st, err := t.prepare(&t.putHash, `UPDATE entries SET hash=?3 WHERE domain=?1 AND external_id=?2`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(t.ctx, domain, id, hash); err != nil {
+		return fmt.Errorf("diff state: record the hash of %s/%s: %w", domain, id, err)
+	}
+	return nil
+}
+
 // restoreMissing records again, with new documents, the entries a run's
 // undo records say existed before it but that are missing now (none
 // expected: a run deletes only entries it created).

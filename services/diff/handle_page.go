@@ -50,7 +50,8 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			entries[i] = Normalize(raw)
 			ids[i] = entries[i].ID
 		}
-		hashes, encs := hashPage(entries)
+		hashes := hashPage(entries)
+		var docs []byte
 		// Only the entries whose recorded hash differs come back (nil:
 		// never seen); the others are unchanged.
 		known, knownRaw, err := lookupChanged(tx, p.Domain, ids, hashes, applyNow)
@@ -97,7 +98,12 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			}
 			c, changed := Decide(prev, e, hash)
 			if !changed {
+				// Recorded with a hash of an older format: this one is
+				// recorded instead, and the next run finds it unchanged.
 				prog.Counts.Unchanged++
+				if err := tx.PutHash(p.Domain, e.ID, hash); err != nil {
+					return err
+				}
 				continue
 			}
 			c.Version = version
@@ -111,7 +117,13 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 			prog.Counts.Joined += joined
 			prog.Counts.Left += left
 			next := Seen{Entry: e, Hash: hash, Active: !e.Disabled, Present: true, ObservedAt: version}
-			if err := tx.Put(p.RunID, p.Domain, next, encs[i], prev, prevRaw); err != nil {
+			// The page's documents share one buffer (Put keeps them
+			// until the transaction ends).
+			start := len(docs)
+			if docs, err = json.Append(docs, &e, json.EscapeHTML); err != nil {
+				return fmt.Errorf("diff state: encode entry %s/%s: %w", p.Domain, e.ID, err)
+			}
+			if err := tx.Put(p.RunID, p.Domain, next, docs[start:len(docs):len(docs)], prev, prevRaw); err != nil {
 				return err
 			}
 		}

@@ -62,6 +62,7 @@ type Tx struct {
 	// putDoc rewrites a document (putKnown); nextDoc is the next free
 	// document id, 0 until read (docIDs).
 	putDoc  *sql.Stmt
+	putHash *sql.Stmt
 	nextDoc int64
 	// newDocs are the document ids handed out to entries recorded for the
 	// first time since the last MarkSeenMany; lookedUp lists (comma
@@ -98,7 +99,7 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.undo, t.changed, t.recorded, t.markSeen} {
+	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.putHash, t.undo, t.changed, t.recorded, t.markSeen} {
 		if st != nil {
 			st.Close()
 		}
