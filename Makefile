@@ -62,7 +62,7 @@ CLUSTER_LOGS ?= /tmp/adsync-clustertest-logs
 .PHONY: test-cluster
 test-cluster:
 	ADSYNC_CLUSTERTEST_LOGS=$(CLUSTER_LOGS) $(GO) test -count=1 -v -timeout 10m ./internal/clustertest
-	$(GO) test -count=1 -v -run 'TestNATSCluster' ./internal/testenv
+	$(GO) test -count=1 -v -run 'TestNATSCluster' ./internal/testenv/natscluster
 
 ## fuzz: every fuzz target in the tree (each func Fuzz* of a _test.go) for
 ## FUZZTIME each (default 60s); failing inputs are written to testdata/fuzz

@@ -15,7 +15,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // directory is one directory that the raw read and adsync both read: same
@@ -56,11 +57,11 @@ var (
 // as a child of this process.
 func startSlapd(dir string, n int, plaintext, randomIDs bool) (*directory, error) {
 	t0 := time.Now()
-	opts := []testenv.SlapdOption{testenv.WithUsers(n)}
+	opts := []slapd.Option{slapd.WithUsers(n)}
 	if randomIDs {
-		opts = append(opts, testenv.WithRandomIDs())
+		opts = append(opts, slapd.WithRandomIDs())
 	}
-	s, err := testenv.NewSlapd(dir, opts...)
+	s, err := slapd.New(dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("slapd with %d users: %w", n, err)
 	}
@@ -114,7 +115,7 @@ func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf 
 	ctx, cancel := context.WithTimeout(ctx, sambaTimeout)
 	defer cancel()
 	t0 := time.Now()
-	dc, err := testenv.EnsureSamba(ctx, testenv.SambaStateDir())
+	dc, err := samba.Ensure(ctx, samba.StateDir())
 	if err != nil {
 		return nil, fmt.Errorf("samba AD DC: %w", err)
 	}
@@ -140,7 +141,7 @@ func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf 
 			return nil
 		case dc.Provisioned():
 			logf("samba: removing the DC this bench provisioned")
-			return testenv.StopSamba(testenv.SambaStateDir())
+			return samba.Stop(samba.StateDir())
 		case created:
 			logf("samba: removing %s (the DC was running before the bench: it stays)", ou)
 			c, err := dialLDAPS(dc.LDAPSURL, dc.CAFile, dc.ServerName, dc.BindDN, dc.Password)
@@ -258,7 +259,7 @@ func deleteTree(c *ldap.Conn, dn string) error {
 
 // bulkAdd calls testenv's BulkAddUsers, which takes a testing.TB, from a
 // command: its Fatalf becomes an error.
-func bulkAdd(dc *testenv.SambaDC, parentDN string, n int, prefix string) (err error) {
+func bulkAdd(dc *samba.DC, parentDN string, n int, prefix string) (err error) {
 	tb := &cmdTB{}
 	defer func() {
 		if r := recover(); r != nil {

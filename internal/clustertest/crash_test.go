@@ -14,7 +14,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // crashUsers is the size of TestServiceCrash's directory.
@@ -25,7 +25,7 @@ const crashUsers = 10000
 type crashSystem struct {
 	t        *testing.T
 	nats     *natsServer
-	slapd    *testenv.SlapdServer
+	openldap *slapd.Server
 	dir      string
 	config   string
 	services map[string]*Service
@@ -70,9 +70,9 @@ func newCrashSystem(t *testing.T, wholeFirstSync bool) *crashSystem {
 	t.Helper()
 	began := time.Now()
 	c := &crashSystem{t: t, nats: startNATSServer(t), removed: map[string]bool{}}
-	c.slapd = testenv.Slapd(t, testenv.WithUsers(crashUsers))
+	c.openldap = slapd.Start(t, slapd.WithUsers(crashUsers))
 	c.dir = t.TempDir()
-	c.config = writeCrashConfig(t, c.dir, c.slapd, crashConfigOptions{natsURL: c.nats.URL, dataDir: filepath.Join(c.dir, "data"), wholeFirstSync: wholeFirstSync})
+	c.config = writeCrashConfig(t, c.dir, c.openldap, crashConfigOptions{natsURL: c.nats.URL, dataDir: filepath.Join(c.dir, "data"), wholeFirstSync: wholeFirstSync})
 	c.services = map[string]*Service{}
 	for _, name := range app.AllServices {
 		c.services[name] = startService(t, c.dir, c.config, name)
@@ -80,7 +80,7 @@ func newCrashSystem(t *testing.T, wholeFirstSync bool) *crashSystem {
 	c.nc = c.nats.connect(t)
 	c.events = watchEvents(t, c.nc)
 	c.uuid = map[int]string{}
-	for id, u := range readDirectory(t, c.slapd) {
+	for id, u := range readDirectory(t, c.openldap) {
 		var n int
 		if _, err := fmt.Sscanf(u.Username, "user%d", &n); err != nil {
 			t.Fatalf("unexpected uid %q", u.Username)
@@ -133,7 +133,7 @@ func TestServiceCrash(t *testing.T) {
 		{name: "kill -9 directory-reader", victim: app.DirectoryReader, killOn: evPage, holds: true, change: func(t *testing.T, c *crashSystem) map[string]string {
 			want := c.changeMails(t, "reader", every50(1))
 			for i := 2; i <= crashUsers; i += 200 {
-				c.slapd.Modify(t, c.dn(i), "employeeType", "disabled")
+				c.openldap.Modify(t, c.dn(i), "employeeType", "disabled")
 				c.disabled = append(c.disabled, i)
 				want[c.uuid[i]] = events.OpDeactivate
 			}
@@ -142,12 +142,12 @@ func TestServiceCrash(t *testing.T) {
 		{name: "kill -9 diff", victim: app.Diff, killOn: evPage, then: 2, holds: true, change: func(t *testing.T, c *crashSystem) map[string]string {
 			want := c.changeMails(t, "diff", every50(3))
 			for _, i := range c.disabled {
-				c.slapd.Modify(t, c.dn(i), "employeeType")
+				c.openldap.Modify(t, c.dn(i), "employeeType")
 				want[c.uuid[i]] = events.OpReactivate
 			}
 			c.disabled = nil
 			for i := 5; i <= crashUsers; i += 250 {
-				c.slapd.Delete(t, c.dn(i))
+				c.openldap.Delete(t, c.dn(i))
 				c.removed[c.uuid[i]] = true
 				want[c.uuid[i]] = events.OpDeactivate
 			}
@@ -202,7 +202,7 @@ func TestServiceStall(t *testing.T) {
 			change: func(t *testing.T, c *crashSystem) map[string]string {
 				want := c.changeMails(t, "rstall", every50(1))
 				for i := 5; i <= crashUsers; i += 250 {
-					c.slapd.Delete(t, c.dn(i))
+					c.openldap.Delete(t, c.dn(i))
 					c.removed[c.uuid[i]] = true
 					want[c.uuid[i]] = events.OpDeactivate
 				}
@@ -229,7 +229,7 @@ func allCreated(_ *testing.T, c *crashSystem) map[string]string {
 
 // dn is the DN of preloaded user i.
 func (c *crashSystem) dn(i int) string {
-	return fmt.Sprintf("uid=user%07d,%s", i, c.slapd.UsersDN)
+	return fmt.Sprintf("uid=user%07d,%s", i, c.openldap.UsersDN)
 }
 
 // changeMails gives the users that match (and are still in the
@@ -241,7 +241,7 @@ func (c *crashSystem) changeMails(t *testing.T, tag string, match func(int) bool
 		if !match(i) || c.removed[c.uuid[i]] {
 			continue
 		}
-		c.slapd.Modify(t, c.dn(i), "mail", fmt.Sprintf("user%07d.%s@changed.example.org", i, tag))
+		c.openldap.Modify(t, c.dn(i), "mail", fmt.Sprintf("user%07d.%s@changed.example.org", i, tag))
 		want[c.uuid[i]] = events.OpUpdate
 	}
 	return want
@@ -256,7 +256,7 @@ func (c *crashSystem) changeMails(t *testing.T, tag string, match func(int) bool
 // nothing was dead-lettered, held or completed twice.
 func (c *crashSystem) crash(t *testing.T, job string, st crashStep) {
 	want := st.change(t, c)
-	dir := readDirectory(t, c.slapd)
+	dir := readDirectory(t, c.openldap)
 	scheduled := st.victim == app.Tick
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -25,7 +25,7 @@ import (
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/presence"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -63,7 +63,7 @@ type crashConfigOptions struct {
 // writeCrashConfig writes a configuration with replicas 1, a short ack
 // wait, a small LDAP page size and a disabled filter for the slapd domain
 // "lab", and returns its path.
-func writeCrashConfig(t *testing.T, dir string, slapd *testenv.SlapdServer, o crashConfigOptions) string {
+func writeCrashConfig(t *testing.T, dir string, openldap *slapd.Server, o crashConfigOptions) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %s\n", o.dataDir)
@@ -79,8 +79,8 @@ func writeCrashConfig(t *testing.T, dir string, slapd *testenv.SlapdServer, o cr
 		fmt.Fprintf(&b, "process:\n  cpu_scheduling: %s\n", o.cpuScheduling)
 	}
 	b.WriteString("domains:\n")
-	fmt.Fprintf(&b, "  - name: lab\n    type: ldap\n    url: %s\n    ca_file: %s\n    tls_server_name: %s\n", slapd.LDAPSURL, slapd.CAFile, slapd.ServerName)
-	fmt.Fprintf(&b, "    bind_dn: %q\n    bind_password_file: %s\n    base_dn: %q\n", slapd.BindDN, slapd.PasswordFile, slapd.UsersDN)
+	fmt.Fprintf(&b, "  - name: lab\n    type: ldap\n    url: %s\n    ca_file: %s\n    tls_server_name: %s\n", openldap.LDAPSURL, openldap.CAFile, openldap.ServerName)
+	fmt.Fprintf(&b, "    bind_dn: %q\n    bind_password_file: %s\n    base_dn: %q\n", openldap.BindDN, openldap.PasswordFile, openldap.UsersDN)
 	fmt.Fprintf(&b, "    page_size: %d\n    disabled_filter: %q\n", crashPageSize, disabledFilter)
 	path := filepath.Join(dir, "adsync.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -241,7 +241,7 @@ type crashUser struct {
 
 // readDirectory reads every inetOrgPerson of the slapd over LDAPS, keyed
 // by entryUUID, with whether it matches the disabled filter.
-func readDirectory(t *testing.T, s *testenv.SlapdServer) map[string]crashUser {
+func readDirectory(t *testing.T, s *slapd.Server) map[string]crashUser {
 	t.Helper()
 	entries := s.Users(t, "entryUUID", "uid", "mail", "employeeType")
 	users := make(map[string]crashUser, len(entries))

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -16,7 +16,7 @@ type dirUser struct {
 
 // directoryUsers reads every inetOrgPerson of the slapd over LDAPS, keyed
 // by entryUUID (what adsync uses as external_id).
-func directoryUsers(t *testing.T, s *testenv.SlapdServer) map[string]dirUser {
+func directoryUsers(t *testing.T, s *slapd.Server) map[string]dirUser {
 	t.Helper()
 	entries := s.Users(t, "entryUUID", "uid", "mail")
 	users := make(map[string]dirUser, len(entries))
@@ -84,7 +84,7 @@ func assertAccountsEqualDirectories(t *testing.T, list []accounts.Account, dirs 
 
 // changeMails gives users from..to-1 (1-based numbers of the preloaded
 // users) a new mail address tagged with tag.
-func changeMails(t *testing.T, s *testenv.SlapdServer, from, to int, tag string) {
+func changeMails(t *testing.T, s *slapd.Server, from, to int, tag string) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		uid := fmt.Sprintf("user%07d", i)

@@ -66,7 +66,7 @@ func (s *system) testLeaderKills(t *testing.T) {
 // first k.killOn event, waits for the run to end, starts the node again
 // and checks the run.
 func (s *system) killLeader(t *testing.T, job string, first int, k leaderKill) {
-	changeEvery(t, s.slapd, users, first, 30, job)
+	changeEvery(t, s.openldap, users, first, 30, job)
 	changeEvery(t, s.slapd2, users2, first, 25, job)
 	want := s.pending(t)
 	mustCLI(t, s.config, "job", "create", job, "--all-domains", "--mode", "full")

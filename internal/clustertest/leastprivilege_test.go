@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // The five services start and sync, each as its own process with only its
@@ -19,7 +19,7 @@ func TestServicesRunWithLeastPrivilege(t *testing.T) {
 	t.Parallel()
 	pw := newPasswords(t)
 	cluster := permissionsCluster(t, pw)
-	slapd := testenv.Slapd(t, testenv.WithUsers(200))
+	openldap := slapd.Start(t, slapd.WithUsers(200))
 	dir := t.TempDir()
 	secret := func(user string) string {
 		p := filepath.Join(dir, user+".pass")
@@ -33,7 +33,7 @@ func TestServicesRunWithLeastPrivilege(t *testing.T) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		return writeConfig(t, d, slapd, configOptions{natsURL: cluster.URLs(), dataDir: filepath.Join(dir, "data"),
+		return writeConfig(t, d, openldap, configOptions{natsURL: cluster.URLs(), dataDir: filepath.Join(dir, "data"),
 			natsExtra: fmt.Sprintf("  user: %s\n  password_file: %s\n  provision: false\n", user, secret(user))})
 	}
 	admin := configFor("adsync-admin")
@@ -53,7 +53,7 @@ func TestServicesRunWithLeastPrivilege(t *testing.T) {
 	if r.Err != nil || sum.Outcome != "completed" || sum.Totals.Created != 200 {
 		t.Fatalf("run with least-privilege services: %v %+v\n%s", r.Err, sum, r.Stderr)
 	}
-	assertAccountsEqualDirectory(t, listAccounts(t, admin), directoryUsers(t, slapd))
+	assertAccountsEqualDirectory(t, listAccounts(t, admin), directoryUsers(t, openldap))
 	// Nothing any service did was refused.
 	for _, s := range services {
 		raw, err := os.ReadFile(s.LogFile)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/natscluster"
 )
 
 // The node configurations that deploy/nats/cluster ships are valid for the
@@ -17,7 +18,7 @@ import (
 func TestShippedNATSConfigsAreValid(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
-	bin, err := testenv.NATSServerBinary()
+	bin, err := natscluster.ServerBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/natscluster"
 )
 
 // natsServer is one nats-server process with JetStream (the binary
-// testenv.NATSCluster runs, built from go.mod's version), for the tests
+// natscluster.Start runs, built from go.mod's version), for the tests
 // that kill adsync processes rather than NATS nodes: a run's messages go
 // through the same JetStream code as on a cluster, with replicas 1.
 type natsServer struct {
@@ -33,7 +33,7 @@ type natsServer struct {
 // the test ends.
 func startNATSServer(t *testing.T) *natsServer {
 	t.Helper()
-	bin, err := testenv.NATSServerBinary()
+	bin, err := natscluster.ServerBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

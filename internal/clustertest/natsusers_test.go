@@ -17,7 +17,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/infra/bus"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/natscluster"
 )
 
 // accountsFile is the NATS accounts block that deploy/ ships.
@@ -58,18 +58,18 @@ func (pw passwords) env() []string {
 }
 
 // permissionsCluster starts a 3-node cluster with the shipped accounts.
-func permissionsCluster(t *testing.T, pw passwords) *testenv.Cluster {
+func permissionsCluster(t *testing.T, pw passwords) *natscluster.Cluster {
 	t.Helper()
 	accounts, err := os.ReadFile(accountsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testenv.NATSCluster(t, testenv.WithClusterConfig(string(accounts)), testenv.WithClusterEnv(pw.env()...),
-		testenv.WithClusterAuth("adsync-admin", pw["adsync-admin"]))
+	return natscluster.Start(t, natscluster.WithConfig(string(accounts)), natscluster.WithEnv(pw.env()...),
+		natscluster.WithAuth("adsync-admin", pw["adsync-admin"]))
 }
 
 // connectBus connects as user the way an adsync service does.
-func connectBus(t *testing.T, c *testenv.Cluster, user string, pw passwords) *bus.Bus {
+func connectBus(t *testing.T, c *natscluster.Cluster, user string, pw passwords) *bus.Bus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -87,7 +87,7 @@ func connectBus(t *testing.T, c *testenv.Cluster, user string, pw passwords) *bu
 type violations struct{ errs chan error }
 
 // connectRaw connects as user and reports the connection's async errors.
-func connectRaw(t *testing.T, c *testenv.Cluster, user string, pw passwords) (*nats.Conn, *violations) {
+func connectRaw(t *testing.T, c *natscluster.Cluster, user string, pw passwords) (*nats.Conn, *violations) {
 	t.Helper()
 	v := &violations{errs: make(chan error, 100)}
 	nc, err := nats.Connect(c.URLs(), nats.UserInfo(user, pw[user]), nats.Name("raw "+user),

@@ -12,7 +12,7 @@ import (
 
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/infra/bus"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/natscluster"
 )
 
 // serviceCase is what one service does on NATS at run time, and a sample
@@ -189,7 +189,7 @@ func pullOne(t *testing.T, ctx context.Context, b *bus.Bus, c bus.ConsumerSpec) 
 // serve registers the service with the NATS micro framework and its
 // endpoints, and checks that the admin's ping and the askers' requests are
 // answered.
-func serve(t *testing.T, cluster *testenv.Cluster, pw passwords, tc serviceCase) {
+func serve(t *testing.T, cluster *natscluster.Cluster, pw passwords, tc serviceCase) {
 	t.Helper()
 	user := "adsync-" + tc.service
 	nc, err := nats.Connect(cluster.URLs(), nats.UserInfo(user, pw[user]))
@@ -244,7 +244,7 @@ func serve(t *testing.T, cluster *testenv.Cluster, pw passwords, tc serviceCase)
 // maxDeliveries does what bus.WatchMaxDeliveries does in every process:
 // subscribe to the max-deliveries advisories of its own consumers, read
 // the message from its stream and dead-letter it.
-func maxDeliveries(t *testing.T, ctx context.Context, cluster *testenv.Cluster, pw passwords, b *bus.Bus, user string) {
+func maxDeliveries(t *testing.T, ctx context.Context, cluster *natscluster.Cluster, pw passwords, b *bus.Bus, user string) {
 	t.Helper()
 	nc, v := connectRaw(t, cluster, user, pw)
 	for _, c := range bus.Consumers() {
@@ -273,7 +273,7 @@ func maxDeliveries(t *testing.T, ctx context.Context, cluster *testenv.Cluster, 
 
 // refused checks that the server refuses the service's user to publish to
 // subjects that are not its own and to subscribe to what is not its own.
-func refused(t *testing.T, cluster *testenv.Cluster, pw passwords, user string, tc serviceCase) {
+func refused(t *testing.T, cluster *natscluster.Cluster, pw passwords, user string, tc serviceCase) {
 	t.Helper()
 	nc, v := connectRaw(t, cluster, user, pw)
 	v.none(t, nc)

@@ -2,16 +2,17 @@ package clustertest
 
 import (
 	"fmt"
-	"github.com/nats-io/nats.go"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // The one-machine set-up — `adsync run`, one process with the five
@@ -28,10 +29,10 @@ func TestEmbeddedRestart(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
 	began := time.Now()
-	slapd := testenv.Slapd(t, testenv.WithUsers(crashUsers))
+	openldap := slapd.Start(t, slapd.WithUsers(crashUsers))
 	dir := t.TempDir()
 	listen := freeListenAddr(t)
-	config := writeCrashConfig(t, dir, slapd, crashConfigOptions{listen: listen, dataDir: filepath.Join(dir, "data"), wholeFirstSync: true})
+	config := writeCrashConfig(t, dir, openldap, crashConfigOptions{listen: listen, dataDir: filepath.Join(dir, "data"), wholeFirstSync: true})
 	proc := startRun(t, t, dir, config)
 	// The embedded server takes the token adsync run generated.
 	token, err := os.ReadFile(filepath.Join(dir, "data", "nats.token"))
@@ -44,7 +45,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	t.Logf("timing: set-up %v", time.Since(began).Round(time.Millisecond))
 
 	uuids := map[int]string{}
-	for id, u := range readDirectory(t, slapd) {
+	for id, u := range readDirectory(t, openldap) {
 		var n int
 		if _, err := fmt.Sscanf(u.Username, "user%d", &n); err != nil {
 			t.Fatalf("unexpected uid %q", u.Username)
@@ -53,7 +54,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	}
 	tt := t
 	round := func(t *testing.T, killOn string, inApply bool, want map[string]string) {
-		dirNow := readDirectory(t, slapd)
+		dirNow := readDirectory(t, openldap)
 		earlier := map[string]bool{}
 		for _, e := range log.all("restart", evRequested) {
 			earlier[e.RunID] = true
@@ -144,7 +145,7 @@ func TestEmbeddedRestart(t *testing.T) {
 		t.Run("killed while reading", func(t *testing.T) {
 			want := map[string]string{}
 			for i := 3; i <= crashUsers; i += 50 {
-				slapd.Modify(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN), "mail", fmt.Sprintf("user%07d.restart@changed.example.org", i))
+				openldap.Modify(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN), "mail", fmt.Sprintf("user%07d.restart@changed.example.org", i))
 				want[uuids[i]] = events.OpUpdate
 			}
 			round(t, evPage, false, want)

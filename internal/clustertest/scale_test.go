@@ -60,7 +60,7 @@ func (s *system) testScaled(t *testing.T) {
 
 	for run := 1; ; run++ {
 		job := fmt.Sprintf("scaled%d", run)
-		changeEvery(t, s.slapd, users, run, 60, job)
+		changeEvery(t, s.openldap, users, run, 60, job)
 		changeEvery(t, s.slapd2, users2, run, 25, job)
 		want := s.pending(t)
 		mustCLI(t, s.config, "job", "create", job, "--all-domains")
@@ -92,7 +92,7 @@ func (s *system) testScaled(t *testing.T) {
 		s.services[name].Kill(t)
 		s.services[name] = second[name]
 	}
-	changeEvery(t, s.slapd, users, 7, 60, "survivors")
+	changeEvery(t, s.openldap, users, 7, 60, "survivors")
 	changeEvery(t, s.slapd2, users2, 7, 25, "survivors")
 	want := s.pending(t)
 	mustCLI(t, s.config, "job", "create", "survivors", "--all-domains")

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/internal/infra/cpusched"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // `adsync run` schedules its threads as process.cpu_scheduling says:
@@ -19,7 +19,7 @@ func TestCPUSchedulingOfAdsyncRun(t *testing.T) {
 		t.Skipf("the test runs under %q (%v): its children would inherit it", p, err)
 	}
 	const n = 300
-	slapd := testenv.Slapd(t, testenv.WithUsers(n))
+	openldap := slapd.Start(t, slapd.WithUsers(n))
 	for _, tt := range []struct{ name, setting, want string }{
 		{"default", "", "batch"},
 		{"batch", "batch", "batch"},
@@ -27,7 +27,7 @@ func TestCPUSchedulingOfAdsyncRun(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			config := writeCrashConfig(t, dir, slapd, crashConfigOptions{listen: freeListenAddr(t), dataDir: filepath.Join(dir, "data"), cpuScheduling: tt.setting})
+			config := writeCrashConfig(t, dir, openldap, crashConfigOptions{listen: freeListenAddr(t), dataDir: filepath.Join(dir, "data"), cpuScheduling: tt.setting})
 			run := launchRun(t, t, dir, config)
 			if err := run.waitRunning(); err != nil {
 				t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/natscluster"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // users is the size of the test directory (domain "lab"), users2 that of
@@ -30,9 +31,9 @@ const clusterPageSize = 250
 // file.
 type system struct {
 	t        *testing.T // the whole test: its processes live until it ends
-	cluster  *testenv.Cluster
-	slapd    *testenv.SlapdServer // domain "lab", users users
-	slapd2   *testenv.SlapdServer // domain "lab2", users2 users
+	cluster  *natscluster.Cluster
+	openldap *slapd.Server // domain "lab", users users
+	slapd2   *slapd.Server // domain "lab2", users2 users
 	dir      string
 	config   string
 	services map[string]*Service
@@ -51,16 +52,16 @@ func TestClusterSync(t *testing.T) {
 	needsCluster(t)
 	t.Parallel()
 	began := time.Now()
-	s := &system{t: t, cluster: testenv.NATSCluster(t)}
+	s := &system{t: t, cluster: natscluster.Start(t)}
 	t.Cleanup(func() {
 		nodes, _ := filepath.Glob(filepath.Join(s.cluster.Dir, "*", "nats.log"))
 		keepLogs(t, nodes...)
 	})
 	t.Logf("timing: NATS cluster up in %v", time.Since(began).Round(time.Millisecond))
-	s.slapd = testenv.Slapd(t, testenv.WithUsers(users))
-	s.slapd2 = testenv.Slapd(t, testenv.WithUsers(users2))
+	s.openldap = slapd.Start(t, slapd.WithUsers(users))
+	s.slapd2 = slapd.Start(t, slapd.WithUsers(users2))
 	s.dir = t.TempDir()
-	s.config = writeConfig(t, s.dir, s.slapd, configOptions{natsURL: s.cluster.URLs(), dataDir: filepath.Join(s.dir, "data"),
+	s.config = writeConfig(t, s.dir, s.openldap, configOptions{natsURL: s.cluster.URLs(), dataDir: filepath.Join(s.dir, "data"),
 		second: s.slapd2, pageSize: clusterPageSize})
 
 	// One process after the other: each provisions the whole topology at
@@ -96,7 +97,7 @@ func TestClusterSync(t *testing.T) {
 // directories reads both directories: domain -> entryUUID -> user.
 func (s *system) directories(t *testing.T) map[string]map[string]dirUser {
 	t.Helper()
-	return map[string]map[string]dirUser{"lab": directoryUsers(t, s.slapd), "lab2": directoryUsers(t, s.slapd2)}
+	return map[string]map[string]dirUser{"lab": directoryUsers(t, s.openldap), "lab2": directoryUsers(t, s.slapd2)}
 }
 
 // pending returns what the next run must do (entryUUID -> op): create an
@@ -165,9 +166,9 @@ func runCounts(want map[string]string, dirs map[string]map[string]dirUser) event
 // changeEvery gives every step-th user of a slapd preloaded with n users
 // (from user first on) a new mail tagged with tag: the changes are spread
 // over every page of a read.
-func changeEvery(t *testing.T, slapd *testenv.SlapdServer, n, first, step int, tag string) {
+func changeEvery(t *testing.T, openldap *slapd.Server, n, first, step int, tag string) {
 	t.Helper()
 	for i := first; i <= n; i += step {
-		changeMails(t, slapd, i, i+1, tag)
+		changeMails(t, openldap, i, i+1, tag)
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/app"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // tickUsers is the size of TestTwoTicks' directory.
@@ -24,9 +24,9 @@ func TestTwoTicks(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
 	ns := startNATSServer(t)
-	slapd := testenv.Slapd(t, testenv.WithUsers(tickUsers))
+	openldap := slapd.Start(t, slapd.WithUsers(tickUsers))
 	dir := t.TempDir()
-	config := writeCrashConfig(t, dir, slapd, crashConfigOptions{natsURL: ns.URL, dataDir: filepath.Join(dir, "data")})
+	config := writeCrashConfig(t, dir, openldap, crashConfigOptions{natsURL: ns.URL, dataDir: filepath.Join(dir, "data")})
 	ticks := []*Service{startService(t, dir, config, app.Tick), startService(t, dir, config, app.Tick)}
 	for _, name := range []string{app.Guard, app.DirectoryReader, app.Diff, app.AccountWriter} {
 		startService(t, dir, config, name)
@@ -61,7 +61,7 @@ func TestTwoTicks(t *testing.T) {
 		t.Fatalf("run %s: trigger %s, outcome %s, attempts %d, totals %+v; want a completed scheduled run that created %d accounts",
 			r.RunID, r.Trigger, r.Outcome, r.Attempts, r.Totals, tickUsers)
 	}
-	assertAccountsEqualDirectory(t, listAccounts(t, config), directoryUsers(t, slapd))
+	assertAccountsEqualDirectory(t, listAccounts(t, config), directoryUsers(t, openldap))
 
 	// Both ticks die and start again: the slot is not started again (they
 	// read the slots already started before looking at any job).

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // By default the embedded bus refuses anonymous connections: adsync run
@@ -23,8 +23,8 @@ import (
 // nats.allow_anonymous, anyone on the host may connect, as before.
 func TestEmbeddedBusRefusesAnonymousConnections(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	tokenFile := filepath.Join(sys.Dir, "data", "nats.token")
 	st, err := os.Stat(tokenFile)
 	if err != nil {
@@ -87,7 +87,7 @@ func TestEmbeddedBusRefusesAnonymousConnections(t *testing.T) {
 	}
 
 	// nats.allow_anonymous: a lab, open to every local process.
-	lab := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithNATS("  allow_anonymous: true\n"))
+	lab := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithNATS("  allow_anonymous: true\n"))
 	nc, err := nats.Connect(lab.NATSURL)
 	if err != nil {
 		t.Fatalf("allow_anonymous: %v", err)

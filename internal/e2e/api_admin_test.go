@@ -15,7 +15,7 @@ import (
 	"github.com/adsync/adsync/internal/holds"
 	"github.com/adsync/adsync/internal/presence"
 	"github.com/adsync/adsync/internal/runs"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 type apiError struct {
@@ -29,7 +29,7 @@ type apiError struct {
 // beside the command line's own changes with its NATS identity.
 func TestHTTPAPIAdministersJobsPlansSSOAndAudits(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(10))
+	openldap := slapd.Start(t, slapd.WithUsers(10))
 	dir := t.TempDir()
 	secrets := map[string]string{"viewer": strings.Repeat("v1ew", 8), "operator": strings.Repeat("0per", 8), "admin": strings.Repeat("adm1", 8)}
 	cfg := "http:\n  listen: %s\n  tokens:\n"
@@ -37,7 +37,7 @@ func TestHTTPAPIAdministersJobsPlansSSOAndAudits(t *testing.T) {
 	for _, role := range []string{"viewer", "operator", "admin"} {
 		cfg += fmt.Sprintf("    - name: %s-token\n      token_file: %s\n      role: %s\n", role, writeSecret(t, filepath.Join(dir, role), secrets[role]), role)
 	}
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(fmt.Sprintf(cfg, listen)))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(fmt.Sprintf(cfg, listen)))
 	base := "http://" + listen
 	viewer, operator, adm := apiClient{t, base, secrets["viewer"]}, apiClient{t, base, secrets["operator"]}, apiClient{t, base, secrets["admin"]}
 
@@ -101,7 +101,7 @@ func TestHTTPAPIAdministersJobsPlansSSOAndAudits(t *testing.T) {
 	}
 	viewer.want(http.StatusNotFound, "GET", "/api/v1/runs/nightly-20000101T000000Z-000000", "", nil)
 	for i := 1; i <= 3; i++ { // 30% > 20%
-		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+		openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN))
 	}
 	heldRun := apiRun(t, sys, operator, "nightly")
 	var held []holds.Plan

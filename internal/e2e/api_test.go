@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // apiClient calls the HTTP API with a token ("" for none).
@@ -68,11 +68,11 @@ type accountsPage struct {
 // with a message; no token appears in the log.
 func TestHTTPAPIAccountsAndRoles(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
+	openldap := slapd.Start(t, slapd.WithUsers(5))
 	dir := t.TempDir()
 	viewer, operator := strings.Repeat("v1ew", 8), strings.Repeat("0per", 8)
 	listen := freeAddr(t)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(fmt.Sprintf(`http:
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(fmt.Sprintf(`http:
   listen: %s
   tokens:
     - name: platform

@@ -12,7 +12,7 @@ import (
 )
 
 // WithBinary runs `adsync run` as another adsync executable (an older
-// version: testenv.OlderAdsync) until Upgrade.
+// version: older.Adsync) until Upgrade.
 func WithBinary(path string) Option { return func(s *System) { s.binary = path } }
 
 // startBinary starts `adsync run` as s.binary, writing to the system's

@@ -9,17 +9,17 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // consoleSystem starts adsync with the console and two local
 // administrators: admin (role admin) and watcher (role viewer).
-func consoleSystem(t *testing.T, slapd *testenv.SlapdServer, extra ...Option) (*System, string) {
+func consoleSystem(t *testing.T, openldap *slapd.Server, extra ...Option) (*System, string) {
 	t.Helper()
 	listen := freeAddr(t)
 	token := writeSecret(t, filepath.Join(t.TempDir(), "token"), strings.Repeat("t0ken", 7))
 	opts := append([]Option{WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - name: platform\n      token_file: %s\n      role: viewer\n", listen, token))}, extra...)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, opts...)
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, opts...)
 	sys.MustCLIWithInput("correct horse battery\n", "admin", "add", "admin", "--role", "admin")
 	sys.MustCLIWithInput("viewer password 123\n", "admin", "add", "watcher", "--role", "viewer")
 	return sys, "http://" + listen
@@ -45,8 +45,8 @@ func (s *System) MustCLIWithInput(input string, args ...string) string {
 // user for each change.
 func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(10))
-	sys, base := consoleSystem(t, slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(10))
+	sys, base := consoleSystem(t, openldap)
 	b := newBrowser(t, base)
 
 	b.open("/jobs")
@@ -59,7 +59,7 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 
 	// The dialog, exactly as an administrator fills it in. The directory
 	// is down, so that the first run fails and is requeued.
-	slapd.Stop(t)
+	openldap.Stop(t)
 	b.do("open the dialog", chromedp.Click(chromedp.CSS("#new-job")), chromedp.WaitReady(chromedp.CSS("#job-form")))
 	if !b.has("#all_domains:checked") || !b.has("#requeue:checked") || !b.has("#calendar-span:checked") || !b.has("#run-immediately:checked") ||
 		eval[string](b, `document.querySelector("#hours").value`) != "12" {
@@ -92,7 +92,7 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	b.waitText("#progress", "requeued, next attempt in", 30*time.Second)
 	b.screenshot("run-in-progress")
 	eval[bool](b, `window.notReloaded = true`)
-	slapd.Start(t)
+	openldap.Start(t)
 	b.waitText("#progress", "outcome completed", 60*time.Second)
 	if !eval[bool](b, `window.notReloaded === true`) {
 		t.Fatal("the page reloaded: the run's progress did not come live")
@@ -110,7 +110,7 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 
 	// A plan the deletion guard holds, approved in the console.
 	for i := 1; i <= 3; i++ { // 30% > 10%
-		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+		openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN))
 	}
 	b.do("run now", chromedp.Click(chromedp.CSS("#job-AD-Sync .run-now")))
 	b.waitText("#progress, #summary", "held", 60*time.Second) // live, or already over when the page came
@@ -151,8 +151,8 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 // refused even for an admin; signing out ends the session.
 func TestConsoleViewerAndCSRF(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys, base := consoleSystem(t, slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys, base := consoleSystem(t, openldap)
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
 	viewer := newBrowser(t, base)
@@ -213,13 +213,13 @@ func TestConsoleViewerAndCSRF(t *testing.T) {
 // (nested) gives their role, and a user in no such group may not sign in.
 func TestConsoleDirectorySignIn(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
+	openldap := slapd.Start(t, slapd.WithUsers(3))
 	for _, u := range []string{"user0000001", "user0000002"} {
-		slapd.Modify(t, "uid="+u+","+slapd.UsersDN, "userPassword", u+"-password")
+		openldap.Modify(t, "uid="+u+","+openldap.UsersDN, "userPassword", u+"-password")
 	}
-	helpdesk := slapd.AddGroup(t, "helpdesk", "uid=user0000001,"+slapd.UsersDN)
-	operators := slapd.AddGroup(t, "console-operators", helpdesk)
-	sys, base := consoleSystem(t, slapd, WithConfig(fmt.Sprintf("console:\n  roles:\n    - domain: lab\n      group: %q\n      role: operator\n", operators)))
+	helpdesk := openldap.AddGroup(t, "helpdesk", "uid=user0000001,"+openldap.UsersDN)
+	operators := openldap.AddGroup(t, "console-operators", helpdesk)
+	sys, base := consoleSystem(t, openldap, WithConfig(fmt.Sprintf("console:\n  roles:\n    - domain: lab\n      group: %q\n      role: operator\n", operators)))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
 	b := newBrowser(t, base)

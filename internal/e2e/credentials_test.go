@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Each kind of NATS credential adsync supports (besides user/password,
@@ -30,7 +30,7 @@ import (
 // run` syncs; with a wrong or missing one adsync is refused and says so.
 func TestNATSCredentialKinds(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
+	openldap := slapd.Start(t, slapd.WithUsers(3))
 	cases := []struct {
 		name string
 		// setup starts what the case needs and returns the nats lines of
@@ -48,7 +48,7 @@ func TestNATSCredentialKinds(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			natsYAML, url, opts, wrong := c.setup(t, dir)
-			sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithNATS(natsYAML), WithCapture(url, opts...))
+			sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithNATS(natsYAML), WithCapture(url, opts...))
 			sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 			sum := sys.MustComplete("lab-sync")
 			if created, _, _, _, _ := Counts(t, sum, "lab"); created != 3 {

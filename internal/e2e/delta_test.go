@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -28,12 +29,12 @@ func byID(list []accounts.Account) map[string]accounts.Account {
 // invocationId differs; a delta run ends in the same accounts as a full run.
 func TestDeltaSyncAgainstActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	var users []testenv.ADUser
+	var users []samba.User
 	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		users = append(users, testenv.ADUser{CN: "User " + n, SAM: n + tag, Mail: n + "@corp.example.com"})
+		users = append(users, samba.User{CN: "User " + n, SAM: n + tag, Mail: n + "@corp.example.com"})
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
@@ -110,15 +111,15 @@ func TestDeltaSyncAgainstActiveDirectory(t *testing.T) {
 // Delta sync against OpenLDAP: modifyTimestamp since the watermark.
 func TestDeltaSyncAgainstOpenLDAP(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(50))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithDomainYAML("lab", "    delta_overlap: 1s\n"))
+	openldap := slapd.Start(t, slapd.WithUsers(50))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithDomainYAML("lab", "    delta_overlap: 1s\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	// modifyTimestamp has one-second precision and the watermark is taken
 	// before a read minus the overlap: let the loaded entries age past it.
 	start := time.Now()
 	waitFor(t, "the entries to age past the overlap", 5*time.Second, func() bool { return time.Since(start) > 2100*time.Millisecond })
 	sys.MustComplete("lab-sync")
-	slapd.Modify(t, "uid=user0000007,"+slapd.UsersDN, "mail", "seven@example.org")
+	openldap.Modify(t, "uid=user0000007,"+openldap.UsersDN, "mail", "seven@example.org")
 	sum := sys.MustComplete("lab-sync")
 	d := domainResult(t, sum, "lab")
 	if d.Mode != events.ModeDelta || d.Entries != 1 || d.Updated != 1 {

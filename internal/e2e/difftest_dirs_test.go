@@ -9,18 +9,19 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // adDiffDir is a Samba AD DC under the differential test.
 type adDiffDir struct {
-	dc     *testenv.SambaDC
+	dc     *samba.DC
 	base   string
 	filter string
 }
 
 func (d *adDiffDir) addUser(t *testing.T, parent, name string) (string, string) {
-	dn := d.dc.AddUsers(t, parent, testenv.ADUser{CN: "U " + name, SAM: name, GivenName: "G" + name, Surname: "S" + name,
+	dn := d.dc.AddUsers(t, parent, samba.User{CN: "U " + name, SAM: name, GivenName: "G" + name, Surname: "S" + name,
 		DisplayName: "D " + name, Mail: name + "@corp.example.com", UPN: name + "@corp.example.com"})[0]
 	return dn, d.dc.GUID(t, dn)
 }
@@ -86,7 +87,7 @@ func (d *adDiffDir) scope(t *testing.T) map[string]wantAccount {
 
 // ldapDiffDir is an OpenLDAP slapd under the differential test.
 type ldapDiffDir struct {
-	s      *testenv.SlapdServer
+	s      *slapd.Server
 	base   string
 	filter string
 }
@@ -162,7 +163,7 @@ func (d *ldapDiffDir) scope(t *testing.T) map[string]wantAccount {
 // nested group), attributes, and team memberships direct and nested.
 func TestDeltaEqualsFullOnActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	// Every operation, the toggles twice (on, then likely off).
 	script := []string{"add", "disable", "disable", "expire", "expire", "rename", "modrdn", "move-out", "move-in", "leaver", "move-in",
 		"app", "app", "attr", "team", "nest", "team", "nest", "delete", "restore", "delete", "add"}
@@ -196,7 +197,7 @@ func TestDeltaEqualsFullOnOpenLDAP(t *testing.T) {
 	script := []string{"add", "disable", "disable", "rename", "modrdn", "move-out", "move-in", "leaver", "move-in", "app", "app", "attr",
 		"team", "nest", "delete", "add"}
 	runDiffSeeds(t, ldapRegressionSeeds, script, func(t *testing.T, seed uint64, steps int, script []string) {
-		s := testenv.Slapd(t)
+		s := slapd.Start(t)
 		tag := newTag(t)
 		w := &diffWorld{rng: rand.New(rand.NewPCG(seed, 0)), tag: tag, base: s.UsersDN, nestedIn: map[int]int{}, script: script}
 		w.outer = s.AddOU(t, "leavers")

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Two real directories at once — the Samba AD DC and an OpenLDAP slapd —
@@ -14,17 +15,17 @@ import (
 // --all-domains takes in a domain added to the configuration later.
 func TestDomainsAreSyncedIndependently(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	dc.AddUsers(t, ou,
-		testenv.ADUser{CN: "Ada Lovelace", SAM: "ada" + tag, Mail: "ada@corp.example.com"},
-		testenv.ADUser{CN: "Alan Turing", SAM: "alan" + tag, Mail: "alan@corp.example.com"})
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
-	broken := LDAPDomain("broken", slapd)
+		samba.User{CN: "Ada Lovelace", SAM: "ada" + tag, Mail: "ada@corp.example.com"},
+		samba.User{CN: "Alan Turing", SAM: "alan" + tag, Mail: "alan@corp.example.com"})
+	openldap := slapd.Start(t, slapd.WithUsers(5))
+	broken := LDAPDomain("broken", openldap)
 	broken.BaseDN = "ou=nowhere,dc=example,dc=org" // no such object
 
-	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", slapd), broken})
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", openldap), broken})
 	sys.MustCLI("job", "create", "everything", "--all-domains")
 	sys.MustCLI("job", "create", "lab-only", "--domain", "lab")
 
@@ -76,8 +77,8 @@ func TestDomainsAreSyncedIndependently(t *testing.T) {
 
 	// A domain added later is part of --all-domains (after the restart
 	// that loads the new configuration).
-	other := testenv.Slapd(t, testenv.WithUsers(2))
-	sys.SetDomains(ADDomain("corp", dc, ou), LDAPDomain("lab", slapd), LDAPDomain("lab2", other))
+	other := slapd.Start(t, slapd.WithUsers(2))
+	sys.SetDomains(ADDomain("corp", dc, ou), LDAPDomain("lab", openldap), LDAPDomain("lab2", other))
 	sys.Restart()
 	sum = sys.MustComplete("everything")
 	if len(sum.Domains) != 3 {
@@ -95,14 +96,14 @@ func TestDomainsAreSyncedIndependently(t *testing.T) {
 // overrides any field and disabled_filter makes entries inactive.
 func TestGenericLDAPDefaultsOverridesAndDisabledFilter(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t)
-	alice := slapd.AddUser(t, testenv.InetUser{UID: "alice", CN: "Alice Liddell", GivenName: "Alice", Surname: "Liddell", Mail: "alice@example.org"})
-	bob := slapd.AddUser(t, testenv.InetUser{UID: "bob", CN: "Bob Builder", Surname: "Builder", DisplayName: "Bob the Builder", Mail: "bob@example.org"})
-	slapd.Modify(t, bob, "employeeType", "disabled")
-	slapd.Modify(t, alice, "employeeNumber", "E-1001")
+	openldap := slapd.Start(t)
+	alice := openldap.AddUser(t, slapd.User{UID: "alice", CN: "Alice Liddell", GivenName: "Alice", Surname: "Liddell", Mail: "alice@example.org"})
+	bob := openldap.AddUser(t, slapd.User{UID: "bob", CN: "Bob Builder", Surname: "Builder", DisplayName: "Bob the Builder", Mail: "bob@example.org"})
+	openldap.Modify(t, bob, "employeeType", "disabled")
+	openldap.Modify(t, alice, "employeeNumber", "E-1001")
 
-	plain := LDAPDomain("plain", slapd)
-	custom := LDAPDomain("custom", slapd)
+	plain := LDAPDomain("plain", openldap)
+	custom := LDAPDomain("custom", openldap)
 	custom.DisabledFilter = "(employeeType=disabled)"
 	sys := Start(t, []Domain{plain, custom},
 		WithDomainYAML("custom", "    attributes:\n      username: employeeNumber\n      display_name: cn\n"))
@@ -111,7 +112,7 @@ func TestGenericLDAPDefaultsOverridesAndDisabledFilter(t *testing.T) {
 
 	p := ByUsername(t, sys.Accounts("plain"))
 	a, b := p["alice"], p["bob"]
-	if a.ExternalID != slapd.EntryUUID(t, alice) || a.Email != "alice@example.org" || a.GivenName != "Alice" || a.Surname != "Liddell" {
+	if a.ExternalID != openldap.EntryUUID(t, alice) || a.Email != "alice@example.org" || a.GivenName != "Alice" || a.Surname != "Liddell" {
 		t.Errorf("plain alice: %+v", a)
 	}
 	if a.DisplayName != "Alice Liddell" || b.DisplayName != "Bob the Builder" {
@@ -150,10 +151,10 @@ func TestGenericLDAPDefaultsOverridesAndDisabledFilter(t *testing.T) {
 // The attributes map works for Active Directory too.
 func TestActiveDirectoryAttributeOverrides(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "Grace Hopper", SAM: "grace" + tag, DisplayName: "Rear Admiral Hopper",
+	dc.AddUsers(t, ou, samba.User{CN: "Grace Hopper", SAM: "grace" + tag, DisplayName: "Rear Admiral Hopper",
 		Mail: "grace@old.example.com", UPN: "grace" + tag + "@corp.example.com"})
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)},
 		WithDomainYAML("corp", "    attributes:\n      email: userPrincipalName\n      display_name: cn\n      username: userPrincipalName\n"))

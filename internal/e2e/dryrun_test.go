@@ -10,7 +10,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -27,36 +28,36 @@ type dryRunDir struct {
 }
 
 func slapdDryRunDir(t *testing.T) dryRunDir {
-	slapd := testenv.Slapd(t, testenv.WithUsers(4))
-	d := LDAPDomain("corp", slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(4))
+	d := LDAPDomain("corp", openldap)
 	d.DisabledFilter = "(employeeType=disabled)"
-	dn := func(i int) string { return fmt.Sprintf("uid=user%07d,%s", i+1, slapd.UsersDN) }
+	dn := func(i int) string { return fmt.Sprintf("uid=user%07d,%s", i+1, openldap.UsersDN) }
 	return dryRunDir{
 		domain:  d,
 		names:   [4]string{"user0000001", "user0000002", "user0000003", "user0000004"},
 		newName: "newbie",
 		disable: func(t *testing.T, i int, disabled bool) {
 			if disabled {
-				slapd.Modify(t, dn(i), "employeeType", "disabled")
+				openldap.Modify(t, dn(i), "employeeType", "disabled")
 			} else {
-				slapd.Modify(t, dn(i), "employeeType")
+				openldap.Modify(t, dn(i), "employeeType")
 			}
 		},
-		setMail: func(t *testing.T, i int, mail string) { slapd.Modify(t, dn(i), "mail", mail) },
-		remove:  func(t *testing.T, i int) { slapd.Delete(t, dn(i)) },
-		add:     func(t *testing.T) { slapd.AddUser(t, testenv.InetUser{UID: "newbie", CN: "New Bie", Surname: "Bie"}) },
+		setMail: func(t *testing.T, i int, mail string) { openldap.Modify(t, dn(i), "mail", mail) },
+		remove:  func(t *testing.T, i int) { openldap.Delete(t, dn(i)) },
+		add:     func(t *testing.T) { openldap.AddUser(t, slapd.User{UID: "newbie", CN: "New Bie", Surname: "Bie"}) },
 	}
 }
 
 func sambaDryRunDir(t *testing.T) dryRunDir {
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	var users []testenv.ADUser
+	var users []samba.User
 	var r dryRunDir
 	for i := range 4 {
 		r.names[i] = fmt.Sprintf("dr%s-%d", tag, i+1)
-		users = append(users, testenv.ADUser{CN: "Dry Run " + r.names[i], SAM: r.names[i], Surname: "Run"})
+		users = append(users, samba.User{CN: "Dry Run " + r.names[i], SAM: r.names[i], Surname: "Run"})
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	r.domain = ADDomain("corp", dc, ou)
@@ -65,7 +66,7 @@ func sambaDryRunDir(t *testing.T) dryRunDir {
 	r.setMail = func(t *testing.T, i int, mail string) { dc.Modify(t, dns[i], "mail", mail) }
 	r.remove = func(t *testing.T, i int) { dc.Delete(t, dns[i]) }
 	r.add = func(t *testing.T) {
-		dc.AddUsers(t, ou, testenv.ADUser{CN: "Dry Run New", SAM: r.newName, Surname: "New"})
+		dc.AddUsers(t, ou, samba.User{CN: "Dry Run New", SAM: r.newName, Surname: "New"})
 	}
 	return r
 }

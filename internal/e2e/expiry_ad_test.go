@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // adFileTime formats t as accountExpires (100-ns ticks since 1601-01-01 UTC).
@@ -25,12 +25,12 @@ func adFileTime(t time.Time) string {
 // accountExpires by its clock).
 func TestDeltaSyncDeactivatesExpiredAccountsAgainstActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
 	now := sys.Clock.Now().Truncate(time.Second)
-	users := []testenv.ADUser{
+	users := []samba.User{
 		{CN: "Soon", SAM: "soon" + tag, AccountExpires: now.Add(time.Hour)},
 		{CN: "Later", SAM: "later" + tag, AccountExpires: now.Add(30 * 24 * time.Hour)},
 		{CN: "Never", SAM: "never" + tag},

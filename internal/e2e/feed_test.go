@@ -19,7 +19,7 @@ import (
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/natsapi"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -144,11 +144,11 @@ func byKey(list []accounts.Account) map[string]accounts.Account {
 // plan until it is approved. Replayed, the feed is the account store.
 func TestAccountChangeFeed(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(20))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(20))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	feed := followFeed(t, sys)
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full") // default limits: 500 and 10%
-	dn := func(i int) string { return fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN) }
+	dn := func(i int) string { return fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN) }
 
 	first := sys.MustComplete("lab-sync")
 	created := feed.next(20, 30*time.Second)
@@ -162,8 +162,8 @@ func TestAccountChangeFeed(t *testing.T) {
 	}
 
 	// A run that changes a mail and removes a user.
-	slapd.Modify(t, dn(3), "mail", "three@changed.example.org")
-	slapd.Delete(t, dn(4))
+	openldap.Modify(t, dn(3), "mail", "three@changed.example.org")
+	openldap.Delete(t, dn(4))
 	second := sys.MustComplete("lab-sync")
 	got := feed.next(2, 30*time.Second)
 	if k := kinds(got); !slices.Equal(k, []string{"deactivated user0000004", "updated user0000003"}) {
@@ -196,7 +196,7 @@ func TestAccountChangeFeed(t *testing.T) {
 
 	// A plan the deletion guard holds publishes nothing until approved.
 	for i := 6; i <= 9; i++ { // 4 of 19 active: over 10%
-		slapd.Delete(t, dn(i))
+		openldap.Delete(t, dn(i))
 	}
 	held, err := sys.RunJob("lab-sync")
 	if err == nil || held.Outcome != "held" {
@@ -245,8 +245,8 @@ func TestAccountChangeFeed(t *testing.T) {
 func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 	t.Parallel()
 	const users = 20000
-	slapd := testenv.Slapd(t, testenv.WithUsers(users))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(users))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	nc := sys.Connect()
 	list := func(req natsapi.AccountsListRequest) natsapi.AccountsListResponse {
@@ -307,8 +307,8 @@ func TestSnapshotThenFollowMissesNothing(t *testing.T) {
 // that changes accounts, and ends with the accounts of the store.
 func TestFeedConsumerExample(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(300))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(300))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full")
 	sys.MustComplete("lab-sync")
 
@@ -327,8 +327,8 @@ func TestFeedConsumerExample(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	waitFor(t, "the example's snapshot", 30*time.Second, func() bool { return strings.Contains(stderr.String(), "snapshot: 300 accounts") })
 
-	slapd.Modify(t, fmt.Sprintf("uid=user%07d,%s", 7, slapd.UsersDN), "mail", "seven@changed.example.org")
-	slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", 8, slapd.UsersDN))
+	openldap.Modify(t, fmt.Sprintf("uid=user%07d,%s", 7, openldap.UsersDN), "mail", "seven@changed.example.org")
+	openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", 8, openldap.UsersDN))
 	sys.MustComplete("lab-sync")
 	select {
 	case err := <-done:

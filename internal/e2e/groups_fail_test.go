@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // The groups are read while the users start streaming; a groups read that
@@ -13,12 +13,12 @@ import (
 // run with the directory's word, before any account is written.
 func TestAGroupsReadThatFailsFailsTheRun(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t)
+	openldap := slapd.Start(t)
 	for _, uid := range []string{"ann", "bob", "cid"} {
-		slapd.AddUser(t, testenv.InetUser{UID: uid})
+		openldap.AddUser(t, slapd.User{UID: uid})
 	}
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
-	missing := "ou=missing-groups," + slapd.BaseDN
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
+	missing := "ou=missing-groups," + openldap.BaseDN
 	sys.MustCLI("job", "create", "scoped", "--all-domains", "--groups-base-dn", missing)
 	sum, err := sys.RunJob("scoped")
 	if err == nil || sum.Outcome != events.OutcomeFailed {

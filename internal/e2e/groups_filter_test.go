@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // --groups-filter limits the groups a job syncs to those the directory
@@ -15,7 +15,7 @@ import (
 // clearing the filter changes the synced memberships at the next run.
 func TestGroupsFilterLimitsTheSyncedGroups(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	groupsOU := dc.NewOU(t)
 	tag := newTag(t)
@@ -23,7 +23,7 @@ func TestGroupsFilterLimitsTheSyncedGroups(t *testing.T) {
 	teamB := dc.AddGroup(t, groupsOU, "Team-B-"+tag)
 	leaf := dc.AddGroup(t, groupsOU, "Leaf-"+tag)
 	other := dc.AddGroup(t, groupsOU, "Other-"+tag)
-	users := dc.AddUsers(t, ou, testenv.ADUser{CN: "Nora", SAM: "nora" + tag}, testenv.ADUser{CN: "Olga", SAM: "olga" + tag})
+	users := dc.AddUsers(t, ou, samba.User{CN: "Nora", SAM: "nora" + tag}, samba.User{CN: "Olga", SAM: "olga" + tag})
 	nora, olga := users[0], users[1]
 	dc.AddMember(t, teamA, nora)
 	dc.AddMember(t, leaf, nora)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Nested groupOfNames on OpenLDAP, three levels deep, resolved from the
@@ -17,14 +17,14 @@ import (
 // and reads everything, so the new membership is synced.
 func TestNestedGroupsOnOpenLDAPAndAGroupNestedLater(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t)
-	nora := slapd.AddUser(t, testenv.InetUser{UID: "nora", CN: "Nora Nested"})
-	plain := slapd.AddUser(t, testenv.InetUser{UID: "plain", CN: "Plain"})
-	leaf := slapd.AddGroup(t, "Leaf", nora)
-	mid := slapd.AddGroup(t, "Mid", leaf)
-	slapd.AddGroup(t, "Top", mid)
-	other := slapd.AddGroup(t, "Other", plain)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithDomainYAML("lab", "    delta_overlap: 1s\n"))
+	openldap := slapd.Start(t)
+	nora := openldap.AddUser(t, slapd.User{UID: "nora", CN: "Nora Nested"})
+	plain := openldap.AddUser(t, slapd.User{UID: "plain", CN: "Plain"})
+	leaf := openldap.AddGroup(t, "Leaf", nora)
+	mid := openldap.AddGroup(t, "Mid", leaf)
+	openldap.AddGroup(t, "Top", mid)
+	other := openldap.AddGroup(t, "Other", plain)
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithDomainYAML("lab", "    delta_overlap: 1s\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	// modifyTimestamp has one-second precision and the watermark is taken
 	// before a read minus the overlap: let the entries age past it, so that
@@ -63,8 +63,8 @@ func TestNestedGroupsOnOpenLDAPAndAGroupNestedLater(t *testing.T) {
 	}
 
 	// Leaf nested in Other: only Other and Leaf change, not nora.
-	slapd.AddMember(t, other, leaf)
-	if got := slapd.Attr(t, nora, "memberOf"); len(got) != 1 || !strings.EqualFold(got[0], leaf) {
+	openldap.AddMember(t, other, leaf)
+	if got := openldap.Attr(t, nora, "memberOf"); len(got) != 1 || !strings.EqualFold(got[0], leaf) {
 		t.Fatalf("nora's memberOf %v, want only %s (the overlay keeps direct memberships)", got, leaf)
 	}
 	nested := sys.MustComplete("lab-sync")

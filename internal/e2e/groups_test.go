@@ -10,12 +10,12 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // inChain asks the DC itself, with LDAP_MATCHING_RULE_IN_CHAIN, for the
 // groups a user belongs to transitively.
-func inChain(t *testing.T, dc *testenv.SambaDC, base, userDN string) []string {
+func inChain(t *testing.T, dc *samba.DC, base, userDN string) []string {
 	t.Helper()
 	pem, err := os.ReadFile(dc.CAFile)
 	if err != nil {
@@ -50,7 +50,7 @@ func inChain(t *testing.T, dc *testenv.SambaDC, base, userDN string) []string {
 // syncs to a base DN.
 func TestNestedGroupsThreeLevelsDeep(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	groupsOU := dc.NewOU(t)
 	tag := newTag(t)
@@ -59,7 +59,7 @@ func TestNestedGroupsThreeLevelsDeep(t *testing.T) {
 	leaf := dc.AddGroup(t, ou, "Leaf-"+tag)
 	dc.AddMember(t, top, mid)
 	dc.AddMember(t, mid, leaf)
-	users := dc.AddUsers(t, ou, testenv.ADUser{CN: "Nora Nested", SAM: "nora" + tag}, testenv.ADUser{CN: "Plain", SAM: "plain" + tag})
+	users := dc.AddUsers(t, ou, samba.User{CN: "Nora Nested", SAM: "nora" + tag}, samba.User{CN: "Plain", SAM: "plain" + tag})
 	dc.AddMember(t, leaf, users[0])
 
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})

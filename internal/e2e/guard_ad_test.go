@@ -5,7 +5,8 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // The deletion guard against Active Directory, in the default auto mode
@@ -14,12 +15,12 @@ import (
 // applied, and approval applies exactly the held plan, not a new read.
 func TestDeletionGuardOnActiveDirectoryHoldsThenApprovalAppliesTheHeldPlan(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	var users []testenv.ADUser
+	var users []samba.User
 	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"} {
-		users = append(users, testenv.ADUser{CN: "User " + n, SAM: n + tag, Mail: n + "@corp.example.com"})
+		users = append(users, samba.User{CN: "User " + n, SAM: n + tag, Mail: n + "@corp.example.com"})
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
@@ -60,7 +61,7 @@ func TestDeletionGuardOnActiveDirectoryHoldsThenApprovalAppliesTheHeldPlan(t *te
 
 	// Approval applies the held plan, not a new read: a user added since
 	// is not created, a user deleted since is not deactivated.
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "Late Comer", SAM: "latecomer" + tag})
+	dc.AddUsers(t, ou, samba.User{CN: "Late Comer", SAM: "latecomer" + tag})
 	dc.Delete(t, dns[19])
 	out := sys.MustCLI("run", "approve", sum.RunID)
 	if !strings.Contains(out, "deactivated 6") || !strings.Contains(out, "updated 1") {
@@ -103,11 +104,11 @@ func TestDeletionGuardOnActiveDirectoryHoldsThenApprovalAppliesTheHeldPlan(t *te
 // every limit off; discarding keeps every account as it was.
 func TestFilterTypoOnActiveDirectoryIsHeld(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "One", SAM: "one" + tag}, testenv.ADUser{CN: "Two", SAM: "two" + tag},
-		testenv.ADUser{CN: "Three", SAM: "three" + tag})
+	dc.AddUsers(t, ou, samba.User{CN: "One", SAM: "one" + tag}, samba.User{CN: "Two", SAM: "two" + tag},
+		samba.User{CN: "Three", SAM: "three" + tag})
 	good := ADDomain("corp", dc, ou)
 	sys := Start(t, []Domain{good})
 	sys.MustCLI("job", "create", "corp-sync", "--all-domains", "--groups-base-dn", ou,
@@ -152,12 +153,12 @@ func TestFilterTypoOnActiveDirectoryIsHeld(t *testing.T) {
 // limit apply, 4 more are held with the numbers.
 func TestDeletionGuardAbsoluteLimitOnActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
-	var users []testenv.ADUser
+	var users []samba.User
 	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		users = append(users, testenv.ADUser{CN: "User " + n, SAM: n + tag})
+		users = append(users, samba.User{CN: "User " + n, SAM: n + tag})
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
@@ -201,21 +202,21 @@ func TestDeletionGuardAbsoluteLimitOnActiveDirectory(t *testing.T) {
 // are off.
 func TestDeletionGuardResultDropLimit(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(20))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(20))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full",
 		"--max-deactivations", "0", "--max-deactivation-percent", "0") // result drop: the default 10%
 	sys.MustComplete("lab-sync")
 
-	slapd.Delete(t, "uid=user0000001,"+slapd.UsersDN)
-	slapd.Delete(t, "uid=user0000002,"+slapd.UsersDN)
+	openldap.Delete(t, "uid=user0000001,"+openldap.UsersDN)
+	openldap.Delete(t, "uid=user0000002,"+openldap.UsersDN)
 	at := sys.MustComplete("lab-sync") // 18 of 20: 10% fewer, the limit
 	if d := domainResult(t, at, "lab"); d.Deactivated != 2 || d.Entries != 18 {
 		t.Fatalf("10%% fewer users: %+v", d)
 	}
 
 	for _, u := range []string{"user0000003", "user0000004"} {
-		slapd.Delete(t, "uid="+u+","+slapd.UsersDN)
+		openldap.Delete(t, "uid="+u+","+openldap.UsersDN)
 	}
 	sum, err := sys.RunJob("lab-sync") // 16 of 18: 11.1% fewer
 	if err == nil || sum.Outcome != "held" {

@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -35,16 +36,16 @@ func activeCount(list []accounts.Account) int {
 // decides, and approval applies exactly the held plan.
 func TestDeletionGuardHoldsThenApprovalAppliesTheHeldPlan(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(20))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(20))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full") // default limits: 500 and 10%
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 
 	for i := 1; i <= 6; i++ { // 30%
-		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+		openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN))
 	}
-	slapd.Modify(t, fmt.Sprintf("uid=user%07d,%s", 10, slapd.UsersDN), "mail", "changed@example.org")
+	openldap.Modify(t, fmt.Sprintf("uid=user%07d,%s", 10, openldap.UsersDN), "mail", "changed@example.org")
 	sum, err := sys.RunJob("lab-sync")
 	if err == nil || sum.Outcome != "held" {
 		t.Fatalf("outcome %s err %v, want held and a non-zero exit", sum.Outcome, err)
@@ -74,7 +75,7 @@ func TestDeletionGuardHoldsThenApprovalAppliesTheHeldPlan(t *testing.T) {
 
 	// Approval applies the held plan, not a new read: a user added since
 	// is not created.
-	slapd.AddUser(t, testenv.InetUser{UID: "latecomer", CN: "Late Comer", Surname: "Comer"})
+	openldap.AddUser(t, slapd.User{UID: "latecomer", CN: "Late Comer", Surname: "Comer"})
 	out := sys.MustCLI("run", "approve", sum.RunID)
 	if !strings.Contains(out, "deactivated 6") || !strings.Contains(out, "updated 1") {
 		t.Fatalf("approve: %s", out)
@@ -103,8 +104,8 @@ func TestDeletionGuardHoldsThenApprovalAppliesTheHeldPlan(t *testing.T) {
 // account as it was, and nothing of the bad read stays in diff's record.
 func TestFilterTypoMatchingNothingIsHeldAndCanBeDiscarded(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
-	good := LDAPDomain("lab", slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(5))
+	good := LDAPDomain("lab", openldap)
 	sys := Start(t, []Domain{good})
 	// Even with every limit off, an empty result is held.
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0", "--mode", "full")
@@ -142,20 +143,20 @@ func TestFilterTypoMatchingNothingIsHeldAndCanBeDiscarded(t *testing.T) {
 // A run whose every domain is held is rejected.
 func TestHeldDomainDoesNotStopTheJobsOtherDomains(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	dc.AddUsers(t, ou,
-		testenv.ADUser{CN: "Ada Lovelace", SAM: "ada" + tag, Mail: "ada@corp.example.com"},
-		testenv.ADUser{CN: "Alan Turing", SAM: "alan" + tag, Mail: "alan@corp.example.com"})
-	slapd := testenv.Slapd(t, testenv.WithUsers(10))
-	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", slapd)})
+		samba.User{CN: "Ada Lovelace", SAM: "ada" + tag, Mail: "ada@corp.example.com"},
+		samba.User{CN: "Alan Turing", SAM: "alan" + tag, Mail: "alan@corp.example.com"})
+	openldap := slapd.Start(t, slapd.WithUsers(10))
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "both", "--all-domains", "--mode", "full")
 	sys.MustCLI("job", "create", "lab-only", "--domain", "lab", "--mode", "full")
 	sys.MustComplete("both")
 
 	for i := 1; i <= 3; i++ { // 30% of lab: held
-		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+		openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN))
 	}
 	first, err := sys.RunJob("both")
 	if err == nil || first.Outcome != "held" {
@@ -164,7 +165,7 @@ func TestHeldDomainDoesNotStopTheJobsOtherDomains(t *testing.T) {
 	heldRun := first.RunID
 
 	// The next run: corp's new user is created, lab is not read.
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "Grace Hopper", SAM: "grace" + tag, Mail: "grace@corp.example.com"})
+	dc.AddUsers(t, ou, samba.User{CN: "Grace Hopper", SAM: "grace" + tag, Mail: "grace@corp.example.com"})
 	pagesBefore := sys.captured.count("adsync.directory.page.v1")
 	requestsBefore := sys.captured.count("adsync.directory.requested.v1")
 	sum, err := sys.RunJob("both")

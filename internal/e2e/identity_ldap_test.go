@@ -6,7 +6,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -15,8 +15,8 @@ import (
 // full read and on a delta read.
 func TestIdentityRenameOnOpenLDAP(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	sys.MustComplete("lab-sync")
 
@@ -26,8 +26,8 @@ func TestIdentityRenameOnOpenLDAP(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			was := ByUsername(t, sys.Accounts("lab"))[tc.from]
-			dn := slapd.Rename(t, "uid="+tc.from+","+slapd.UsersDN, "uid="+tc.to)
-			if id := slapd.EntryUUID(t, dn); id != was.ExternalID {
+			dn := openldap.Rename(t, "uid="+tc.from+","+openldap.UsersDN, "uid="+tc.to)
+			if id := openldap.EntryUUID(t, dn); id != was.ExternalID {
 				t.Fatalf("modrdn changed the entryUUID: %s → %s", was.ExternalID, id)
 			}
 			sum, err := sys.RunJob("lab-sync", "--mode", tc.mode)

@@ -8,7 +8,8 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -17,17 +18,17 @@ import (
 // takes over the local name of another account.
 func TestIdentityRenamesAndCollisions(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	dns := dc.AddUsers(t, ou,
-		testenv.ADUser{CN: "Renee", SAM: "renee" + tag, Mail: "renee@corp.example.com"},
-		testenv.ADUser{CN: "Dup", SAM: "dup" + tag},
-		testenv.ADUser{CN: "Twin", SAM: "twin" + tag})
-	slapd := testenv.Slapd(t)
-	slapd.AddUser(t, testenv.InetUser{UID: "dup" + tag, CN: "Dup In Lab", Surname: "Lab"})
+		samba.User{CN: "Renee", SAM: "renee" + tag, Mail: "renee@corp.example.com"},
+		samba.User{CN: "Dup", SAM: "dup" + tag},
+		samba.User{CN: "Twin", SAM: "twin" + tag})
+	openldap := slapd.Start(t)
+	openldap.AddUser(t, slapd.User{UID: "dup" + tag, CN: "Dup In Lab", Surname: "Lab"})
 
-	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", slapd)})
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "all", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	sys.MustComplete("all")
 	all := sys.Accounts("")
@@ -56,7 +57,7 @@ func TestIdentityRenamesAndCollisions(t *testing.T) {
 	// directory identity: it does not take over the old account.
 	twin := names["twin"+tag+"@corp"]
 	dc.Delete(t, dns[2])
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "Twin Again", SAM: "twin" + tag})
+	dc.AddUsers(t, ou, samba.User{CN: "Twin Again", SAM: "twin" + tag})
 	sum, err := sys.RunJob("all")
 	if err != nil {
 		t.Fatalf("run: %v", err)

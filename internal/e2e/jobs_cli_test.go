@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 type syncBuffer struct {
@@ -35,8 +35,8 @@ func (s *syncBuffer) String() string {
 // The job commands an administrator uses, and the live feed of `watch`.
 func TestJobCommandsHistoryAndWatch(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(5))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 
 	// watch, started before anything happens
 	var feed syncBuffer
@@ -122,8 +122,8 @@ func TestJobCommandsHistoryAndWatch(t *testing.T) {
 // Job history is bounded by nats.history: older runs are dropped.
 func TestHistoryIsBoundedByItsRetention(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(1))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithNATS("  history: 3s\n"))
+	openldap := slapd.Start(t, slapd.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithNATS("  history: 3s\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	sys.MustComplete("lab-sync")
 	if n := len(sys.History("lab-sync")); n != 1 {
@@ -140,8 +140,8 @@ func TestHistoryIsBoundedByItsRetention(t *testing.T) {
 // --cron, and a cron expression's CRON_TZ= prefix sets its zone.
 func TestJobShowPrintsTheNextRunOfASchedule(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(1))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	now := sys.Clock.Now().UTC().Truncate(time.Second)
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {

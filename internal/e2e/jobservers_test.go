@@ -15,14 +15,14 @@ import (
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/jobs"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Only job servers schedule and read; without one, guard says so.
 func TestJobsRunOnlyOnJobServers(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(2))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig("job_server: false\n"))
+	openldap := slapd.Start(t, slapd.WithUsers(2))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig("job_server: false\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--every", "12h", "--run-when", "immediately")
 
 	stillRuns(t, sys, "lab-sync", 0) // tick idle: the immediate slot waits
@@ -47,8 +47,8 @@ func TestJobsRunOnlyOnJobServers(t *testing.T) {
 // another environment is never run, and import refuses them.
 func TestJobsAreNeverImportedFromAnotherEnvironment(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(1))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "local", "--all-domains")
 	sys.MustCLI("sso", "enable", "saml", "--force")
 

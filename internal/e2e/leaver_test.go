@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -50,11 +51,11 @@ func checkLeaverRun(t *testing.T, sys *System, job, domain string, before map[st
 // deactivates it.
 func TestLeaverMovedOutOfScopeOnActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou, leavers := dc.NewOU(t), dc.NewOU(t)
 	tag := newTag(t)
-	dns := dc.AddUsers(t, ou, testenv.ADUser{CN: "Stay A", SAM: "staya" + tag}, testenv.ADUser{CN: "Stay B", SAM: "stayb" + tag},
-		testenv.ADUser{CN: "Leaver", SAM: "leaver" + tag})
+	dns := dc.AddUsers(t, ou, samba.User{CN: "Stay A", SAM: "staya" + tag}, samba.User{CN: "Stay B", SAM: "stayb" + tag},
+		samba.User{CN: "Leaver", SAM: "leaver" + tag})
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
 	sys.MustCLI("job", "create", "corp-sync", "--all-domains", "--groups-base-dn", ou, "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	if m := domainResult(t, sys.MustComplete("corp-sync"), "corp").Mode; m != events.ModeFull {
@@ -73,13 +74,13 @@ func TestLeaverMovedOutOfScopeOnActiveDirectory(t *testing.T) {
 // out of the users' OU.
 func TestLeaverMovedOutOfScopeOnOpenLDAP(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t)
-	leavers := slapd.AddOU(t, "leavers")
+	openldap := slapd.Start(t)
+	leavers := openldap.AddOU(t, "leavers")
 	var dns []string
 	for _, uid := range []string{"staya", "stayb", "leaver"} {
-		dns = append(dns, slapd.AddUser(t, testenv.InetUser{UID: uid, Mail: uid + "@example.org"}))
+		dns = append(dns, openldap.AddUser(t, slapd.User{UID: uid, Mail: uid + "@example.org"}))
 	}
-	lab := LDAPDomain("lab", slapd)
+	lab := LDAPDomain("lab", openldap)
 	lab.DisabledFilter = "(employeeType=disabled)"
 	sys := Start(t, []Domain{lab}, WithDomainYAML("lab", "    delta_overlap: 1s\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
@@ -89,10 +90,10 @@ func TestLeaverMovedOutOfScopeOnOpenLDAP(t *testing.T) {
 	waitFor(t, "the entries to age past the overlap", 5*time.Second, func() bool { return time.Since(start) > 2100*time.Millisecond })
 	sys.MustComplete("lab-sync")
 	before := byID(sys.Accounts("lab"))
-	leaverID := slapd.EntryUUID(t, dns[2])
+	leaverID := openldap.EntryUUID(t, dns[2])
 
-	slapd.Modify(t, dns[2], "employeeType", "disabled")
-	slapd.Move(t, dns[2], leavers)
+	openldap.Modify(t, dns[2], "employeeType", "disabled")
+	openldap.Move(t, dns[2], leavers)
 	run := sys.MustComplete("lab-sync")
 	checkLeaverRun(t, sys, "lab-sync", "lab", before, leaverID, func() events.DomainResult { return domainResult(t, run, "lab") })
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -16,12 +16,12 @@ import (
 // drift, and reactivating it lifts the hold.
 func TestLocalHoldOnActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	dns := dc.AddUsers(t, ou,
-		testenv.ADUser{CN: "Held " + tag, SAM: "held" + tag, Mail: "held@corp.example.com"},
-		testenv.ADUser{CN: "Other " + tag, SAM: "other" + tag})
+		samba.User{CN: "Held " + tag, SAM: "held" + tag, Mail: "held@corp.example.com"},
+		samba.User{CN: "Other " + tag, SAM: "other" + tag})
 	held := "held" + tag + "@corp"
 	sys := Start(t, []Domain{ADDomain("corp", dc, ou)})
 	sys.MustCLI("job", "create", "corp-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")

@@ -6,7 +6,8 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -16,15 +17,15 @@ import (
 // identity never takes over an existing account's name.
 func TestDomainBackslashLocalNamesWithTheSameUsernameInTwoDomains(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	tag := newTag(t)
 	name := "dup" + tag
-	dns := dc.AddUsers(t, ou, testenv.ADUser{CN: "Dup In Corp", SAM: name, Mail: "dup@corp.example.com"})
-	slapd := testenv.Slapd(t)
-	slapd.AddUser(t, testenv.InetUser{UID: name, CN: "Dup In Lab", Surname: "Lab", Mail: "dup@lab.example.org"})
+	dns := dc.AddUsers(t, ou, samba.User{CN: "Dup In Corp", SAM: name, Mail: "dup@corp.example.com"})
+	openldap := slapd.Start(t)
+	openldap.AddUser(t, slapd.User{UID: name, CN: "Dup In Lab", Surname: "Lab", Mail: "dup@lab.example.org"})
 
-	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", slapd)},
+	sys := Start(t, []Domain{ADDomain("corp", dc, ou), LDAPDomain("lab", openldap)},
 		WithConfig("accounts:\n  local_name: 'DOMAIN\\user'\n"))
 	sys.MustCLI("job", "create", "all", "--all-domains",
 		"--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
@@ -47,7 +48,7 @@ func TestDomainBackslashLocalNamesWithTheSameUsernameInTwoDomains(t *testing.T) 
 	if corp.ExternalID != dc.GUID(t, dns[0]) || corp.Domain != "corp" || corp.Username != name || corp.Email != "dup@corp.example.com" || !corp.Active {
 		t.Fatalf("corp's account: %+v", corp)
 	}
-	if lab.ExternalID != slapd.EntryUUID(t, "uid="+name+","+slapd.UsersDN) || lab.Domain != "lab" || lab.Username != name || lab.Email != "dup@lab.example.org" || !lab.Active {
+	if lab.ExternalID != openldap.EntryUUID(t, "uid="+name+","+openldap.UsersDN) || lab.Domain != "lab" || lab.Username != name || lab.Email != "dup@lab.example.org" || !lab.Active {
 		t.Fatalf("lab's account: %+v", lab)
 	}
 	if _, ok := all[name+"@corp"]; ok {
@@ -80,7 +81,7 @@ func TestDomainBackslashLocalNamesWithTheSameUsernameInTwoDomains(t *testing.T) 
 	// Deleted and created again in AD: a new objectGUID with the same name
 	// never takes over CORP\name; the change fails and is listed.
 	dc.Delete(t, dns[0])
-	reborn := dc.AddUsers(t, ou, testenv.ADUser{CN: "Dup Reborn", SAM: name})
+	reborn := dc.AddUsers(t, ou, samba.User{CN: "Dup Reborn", SAM: name})
 	again, err := sys.RunJob("all")
 	if again.RunID == "" {
 		t.Fatalf("run: %v", err)

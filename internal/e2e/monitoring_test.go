@@ -22,7 +22,7 @@ import (
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/infra/embeddednats"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // What an operator looks at while a run goes: Prometheus metrics and
@@ -35,9 +35,9 @@ func TestMonitoringOfARun(t *testing.T) {
 	// test (nor another run of this one, -count) uses keeps this test's
 	// per-domain series its own.
 	domain := "monitored-" + newTag(t)
-	slapd := testenv.Slapd(t, testenv.WithUsers(users))
+	openldap := slapd.Start(t, slapd.WithUsers(users))
 	metricsAddr := freeAddr(t)
-	sys := startJSONLog(t, []Domain{LDAPDomain(domain, slapd)}, WithConfig("metrics:\n  listen: "+metricsAddr+"\n"))
+	sys := startJSONLog(t, []Domain{LDAPDomain(domain, openldap)}, WithConfig("metrics:\n  listen: "+metricsAddr+"\n"))
 
 	watch := startWatch(t, sys)
 	sys.MustCLI("job", "create", "mon-sync", "--all-domains")

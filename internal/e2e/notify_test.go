@@ -17,12 +17,13 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/receivers"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // notifyConfig is a notify section with a webhook and an e-mail channel
 // for the given events.
-func notifyConfig(t *testing.T, hook *testenv.WebhookReceiver, mail *testenv.SMTPServer, kinds ...string) string {
+func notifyConfig(t *testing.T, hook *receivers.WebhookReceiver, mail *receivers.SMTPServer, kinds ...string) string {
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`notify:
   console_url: https://adsync.example.com
@@ -50,7 +51,7 @@ func notifyConfig(t *testing.T, hook *testenv.WebhookReceiver, mail *testenv.SMT
 }
 
 // webhooks decodes the notifications the receiver accepted.
-func webhooks(t *testing.T, hook *testenv.WebhookReceiver) []events.NotificationRequested {
+func webhooks(t *testing.T, hook *receivers.WebhookReceiver) []events.NotificationRequested {
 	t.Helper()
 	bodies, _, bad := hook.Accepted()
 	if bad > 0 {
@@ -82,12 +83,12 @@ func summary(ns []events.NotificationRequested) string {
 // next good run resolves each alert on both channels.
 func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(10))
-	hook := testenv.Webhook(t, "hook-secret-0123456789")
-	mail := testenv.SMTP(t)
+	openldap := slapd.Start(t, slapd.WithUsers(10))
+	hook := receivers.Webhook(t, "hook-secret-0123456789")
+	mail := receivers.SMTP(t)
 	metricsAddr, listen := freeAddr(t), freeAddr(t)
 	token := writeSecret(t, filepath.Join(t.TempDir(), "token"), strings.Repeat("t0ken", 7))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(notifyConfig(t, hook, mail, "run.held", "run.failed")+"metrics:\n  listen: "+metricsAddr+"\n"+
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(notifyConfig(t, hook, mail, "run.held", "run.failed")+"metrics:\n  listen: "+metricsAddr+"\n"+
 		fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - {name: platform, token_file: %s, role: viewer}\n", listen, token)))
 	metric := func(series string) bool {
 		_, b := httpGet(t, "http://"+metricsAddr+"/metrics")
@@ -97,7 +98,7 @@ func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 	sys.MustComplete("held-alerts")
 
 	for i := 1; i <= 3; i++ { // 30% > 10%
-		slapd.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN))
+		openldap.Delete(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN))
 	}
 	held, _ := sys.RunJob("held-alerts")
 	if held.Outcome != "held" {
@@ -132,7 +133,7 @@ func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 	hook.SetDown(true)
 	sys.MustCLI("run", "approve", held.RunID)
 	sys.MustComplete("held-alerts")
-	slapd.Stop(t)
+	openldap.Stop(t)
 	if failed, _ := sys.RunJob("held-alerts"); failed.Outcome != "failed" {
 		t.Fatalf("outcome %s with the directory down, want failed", failed.Outcome)
 	}
@@ -153,7 +154,7 @@ func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 		t.Fatalf("the Notifications page does not show the open alert and the failed deliveries:\n%s", page)
 	}
 	hook.SetDown(false)
-	slapd.Start(t)
+	openldap.Start(t)
 	sys.MustComplete("held-alerts")
 	want := "run.held/firing run.held/resolved run.failed/firing run.failed/resolved"
 	waitFor(t, "every alert once, after the receiver came back", time.Minute, func() bool { return len(webhooks(t, hook)) >= 4 && len(mail.Mails()) >= 4 })
@@ -181,17 +182,17 @@ func TestAlertsOfAHeldPlanAndAFailedRunReachWebhookAndMail(t *testing.T) {
 // good run resolves it.
 func TestAStaleJobAlertsAndAGoodRunResolvesIt(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	hook := testenv.Webhook(t, "hook-secret-0123456789")
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	hook := receivers.Webhook(t, "hook-secret-0123456789")
 	metricsAddr := freeAddr(t)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(notifyConfig(t, hook, nil, "job.stale")+"metrics:\n  listen: "+metricsAddr+"\n"))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(notifyConfig(t, hook, nil, "job.stale")+"metrics:\n  listen: "+metricsAddr+"\n"))
 	sys.MustCLI("job", "create", "hourly", "--all-domains", "--every", "1h", "--run-when", "scheduled")
 	// The next run's gauge, for Prometheus's AdsyncJobOverdue.
 	waitFor(t, "the next run's gauge", 30*time.Second, func() bool {
 		_, b := httpGet(t, "http://"+metricsAddr+"/metrics")
 		return strings.Contains(b, `adsync_job_next_run_timestamp_seconds{job="hourly"}`)
 	})
-	slapd.Stop(t)
+	openldap.Stop(t)
 	sys.Clock.Advance(90 * time.Minute) // one slot: it fails
 	time.Sleep(3 * time.Second)         // the notifier checks every second: nothing yet (90 min < 2 h)
 	if n := len(webhooks(t, hook)); n != 0 {
@@ -203,7 +204,7 @@ func TestAStaleJobAlertsAndAGoodRunResolvesIt(t *testing.T) {
 	if n.Kind != events.AlertJobStale || n.State != events.AlertFiring || n.Job != "hourly" || !strings.Contains(n.Text, "runs every 1h0m0s") {
 		t.Fatalf("stale alert: %+v", n)
 	}
-	slapd.Start(t)
+	openldap.Start(t)
 	sys.MustComplete("hourly")
 	waitFor(t, "the resolution", 30*time.Second, func() bool { return len(webhooks(t, hook)) == 2 })
 	if got := summary(webhooks(t, hook)); got != "job.stale/firing job.stale/resolved" {
@@ -215,10 +216,10 @@ func TestAStaleJobAlertsAndAGoodRunResolvesIt(t *testing.T) {
 // an unknown channel and a receiver that refuses are errors.
 func TestNotifyTestSendsOnAChannel(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(1))
-	hook := testenv.Webhook(t, "hook-secret-0123456789")
-	mail := testenv.SMTP(t)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(notifyConfig(t, hook, mail, "run.held")))
+	openldap := slapd.Start(t, slapd.WithUsers(1))
+	hook := receivers.Webhook(t, "hook-secret-0123456789")
+	mail := receivers.SMTP(t)
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(notifyConfig(t, hook, mail, "run.held")))
 	if out := sys.MustCLI("notify", "test", "hook"); !strings.Contains(out, "test message sent on hook") {
 		t.Fatalf("notify test: %s", out)
 	}

@@ -9,7 +9,8 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // pagesRead waits until the system has published at least min
@@ -48,19 +49,19 @@ var eventsOf1000 = WithConfig("directory_reader:\n  entries_per_event: 1000\n")
 // whole again (an account without the limit), the pending changes apply.
 func TestServerSizeLimitMidReadDeactivatesNobody(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3000), testenv.WithReader("size.prtotal=1500"))
-	admin := LDAPDomain("lab", slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(3000), slapd.WithReader("size.prtotal=1500"))
+	admin := LDAPDomain("lab", openldap)
 	admin.PageSize = 100
 	limited := admin
-	limited.BindDN, limited.PasswordFile = slapd.ReaderDN, slapd.ReaderPasswordFile
+	limited.BindDN, limited.PasswordFile = openldap.ReaderDN, openldap.ReaderPasswordFile
 	sys := Start(t, []Domain{admin}, eventsOf1000)
 	// No deletion guard limits: only the partial read must stop the deactivations.
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full", "--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 
-	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "new@example.org")
-	slapd.Delete(t, "uid=user0000002,"+slapd.UsersDN)
+	openldap.Modify(t, "uid=user0000001,"+openldap.UsersDN, "mail", "new@example.org")
+	openldap.Delete(t, "uid=user0000002,"+openldap.UsersDN)
 	sys.SetDomains(limited)
 	sys.Restart()
 	sum, err := sys.RunJob("lab-sync")
@@ -96,7 +97,7 @@ func TestServerSizeLimitMidReadDeactivatesNobody(t *testing.T) {
 // deactivated, no account changes, and the next run completes.
 func TestMidReadFailureOnActiveDirectoryDeactivatesNobody(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	const n = 1200
 	ou := dc.BulkOU(t, n) // read-only, shared by the tests
 	proxy := newCutProxy(t, strings.TrimPrefix(dc.LDAPSURL, "ldaps://"))
@@ -164,11 +165,11 @@ func TestAFirstSyncCutShortKeepsWhatItCreated(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const users = 3000
-			slapd := testenv.Slapd(t, testenv.WithUsers(users), testenv.WithReader("size.prtotal=1500"))
-			admin := LDAPDomain("lab", slapd)
+			openldap := slapd.Start(t, slapd.WithUsers(users), slapd.WithReader("size.prtotal=1500"))
+			admin := LDAPDomain("lab", openldap)
 			admin.PageSize = 100
 			limited := admin
-			limited.BindDN, limited.PasswordFile = slapd.ReaderDN, slapd.ReaderPasswordFile
+			limited.BindDN, limited.PasswordFile = openldap.ReaderDN, openldap.ReaderPasswordFile
 			sys := Start(t, []Domain{limited}, eventsOf1000, WithConfig(tt.config))
 			sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full")
 			sum, err := sys.RunJob("lab-sync")

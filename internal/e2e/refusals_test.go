@@ -15,18 +15,19 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
-
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Directories that cannot be read fail the run with a clear reason, and
 // change no account.
 func TestUnreadableDirectoryFailsTheRunAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
-	dc.AddUsers(t, ou, testenv.ADUser{CN: "Someone", SAM: "someone" + newTag(t)})
+	dc.AddUsers(t, ou, samba.User{CN: "Someone", SAM: "someone" + newTag(t)})
 
 	dir := t.TempDir()
 	wrongPassword := filepath.Join(dir, "wrong.pass")
@@ -91,8 +92,8 @@ func TestUnreadableDirectoryFailsTheRunAndChangesNothing(t *testing.T) {
 // nothing is read or written.
 func TestSingleSignOnRejectsEveryRun(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("sso", "enable", "oidc")
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
@@ -142,10 +143,10 @@ func TestSingleSignOnRejectsEveryRun(t *testing.T) {
 // pipeline goes on.
 func TestMalformedEventIsKeptAndThePipelineGoesOn(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(2))
+	openldap := slapd.Start(t, slapd.WithUsers(2))
 	listen := freeAddr(t)
 	token := writeSecret(t, filepath.Join(t.TempDir(), "token"), strings.Repeat("t0ken", 7))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - {name: p, token_file: %s, role: viewer}\n", listen, token)))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - {name: p, token_file: %s, role: viewer}\n", listen, token)))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 
 	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)

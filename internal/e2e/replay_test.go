@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Event replay: an old page and an old batch of changes delivered again
@@ -17,13 +17,13 @@ import (
 // window) never bring back an older state.
 func TestReplayedOldEventsNeverWin(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(2))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(2))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full")
 	first := sys.MustComplete("lab-sync")
 	old := ByUsername(t, sys.Accounts("lab"))["user0000001"]
 
-	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "new@example.org")
+	openldap.Modify(t, "uid=user0000001,"+openldap.UsersDN, "mail", "new@example.org")
 	sys.MustComplete("lab-sync")
 
 	nc, err := nats.Connect(sys.NATSURL, sys.NATSOptions()...)

@@ -9,7 +9,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -19,8 +19,8 @@ import (
 // later run finishes (the system's clock is advanced, nothing sleeps).
 func TestReportsAreBoundedAndPruned(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig("accounts:\n  report_max_rows: 2\n  report_retention: 1h\n"))
+	openldap := slapd.Start(t, slapd.WithUsers(5))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig("accounts:\n  report_max_rows: 2\n  report_retention: 1h\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full")
 	first := sys.MustComplete("lab-sync")
 	if c, _, _, _, _ := Counts(t, first, "lab"); c != 5 {
@@ -45,7 +45,7 @@ func TestReportsAreBoundedAndPruned(t *testing.T) {
 
 	t.Run("dry run plan", func(t *testing.T) {
 		for i := 1; i <= 3; i++ {
-			slapd.Modify(t, fmt.Sprintf("uid=user%07d,%s", i, slapd.UsersDN), "mail", fmt.Sprintf("u%d@example.org", i))
+			openldap.Modify(t, fmt.Sprintf("uid=user%07d,%s", i, openldap.UsersDN), "mail", fmt.Sprintf("u%d@example.org", i))
 		}
 		r := sys.CLI("job", "run", "lab-sync", "--dry-run", "--wait", "--json")
 		var sum cli.RunSummary

@@ -11,7 +11,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Requeue if the job fails: with the directory down, the run is retried by
@@ -22,14 +22,14 @@ import (
 // nothing is read. Without requeue the run fails once and stays failed.
 func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(4))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(4))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "retrying", "--all-domains", "--requeue", "--requeue-attempts", "6", "--requeue-delay", "1s", "--requeue-max-delay", "4s")
 	sys.MustCLI("job", "create", "once", "--all-domains")
 	sys.MustCLI("job", "create", "sso-later", "--all-domains", "--requeue", "--requeue-attempts", "4", "--requeue-delay", "3s")
 	watch := sys.Watch()
 
-	slapd.Stop(t)
+	openldap.Stop(t)
 
 	var onceRun string
 	t.Run("requeue off: fails once and stays failed", func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 		}
 		// The directory is back: only the admission checks can stop the
 		// next attempt from reading it.
-		slapd.Start(t)
+		openldap.Start(t)
 		if err := <-done; err == nil {
 			t.Fatalf("a run continued after single sign-on was enabled:\n%s", out.String())
 		}
@@ -94,7 +94,7 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 		for _, j := range []string{"retrying", "once", "sso-later"} {
 			sys.MustCLI("job", "enable", j)
 		}
-		slapd.Stop(t)
+		openldap.Stop(t)
 	})
 
 	t.Run("requeue on: completes after the directory is back", func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 		waitFor(t, "two failed attempts", 30*time.Second, func() bool {
 			return strings.Count(errb.String(), "retrying in") >= 2
 		})
-		slapd.Start(t)
+		openldap.Start(t)
 		if err := <-done; err != nil {
 			t.Fatalf("requeued run: %v\n%s", err, errb.String())
 		}
@@ -151,12 +151,12 @@ func TestRequeueRetriesUntilTheDirectoryIsBack(t *testing.T) {
 
 	t.Run("requeue on: after the last attempt the run fails with the cause", func(t *testing.T) {
 		sys.MustCLI("job", "update", "retrying", "--requeue-attempts", "2")
-		slapd.Stop(t)
+		openldap.Stop(t)
 		sum, err := sys.RunJob("retrying")
 		if err == nil || sum.Outcome != "failed" || sum.Attempts != 2 || !strings.Contains(strings.Join(sum.Reasons, ""), "connection refused") {
 			t.Fatalf("outcome %s attempts %d reasons %v err %v", sum.Outcome, sum.Attempts, sum.Reasons, err)
 		}
-		slapd.Start(t)
+		openldap.Start(t)
 	})
 
 	t.Run("requeue off: the failed run stayed failed", func(t *testing.T) {
@@ -230,8 +230,8 @@ func TestOverlappingRunsAreRejectedUntilTheLeaseExpires(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	slapd := testenv.Slapd(t)
-	stuck := LDAPDomain("stuck", slapd)
+	openldap := slapd.Start(t)
+	stuck := LDAPDomain("stuck", openldap)
 	stuck.URL = "ldaps://" + hole.Addr().String()
 	sys := Start(t, []Domain{stuck}, WithConfig("guard:\n  run_lease: 1h\n"))
 	sys.MustCLI("job", "create", "slow", "--all-domains")

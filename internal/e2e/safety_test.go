@@ -7,7 +7,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -15,9 +15,9 @@ import (
 // pages) deactivates nobody and applies nothing.
 func TestMidReadFailureDeactivatesNobody(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3000))
-	proxy := newCutProxy(t, strings.TrimPrefix(slapd.LDAPSURL, "ldaps://"))
-	lab := LDAPDomain("lab", slapd)
+	openldap := slapd.Start(t, slapd.WithUsers(3000))
+	proxy := newCutProxy(t, strings.TrimPrefix(openldap.LDAPSURL, "ldaps://"))
+	lab := LDAPDomain("lab", openldap)
 	lab.URL = "ldaps://" + proxy.Addr()
 	lab.PageSize = 100
 	sys := Start(t, []Domain{lab})
@@ -25,7 +25,7 @@ func TestMidReadFailureDeactivatesNobody(t *testing.T) {
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 
-	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "new@example.org")
+	openldap.Modify(t, "uid=user0000001,"+openldap.UsersDN, "mail", "new@example.org")
 	proxy.CutAfter(150_000) // a few pages of 100 entries, then the connection drops
 	sum, err := sys.RunJob("lab-sync")
 	if err == nil || sum.Outcome != "failed" {
@@ -54,8 +54,8 @@ func TestMidReadFailureDeactivatesNobody(t *testing.T) {
 // lifted.
 func TestLocalHoldsSurviveTheSync(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	sys.MustComplete("lab-sync")
 
@@ -66,7 +66,7 @@ func TestLocalHoldsSurviveTheSync(t *testing.T) {
 	if !strings.Contains(out, "inactive (local)") {
 		t.Fatalf("deactivate: %s", out)
 	}
-	slapd.Modify(t, "uid=user0000002,"+slapd.UsersDN, "mail", "still-here@example.org")
+	openldap.Modify(t, "uid=user0000002,"+openldap.UsersDN, "mail", "still-here@example.org")
 	sum := sys.MustComplete("lab-sync")
 	if sum.Domains[0].Drift != 1 {
 		t.Fatalf("drift %d, want 1", sum.Domains[0].Drift)
@@ -91,16 +91,16 @@ func TestLocalHoldsSurviveTheSync(t *testing.T) {
 // A dry run computes the whole plan and writes nothing.
 func TestDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(4))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(4))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	// Full reads: OpenLDAP keeps no tombstones, deletions show in full reads.
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0", "--mode", "full")
 	sys.MustComplete("lab-sync")
 	before := sys.Accounts("lab")
 
-	slapd.Delete(t, "uid=user0000001,"+slapd.UsersDN)
-	slapd.Modify(t, "uid=user0000002,"+slapd.UsersDN, "mail", "two@example.org")
-	slapd.AddUser(t, testenv.InetUser{UID: "newbie", CN: "New Bie", Surname: "Bie"})
+	openldap.Delete(t, "uid=user0000001,"+openldap.UsersDN)
+	openldap.Modify(t, "uid=user0000002,"+openldap.UsersDN, "mail", "two@example.org")
+	openldap.AddUser(t, slapd.User{UID: "newbie", CN: "New Bie", Surname: "Bie"})
 
 	r := sys.CLI("job", "run", "lab-sync", "--dry-run", "--wait")
 	if r.Err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/internal/cli"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // scheduledRuns returns the job's scheduled runs, oldest first.
@@ -56,8 +56,8 @@ func stillRuns(t *testing.T, sys *System, job string, n int) {
 // disabled or deleted job takes effect without a restart.
 func TestSchedulesWithTwoTicksStartOneRunPerSlot(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(3))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.Serve("tick") // a second tick replica beside the one in `adsync run`
 
 	sys.MustCLI("job", "create", "every12", "--all-domains", "--every", "12h", "--run-when", "immediately")
@@ -104,8 +104,8 @@ func TestSchedulesWithTwoTicksStartOneRunPerSlot(t *testing.T) {
 // Calendar schedules in a time zone, and the next run `job show` prints.
 func TestCronScheduleInATimeZone(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(1))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)})
+	openldap := slapd.Start(t, slapd.WithUsers(1))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)})
 	sys.MustCLI("job", "create", "nightly", "--all-domains", "--cron", "30 2 * * *", "--time-zone", "America/New_York")
 	var show map[string]any
 	if err := json.Unmarshal([]byte(sys.MustCLI("job", "show", "nightly", "--json")), &show); err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 type scimList struct {
@@ -32,14 +32,14 @@ type scimErr struct {
 // each bad request and for every write.
 func TestSCIMServesTheSyncedUsersAndGroups(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(5))
-	alice := slapd.AddUser(t, testenv.InetUser{UID: "alice", GivenName: "Alice", Surname: "Smith", DisplayName: "Alice Smith", Mail: "Alice.Smith@Example.org"})
-	bob := slapd.AddUser(t, testenv.InetUser{UID: "bob", GivenName: "Bob", Surname: "Jones", Mail: "bob@example.org"})
-	slapd.AddUser(t, testenv.InetUser{UID: "carol", GivenName: "Carol", Surname: "Smithers"})
-	slapd.AddGroup(t, "Staff", alice, bob)
+	openldap := slapd.Start(t, slapd.WithUsers(5))
+	alice := openldap.AddUser(t, slapd.User{UID: "alice", GivenName: "Alice", Surname: "Smith", DisplayName: "Alice Smith", Mail: "Alice.Smith@Example.org"})
+	bob := openldap.AddUser(t, slapd.User{UID: "bob", GivenName: "Bob", Surname: "Jones", Mail: "bob@example.org"})
+	openldap.AddUser(t, slapd.User{UID: "carol", GivenName: "Carol", Surname: "Smithers"})
+	openldap.AddGroup(t, "Staff", alice, bob)
 	secret := strings.Repeat("sc1m", 8)
 	listen := freeAddr(t)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - name: platform\n      token_file: %s\n      role: viewer\n",
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithConfig(fmt.Sprintf("http:\n  listen: %s\n  tokens:\n    - name: platform\n      token_file: %s\n      role: viewer\n",
 		listen, writeSecret(t, filepath.Join(t.TempDir(), "token"), secret))))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")
 	sys.MustComplete("lab-sync")
@@ -70,7 +70,7 @@ func TestSCIMServesTheSyncedUsersAndGroups(t *testing.T) {
 		}
 	}
 	aliceID := aliceRes["id"].(string)
-	if aliceRes["externalId"] != slapd.EntryUUID(t, alice) || aliceID != "lab:"+slapd.EntryUUID(t, alice) || aliceRes["active"] != true ||
+	if aliceRes["externalId"] != openldap.EntryUUID(t, alice) || aliceID != "lab:"+openldap.EntryUUID(t, alice) || aliceRes["active"] != true ||
 		aliceRes["name"].(map[string]any)["familyName"] != "Smith" || aliceRes["emails"].([]any)[0].(map[string]any)["value"] != "Alice.Smith@Example.org" {
 		t.Fatalf("alice: %v", aliceRes)
 	}
@@ -90,8 +90,8 @@ func TestSCIMServesTheSyncedUsersAndGroups(t *testing.T) {
 		{`userName ne "alice@lab" and userName sw "user"`, "user0000001,user0000002,user0000003,user0000004,user0000005"},
 		{`userName co "ob"`, "bob"},
 		{`userName ew "0005@lab"`, "user0000005"},
-		{`externalId eq "` + slapd.EntryUUID(t, bob) + `"`, "bob"},
-		{`externalId eq "` + strings.ToUpper(slapd.EntryUUID(t, bob)) + `"`, ""}, // caseExact
+		{`externalId eq "` + openldap.EntryUUID(t, bob) + `"`, "bob"},
+		{`externalId eq "` + strings.ToUpper(openldap.EntryUUID(t, bob)) + `"`, ""}, // caseExact
 		{`emails.value co ".SMITH@"`, "alice"},
 		{`emails[value sw "alice"]`, "alice"},
 		{`not (emails pr) or name.familyName eq "Jones"`, "bob,carol"},
@@ -158,7 +158,7 @@ func TestSCIMServesTheSyncedUsersAndGroups(t *testing.T) {
 		t.Fatalf("If-None-Match: %v %v", resp, err)
 	}
 	// A change to alice in the directory changes her version.
-	slapd.Modify(t, alice, "mail", "alice@new.example.org")
+	openldap.Modify(t, alice, "mail", "alice@new.example.org")
 	sys.MustComplete("lab-sync")
 	if _, h2, _ := c.do("GET", "/scim/v2/Users/"+url.PathEscape(aliceID), ""); h2.Get("ETag") == h.Get("ETag") {
 		t.Fatal("the ETag did not change with the user")

@@ -10,13 +10,14 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // The embedded bus can require TLS and credentials: adsync's own
 // processes and commands use them, anyone else is refused.
 func TestEmbeddedBusRequiresTLSAndCredentials(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(3))
+	openldap := slapd.Start(t, slapd.WithUsers(3))
 	dir := t.TempDir()
 	tlsFiles, err := testenv.WriteTLS(filepath.Join(dir, "nats-tls"), []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -28,7 +29,7 @@ func TestEmbeddedBusRequiresTLSAndCredentials(t *testing.T) {
 	}
 	// The certificate names 127.0.0.1 (testenv adds it).
 	listen := freeAddr(t)
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithListen(listen),
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithListen(listen),
 		WithCapture("tls://"+listen, nats.RootCAs(tlsFiles.CAFile), nats.UserInfo("adsync", "bus-secret-77")), WithNATS("  user: adsync\n  password_file: "+pw+
 			"\n  server_cert_file: "+tlsFiles.CertFile+"\n  server_key_file: "+tlsFiles.KeyFile+"\n  ca_file: "+tlsFiles.CAFile+"\n"))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains")

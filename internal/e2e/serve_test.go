@@ -11,14 +11,14 @@ import (
 	"github.com/adsync/adsync/internal/app"
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/infra/embeddednats"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Each of the five services runs alone (`adsync serve SERVICE`) against a
 // separate NATS server, and together they sync a directory.
 func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 	t.Parallel()
-	slapd := testenv.Slapd(t, testenv.WithUsers(25))
+	openldap := slapd.Start(t, slapd.WithUsers(25))
 	srv, err := embeddednats.Start(embeddednats.Options{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +26,7 @@ func TestServicesRunOneByOneAgainstASeparateNATSServer(t *testing.T) {
 	defer srv.Shutdown()
 
 	// No `adsync run`: the configuration points at the separate server.
-	sys := &System{t: t, Dir: t.TempDir(), domains: []Domain{LDAPDomain("lab", slapd)}, listen: "127.0.0.1:1",
+	sys := &System{t: t, Dir: t.TempDir(), domains: []Domain{LDAPDomain("lab", openldap)}, listen: "127.0.0.1:1",
 		natsExtra: "  url: " + srv.ClientURL() + "\n"}
 	sys.ConfigPath = filepath.Join(sys.Dir, "adsync.yaml")
 	sys.NATSURL = srv.ClientURL()

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // A first sync of more than one AD page (AD returns at most 1000 entries a
 // page), then a second run with no change that writes nothing.
 func TestFirstSyncAcrossPagesThenNoChangeWritesNothing(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	const n = 1200
 	prefix := "b" + newTag(t)
@@ -72,12 +72,12 @@ func TestFirstSyncAcrossPagesThenNoChangeWritesNothing(t *testing.T) {
 // deleted), re-enabling and coming back (reactivated).
 func TestAccountLifecycleAgainstActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	outside := dc.NewOU(t)
 	// sAMAccountName and UPN are unique in the whole (shared) domain.
 	tag := newTag(t)
-	users := []testenv.ADUser{
+	users := []samba.User{
 		{CN: "Smith, John", SAM: "jsmith" + tag, GivenName: "John", Surname: "Smith", DisplayName: "Smith, John", Mail: "john.smith@corp.example.com", UPN: "jsmith" + tag + "@corp.example.com"},
 		{CN: "Zoë Ångström", SAM: "zangstrom" + tag, GivenName: "Zoë", Surname: "Ångström", DisplayName: "Zoë Ångström", Mail: "zoe@corp.example.com", UPN: "zangstrom" + tag + "@corp.example.com"},
 		{CN: "Łukasz Müller", SAM: "lmuller" + tag, GivenName: "Łukasz", Surname: "Müller", DisplayName: "Łukasz Müller", Mail: "lukasz@corp.example.com"},

@@ -20,7 +20,8 @@ import (
 
 	"github.com/adsync/adsync/internal/cli"
 	"github.com/adsync/adsync/internal/infra/bus"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/schemas"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
@@ -34,13 +35,13 @@ type Domain struct {
 }
 
 // ADDomain is a domain on the shared Samba DC, rooted at baseDN.
-func ADDomain(name string, dc *testenv.SambaDC, baseDN string) Domain {
+func ADDomain(name string, dc *samba.DC, baseDN string) Domain {
 	return Domain{Name: name, Type: "active_directory", URL: dc.LDAPSURL, CAFile: dc.CAFile, ServerName: dc.ServerName,
 		BindDN: dc.BindDN, PasswordFile: dc.PasswordFile, BaseDN: baseDN}
 }
 
 // LDAPDomain is a generic LDAP domain on a slapd server.
-func LDAPDomain(name string, s *testenv.SlapdServer) Domain {
+func LDAPDomain(name string, s *slapd.Server) Domain {
 	return Domain{Name: name, Type: "ldap", URL: s.LDAPSURL, CAFile: s.CAFile, ServerName: s.ServerName,
 		BindDN: s.BindDN, PasswordFile: s.PasswordFile, BaseDN: s.UsersDN}
 }

@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/older"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -17,11 +18,11 @@ import (
 // new version records of a read, on entries the older version recorded).
 func TestAnUpgradeKeepsTheAccountsAndGoesOn(t *testing.T) {
 	t.Parallel()
-	older, commit := testenv.OlderAdsync(t)
+	older, commit := older.Adsync(t)
 	t.Logf("older adsync: %s", commit)
 	const n = 300
-	slapd := testenv.Slapd(t, testenv.WithUsers(n))
-	sys := Start(t, []Domain{LDAPDomain("lab", slapd)}, WithBinary(older))
+	openldap := slapd.Start(t, slapd.WithUsers(n))
+	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithBinary(older))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full",
 		"--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
 	if c, _, _, _, _ := Counts(t, sys.MustComplete("lab-sync"), "lab"); c != n {
@@ -40,8 +41,8 @@ func TestAnUpgradeKeepsTheAccountsAndGoesOn(t *testing.T) {
 		t.Fatalf("the accounts changed across the upgrade:\nbefore %+v\nafter  %+v", before, after)
 	}
 
-	slapd.Modify(t, "uid=user0000001,"+slapd.UsersDN, "mail", "moved@example.org")
-	slapd.Delete(t, "uid=user0000002,"+slapd.UsersDN)
+	openldap.Modify(t, "uid=user0000001,"+openldap.UsersDN, "mail", "moved@example.org")
+	openldap.Delete(t, "uid=user0000002,"+openldap.UsersDN)
 	if c, u, d, r, unchanged := Counts(t, sys.MustComplete("lab-sync"), "lab"); c != 0 || u != 1 || d != 1 || r != 0 || unchanged != n-2 {
 		t.Fatalf("after a change and a deletion: created %d, updated %d, deactivated %d, reactivated %d, unchanged %d", c, u, d, r, unchanged)
 	}

@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // A directory user signs in to the console with their own password; the
 // groups they are in, nested ones included, come back; a wrong password,
 // an unknown user, a disabled user and an empty password are refused.
 func TestAuthenticateOnActiveDirectory(t *testing.T) {
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
-	users := dc.AddUsers(t, ou, testenv.ADUser{CN: "Ann Admin", SAM: "ann" + ou[3:9]}, testenv.ADUser{CN: "Off Line", SAM: "off" + ou[3:9]})
+	users := dc.AddUsers(t, ou, samba.User{CN: "Ann Admin", SAM: "ann" + ou[3:9]}, samba.User{CN: "Off Line", SAM: "off" + ou[3:9]})
 	ann, off := users[0], users[1]
 	const pw = "Corr3ct-Horse-2026!"
 	dc.SetPassword(t, ann, pw)
@@ -45,7 +46,7 @@ func TestAuthenticateOnActiveDirectory(t *testing.T) {
 }
 
 func TestAuthenticateOnOpenLDAP(t *testing.T) {
-	s := testenv.Slapd(t, testenv.WithUsers(3))
+	s := slapd.Start(t, slapd.WithUsers(3))
 	user := "uid=user0000001," + s.UsersDN
 	s.Modify(t, user, "userPassword", "ldap-password-1")
 	inner := s.AddGroup(t, "helpdesk", user)

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // TestDeltaReadOnActiveDirectory: a delta read returns exactly the users
@@ -16,12 +16,12 @@ import (
 // the read starts again, paged).
 func TestDeltaReadOnActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	sfx := ouSuffix(ou)
-	var users []testenv.ADUser
+	var users []samba.User
 	for i := range 12 {
-		users = append(users, testenv.ADUser{CN: fmt.Sprintf("Delta %02d", i), SAM: fmt.Sprintf("d%02d-%s", i, sfx)})
+		users = append(users, samba.User{CN: fmt.Sprintf("Delta %02d", i), SAM: fmt.Sprintf("d%02d-%s", i, sfx)})
 	}
 	dns := dc.AddUsers(t, ou, users...)
 	ctx := context.Background()

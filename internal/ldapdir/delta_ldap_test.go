@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Generic LDAP: the groups changed since a watermark are those whose
@@ -14,8 +14,8 @@ import (
 // changed them (here, a group nested in another).
 func TestGroupsChangedSinceOnOpenLDAP(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t)
-	u := s.AddUser(t, testenv.InetUser{UID: "nora", CN: "Nora"})
+	s := slapd.Start(t)
+	u := s.AddUser(t, slapd.User{UID: "nora", CN: "Nora"})
 	leaf := s.AddGroup(t, "leaf", u)
 	other := s.AddGroup(t, "other", u)
 	s.AddGroup(t, "quiet", u)

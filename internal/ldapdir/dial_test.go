@@ -11,14 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adsync/adsync/events"
+	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 func TestDialActiveDirectory(t *testing.T) {
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	otherCA, err := testenv.WriteTLS(filepath.Join(t.TempDir(), "other"), []string{"dc1.corp.example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func TestDialActiveDirectory(t *testing.T) {
 
 func TestBadBaseDNIsNotTransient(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	c := dial(t, adConfig(dc, "OU=does-not-exist,"+dc.BaseDN))
 	_, err := c.SearchUsers(context.Background(), func(page []events.DirectoryEntry) error { return nil })
 	if err == nil {

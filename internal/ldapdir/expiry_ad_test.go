@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 // TestDeltaReadLooksForExpiredUsersOnlyOnceOneMayHaveExpired: a read
@@ -18,12 +18,12 @@ import (
 // next expiry again.
 func TestDeltaReadLooksForExpiredUsersOnlyOnceOneMayHaveExpired(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	sfx := ouSuffix(ou)
 	t0 := time.Now().UTC().Truncate(time.Second)
 	soon, later := t0.Add(time.Hour), t0.Add(30*24*time.Hour)
-	users := []testenv.ADUser{
+	users := []samba.User{
 		{CN: "Soon", SAM: "soon-" + sfx, AccountExpires: soon},
 		{CN: "Later", SAM: "later-" + sfx, AccountExpires: later},
 		{CN: "Never", SAM: "never-" + sfx},

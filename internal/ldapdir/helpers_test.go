@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
-func adConfig(dc *testenv.SambaDC, baseDN string) Config {
+func adConfig(dc *samba.DC, baseDN string) Config {
 	return Config{
 		Name:         "corp",
 		URL:          dc.LDAPSURL,
@@ -22,7 +23,7 @@ func adConfig(dc *testenv.SambaDC, baseDN string) Config {
 	}
 }
 
-func ldapConfig(s *testenv.SlapdServer) Config {
+func ldapConfig(s *slapd.Server) Config {
 	return Config{
 		Name:         "ldap",
 		Type:         GenericLDAP,

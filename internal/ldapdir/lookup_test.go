@@ -4,17 +4,17 @@ import (
 	"context"
 	"testing"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // Lookup finds ids anywhere below the domain root; InScope only those the
 // sync's scope holds (below base_dn and matching user_filter).
 func TestLookupAndInScope(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t)
-	inScope := s.AddUser(t, testenv.InetUser{UID: "stays", Mail: "stays@example.org"})
-	moved := s.AddUser(t, testenv.InetUser{UID: "moves"})
-	filtered := s.AddUser(t, testenv.InetUser{UID: "filtered"})
+	s := slapd.Start(t)
+	inScope := s.AddUser(t, slapd.User{UID: "stays", Mail: "stays@example.org"})
+	moved := s.AddUser(t, slapd.User{UID: "moves"})
+	filtered := s.AddUser(t, slapd.User{UID: "filtered"})
 	elsewhere := s.AddOU(t, "elsewhere")
 	moved = s.Move(t, moved, elsewhere)
 	s.Modify(t, filtered, "employeeType", "contractor")

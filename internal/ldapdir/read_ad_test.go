@@ -9,17 +9,17 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
 )
 
 func TestReadActiveDirectory(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	ou := dc.NewOU(t)
 	sfx := ouSuffix(ou)
 	past := time.Now().Add(-48 * time.Hour)
 	future := time.Now().Add(365 * 24 * time.Hour)
-	users := []testenv.ADUser{
+	users := []samba.User{
 		{CN: "Smith, John", SAM: "jsmith-" + sfx, GivenName: "John", Surname: "Smith", DisplayName: "Smith, John",
 			Mail: "john.smith@example.com", UPN: "jsmith-" + sfx + "@corp.example.com"},
 		{CN: "Zoë Ångström", SAM: "zoe-" + sfx, GivenName: "Zoë", Surname: "Ångström", DisplayName: "Zoë Ångström"},
@@ -160,7 +160,7 @@ func TestReadActiveDirectory(t *testing.T) {
 // TestReadActiveDirectoryPaging reads more users than AD's MaxPageSize.
 func TestReadActiveDirectoryPaging(t *testing.T) {
 	t.Parallel()
-	dc := testenv.Samba(t)
+	dc := samba.Start(t)
 	const n = 1200
 	ou := dc.BulkOU(t, n)
 	tests := []struct {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // TestReadLargeLDAP streams a large slapd directory and checks that memory
@@ -20,7 +20,7 @@ func TestReadLargeLDAP(t *testing.T) {
 		t.Skip("set ADSYNC_TESTENV_LARGE=<users> to read a large slapd directory")
 	}
 	start := time.Now()
-	s := testenv.Slapd(t, testenv.WithUsers(n))
+	s := slapd.Start(t, slapd.WithUsers(n))
 	t.Logf("slapadd and start of %d users: %v", n, time.Since(start).Round(time.Millisecond))
 
 	c := dial(t, ldapConfig(s))

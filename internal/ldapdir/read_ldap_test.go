@@ -14,16 +14,16 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 func TestReadGenericLDAP(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t, testenv.WithUsers(25))
-	zoe := s.AddUser(t, testenv.InetUser{UID: "zoe", CN: "Zoë Ångström", GivenName: "Zoë", Surname: "Ångström",
+	s := slapd.Start(t, slapd.WithUsers(25))
+	zoe := s.AddUser(t, slapd.User{UID: "zoe", CN: "Zoë Ångström", GivenName: "Zoë", Surname: "Ångström",
 		DisplayName: "Zoë Å.", Mail: "zoe@example.org"})
-	comma := s.AddUser(t, testenv.InetUser{UID: "jsmith", CN: "Smith, John", Surname: "Smith"})
-	noUID := s.AddUser(t, testenv.InetUser{CN: "No Uid"})
+	comma := s.AddUser(t, slapd.User{UID: "jsmith", CN: "Smith, John", Surname: "Smith"})
+	noUID := s.AddUser(t, slapd.User{CN: "No Uid"})
 	group := s.AddGroup(t, "staff", zoe, comma)
 
 	t.Run("defaults with no settings", func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestReadGenericLDAP(t *testing.T) {
 func TestTLSServerNameOverride(t *testing.T) {
 	t.Parallel()
 	// The certificate names only ldap.example.org; we dial the IP.
-	s := testenv.Slapd(t, testenv.WithCertNames([]string{"ldap.example.org"}, []net.IP{}))
+	s := slapd.Start(t, slapd.WithCertNames([]string{"ldap.example.org"}, []net.IP{}))
 	tests := []struct {
 		name       string
 		serverName string
@@ -137,7 +137,7 @@ func TestTLSServerNameOverride(t *testing.T) {
 
 func TestReadStopsWhenServerGoesAway(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t, testenv.WithUsers(200))
+	s := slapd.Start(t, slapd.WithUsers(200))
 	cfg := ldapConfig(s)
 	cfg.PageSize = 10
 	c := dial(t, cfg)
@@ -174,7 +174,7 @@ func TestReadStopsWhenServerGoesAway(t *testing.T) {
 
 func TestReadStopsOnCallerRequest(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t, testenv.WithUsers(500))
+	s := slapd.Start(t, slapd.WithUsers(500))
 	cfg := ldapConfig(s)
 	cfg.PageSize = 20
 	errStop := errors.New("enough")
@@ -234,7 +234,7 @@ func equalEntry(a, b events.DirectoryEntry) bool {
 // closed before it is used is closed once it is open.
 func TestPreparedUsersConnection(t *testing.T) {
 	t.Parallel()
-	s := testenv.Slapd(t, testenv.WithUsers(30))
+	s := slapd.Start(t, slapd.WithUsers(30))
 	cfg := ldapConfig(s)
 	cfg.PageSize = 7
 	ctx := context.Background()

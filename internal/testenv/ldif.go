@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// writeLDIFAttr writes one "name: value" line, base64-encoding the value
+// WriteLDIFAttr writes one "name: value" line, base64-encoding the value
 // ("name:: ...") when RFC 2849 does not allow it as a plain SAFE-STRING.
-func writeLDIFAttr(w *bufio.Writer, name, value string) {
+func WriteLDIFAttr(w *bufio.Writer, name, value string) {
 	w.WriteString(name)
 	if ldifSafe(value) {
 		w.WriteString(": ")

@@ -8,10 +8,10 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive flock on path (created if missing) and returns
+// LockFile takes an exclusive flock on path (created if missing) and returns
 // the function that releases it. flock locks belong to the open file, so the
-// lock also serialises goroutines of one process that each call lockFile.
-func lockFile(path string) (unlock func(), err error) {
+// lock also serialises goroutines of one process that each call LockFile.
+func LockFile(path string) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create lock dir: %w", err)
 	}
@@ -33,9 +33,9 @@ func lockFile(path string) (unlock func(), err error) {
 // process (closing the file would release the lock).
 var heldLocks sync.Map // path -> *os.File
 
-// holdShared takes a shared flock on path and keeps it until the process
+// HoldShared takes a shared flock on path and keeps it until the process
 // exits. Taking it twice in one process is a no-op.
-func holdShared(path string) error {
+func HoldShared(path string) error {
 	if _, ok := heldLocks.Load(path); ok {
 		return nil
 	}
@@ -53,9 +53,9 @@ func holdShared(path string) error {
 	return nil
 }
 
-// nobodyHolds reports whether no process (other than through heldLocks of
+// NobodyHolds reports whether no process (other than through heldLocks of
 // this one, which callers check first) holds a lock on path.
-func nobodyHolds(path string) bool {
+func NobodyHolds(path string) bool {
 	if _, ok := heldLocks.Load(path); ok {
 		return false
 	}

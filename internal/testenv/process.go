@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// readPidFile returns the pid stored in path, or 0 when there is none.
-func readPidFile(path string) (int, error) {
+// ReadPidFile returns the pid stored in path, or 0 when there is none.
+func ReadPidFile(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -28,8 +28,8 @@ func readPidFile(path string) (int, error) {
 	return pid, nil
 }
 
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
+// ProcessAlive reports whether pid exists and is not a zombie.
+func ProcessAlive(pid int) bool {
 	if pid <= 1 {
 		return false
 	}
@@ -47,18 +47,18 @@ func processAlive(pid int) bool {
 	return true
 }
 
-// terminate sends SIGTERM to pid (and its process group, when it leads one),
+// Terminate sends SIGTERM to pid (and its process group, when it leads one),
 // waits up to grace for it to exit, then SIGKILLs it.
-func terminate(pid int, grace time.Duration) error {
-	if !processAlive(pid) {
+func Terminate(pid int, grace time.Duration) error {
+	if !ProcessAlive(pid) {
 		return nil
 	}
 	signalGroup(pid, syscall.SIGTERM)
-	if waitFor(grace, func() bool { return !processAlive(pid) }) {
+	if WaitFor(grace, func() bool { return !ProcessAlive(pid) }) {
 		return nil
 	}
 	signalGroup(pid, syscall.SIGKILL)
-	if waitFor(5*time.Second, func() bool { return !processAlive(pid) }) {
+	if WaitFor(5*time.Second, func() bool { return !ProcessAlive(pid) }) {
 		return nil
 	}
 	return fmt.Errorf("process %d did not exit after SIGKILL", pid)
@@ -75,8 +75,8 @@ func signalGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(pid, sig)
 }
 
-// waitFor polls cond every 50ms until it is true or d has passed.
-func waitFor(d time.Duration, cond func() bool) bool {
+// WaitFor polls cond every 50ms until it is true or d has passed.
+func WaitFor(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for {
 		if cond() {
@@ -89,9 +89,9 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 }
 
-// pollUntil calls try every interval until it returns nil or ctx ends; it
+// PollUntil calls try every interval until it returns nil or ctx ends; it
 // returns the last error of try.
-func pollUntil(ctx context.Context, interval time.Duration, try func() error) error {
+func PollUntil(ctx context.Context, interval time.Duration, try func() error) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -107,12 +107,23 @@ func pollUntil(ctx context.Context, interval time.Duration, try func() error) er
 	}
 }
 
-// portFree reports whether addr can be listened on right now.
-func portFree(addr string) bool {
+// PortFree reports whether addr can be listened on right now.
+func PortFree(addr string) bool {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return false
 	}
 	ln.Close()
 	return true
+}
+
+var ErrPortInUse = errors.New("address already in use")
+
+func IsClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/older"
 )
 
 // TestEntryDocumentsFollowTheirEntries walks entries through what runs do
@@ -122,7 +122,7 @@ func TestEntryDocumentsFollowTheirEntries(t *testing.T) {
 func TestEntriesOfAnOlderVersionKeepTheirDocuments(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "diff.db")
-	old := testenv.StoreBefore(t, path, "diff", "0002")
+	old := older.Store(t, path, "diff", "0002")
 	want := map[string]Seen{}
 	raws := map[string][]byte{}
 	for i, id := range []string{"zeta", "alpha", "ümlaut", "mid"} {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/older"
 )
 
 // TestGoneIsWhatTheAttemptDidNotSee: entries e1…e6 are recorded; an
@@ -163,7 +163,7 @@ func TestAnEntryRecordedAfterASeenOneWasRemovedIsNotSeen(t *testing.T) {
 func TestSeenEntriesOfAnOlderVersionStillCount(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "diff.db")
-	old := testenv.StoreBefore(t, path, "diff", "0004")
+	old := older.Store(t, path, "diff", "0004")
 	k1 := Key{RunID: "r1", Domain: "corp", Attempt: 1}
 	k2 := Key{RunID: "r1", Domain: "corp", Attempt: 2}
 	for i, id := range []string{"e1", "e2", "e3", "e4", "e5"} {

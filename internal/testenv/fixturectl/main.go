@@ -27,7 +27,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 const usage = `usage:
@@ -72,18 +73,18 @@ func run(args []string, out io.Writer) error {
 
 	switch args[0] + " " + args[1] {
 	case "samba up":
-		dc, err := testenv.EnsureSamba(ctx, sambaDir(*dir))
+		dc, err := samba.Ensure(ctx, sambaDir(*dir))
 		if err != nil {
 			return err
 		}
 		return printTarget(out, *format, sambaTarget(dc))
 	case "samba down":
-		return testenv.StopSamba(sambaDir(*dir))
+		return samba.Stop(sambaDir(*dir))
 	case "samba demo-users":
 		if *ou == "" {
 			return fmt.Errorf("%w: --ou is required", errUsage)
 		}
-		dc, err := testenv.EnsureSamba(ctx, sambaDir(*dir))
+		dc, err := samba.Ensure(ctx, sambaDir(*dir))
 		if err != nil {
 			return err
 		}
@@ -99,7 +100,7 @@ func run(args []string, out io.Writer) error {
 		if *dir == "" {
 			return fmt.Errorf("%w: --dir is required", errUsage)
 		}
-		s, err := testenv.StartSlapdDaemon(*dir, *users, *port)
+		s, err := slapd.StartDaemon(*dir, *users, *port)
 		if err != nil {
 			return err
 		}
@@ -108,7 +109,7 @@ func run(args []string, out io.Writer) error {
 		if *dir == "" {
 			return fmt.Errorf("%w: --dir is required", errUsage)
 		}
-		return testenv.StopSlapdDaemon(*dir)
+		return slapd.StopDaemon(*dir)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0]+" "+args[1])
 }
@@ -117,5 +118,5 @@ func sambaDir(dir string) string {
 	if dir != "" {
 		return dir
 	}
-	return testenv.SambaStateDir()
+	return samba.StateDir()
 }

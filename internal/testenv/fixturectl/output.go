@@ -5,7 +5,8 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/samba"
+	"github.com/adsync/adsync/internal/testenv/slapd"
 )
 
 // target is what a client needs to reach one test directory.
@@ -21,13 +22,13 @@ type target struct {
 	BaseDN        string
 }
 
-func sambaTarget(dc *testenv.SambaDC) target {
+func sambaTarget(dc *samba.DC) target {
 	return target{Prefix: "ADSYNC_AD_", Name: "corp", Type: "active_directory", URL: dc.LDAPSURL,
 		StartTLSURL: dc.StartTLSURL, CAFile: dc.CAFile, TLSServerName: dc.ServerName,
 		BindDN: dc.BindDN, PasswordFile: dc.PasswordFile, BaseDN: dc.BaseDN}
 }
 
-func slapdTarget(s *testenv.SlapdServer) target {
+func slapdTarget(s *slapd.Server) target {
 	return target{Prefix: "ADSYNC_LDAP_", Name: "ldap", Type: "ldap", URL: s.LDAPSURL,
 		StartTLSURL: s.LDAPURL, CAFile: s.CAFile, TLSServerName: s.ServerName,
 		BindDN: s.BindDN, PasswordFile: s.PasswordFile, BaseDN: s.BaseDN}

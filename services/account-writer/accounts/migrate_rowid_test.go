@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/older"
 )
 
 // TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable: accounts
@@ -21,7 +21,7 @@ import (
 func TestAccountsOfAnOlderVersionSurviveTheMoveToARowidTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "accounts.db")
-	old := testenv.StoreBefore(t, path, "accounts", "0007")
+	old := older.Store(t, path, "accounts", "0007")
 	for _, q := range []string{
 		`INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, local_note, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id)

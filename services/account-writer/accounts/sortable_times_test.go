@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adsync/adsync/internal/testenv"
+	"github.com/adsync/adsync/internal/testenv/older"
 )
 
 // meta.lastModified filters compare times as times, for accounts written
@@ -16,7 +16,7 @@ import (
 func TestLastModifiedFiltersCompareTimesWrittenBeforeAndAfterTheUpgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "accounts.db")
-	old := testenv.StoreBefore(t, path, "accounts", "0012")
+	old := older.Store(t, path, "accounts", "0012")
 	for id, at := range map[string]string{"whole": "2026-11-01T00:00:00Z", "half": "2026-11-01T00:00:00.5Z",
 		"nano": "2026-11-01T00:00:00.123456789Z", "later": "2026-11-01T00:00:01Z"} {
 		if _, err := old.ExecContext(ctx, `INSERT INTO accounts (domain, external_id, username, local_name, active, version, created_at, updated_at)
