@@ -12,11 +12,9 @@ import "context"
 //   - in a delta read, then, the users deleted since the watermark
 //     (tombstones), read while the changed users are.
 //
-// Against the bench's Samba DC (10,000 users, about 4,600 tombstones) the
-// tombstone search took about 40 ms when it came before the users; the two
-// searches took 93–138 ms one after the other and 67–124 ms side by side
-// (median 99 → 83 ms, 16 of each in alternation): Samba's prefork workers
-// serve two connections at once when they land on different workers.
+// Side by side the searches end sooner: Samba's prefork workers serve two
+// connections at once when they land on different workers (figures in
+// docs/performance.md).
 //
 // The searches on the first connection take turns: a server may keep one
 // paged search per connection (OpenLDAP does).

@@ -18,9 +18,8 @@ import (
 // publishWindow is how many page events may await JetStream's ack while
 // the read goes on. An event of 2,500 entries goes out about every 25 ms
 // at 100,000 entries/s, so 4 hide acks of up to 100 ms; each one in flight
-// is kept in memory until acked. 8 kept the reader's live heap at 11-18
-// MB against 7-12 MB with 4, and its peak RSS 73-93 MB against 63-72 MB,
-// with the same read time (bench, 100,000 and 1,000,000 users).
+// is kept in memory until acked, and 8 only raised the reader's peak RSS
+// (docs/performance.md).
 const publishWindow = 4
 
 // HandleRequested reads one domain for one attempt of a run.

@@ -65,13 +65,11 @@ func (db *DB) Close() error {
 }
 
 // cacheKiB is each connection's page cache (SQLite's default is 2 MiB).
-// Directory ids are random (objectGUID): a page of 1,000 entries or a plan
-// of accounts touches pages all over an index, and with 2 MiB they were
-// written out and read back within one transaction. 16 MiB took a fifth
-// off diff's first sync of 100,000 random ids (BenchmarkHandlePageNew: 38
-// -> 31 µs an entry) and a seventh off the writer's
-// (BenchmarkFirstSyncApply: 16 -> 14 µs an account), ordered ids
-// unchanged. It is memory taken only as the database grows, and bounded.
+// Directory ids are random (objectGUID): a page of entries or a plan of
+// accounts touches pages all over an index, and with 2 MiB they were
+// written out and read back within one transaction (figures in
+// docs/performance.md). It is memory taken only as the database grows,
+// and bounded.
 const cacheKiB = 16 << 10
 
 // Open opens (creating if needed) the database at path and migrates it with
