@@ -127,7 +127,7 @@ func (s *Service) scimList(groups bool) http.HandlerFunc {
 				out.Resources = append(out.Resources, sel.apply(scimGroup(g, base, q.Members)))
 			}
 		} else {
-			page, err := natsapi.Request[accounts.UserPage](r.Context(), s.ops.NC, natsapi.SubjectUsersQuery, "account-writer", q)
+			page, err := s.ahead.users(r.Context(), client(r.Context()).Name, q)
 			if err != nil {
 				scimRequestErr(w, err)
 				return

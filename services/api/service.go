@@ -21,8 +21,10 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/admin"
+	"github.com/adsync/adsync/internal/natsapi"
 	"github.com/adsync/adsync/internal/presence"
 	"github.com/adsync/adsync/internal/signin"
+	"github.com/adsync/adsync/services/account-writer/accounts"
 	"github.com/adsync/adsync/services/api/console"
 )
 
@@ -61,6 +63,7 @@ type Service struct {
 	ops     *admin.Ops
 	servers Servers
 	console *console.Console
+	ahead   *readAhead // SCIM user pages
 	log     *slog.Logger
 	handler http.Handler
 }
@@ -79,6 +82,9 @@ func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers,
 	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log,
 		console: console.New(console.Config{Ops: ops, Sessions: sessions, Servers: servers, Secure: cfg.TLSCertFile != "",
 			Directories: cfg.Directories, Alerts: alerts, Log: log})}
+	s.ahead = newReadAhead(func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
+		return natsapi.Request[accounts.UserPage](ctx, ops.NC, natsapi.SubjectUsersQuery, "account-writer", q)
+	}, time.Now)
 	s.handler = s.routes()
 	return s, nil
 }
