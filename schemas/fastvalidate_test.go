@@ -1,16 +1,18 @@
 package schemas_test
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/schemas/eventschema"
 )
 
-// The bulk events are validated on receipt by Validate methods generated
+// Events are validated on receipt by Validate methods generated
 // from their schemas (events/internal/validategen), not by the schema
 // validator: both must give the same verdict.
 func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
@@ -117,7 +119,7 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.event+"/"+c.name, func(t *testing.T) {
-			schemaOK := schemas.ValidateEvent(c.event, c.raw) == nil
+			schemaOK := eventschema.ValidateEvent(c.event, c.raw) == nil
 			var v interface{ Validate() error }
 			if c.event == "directory.page.v1" {
 				v = &events.DirectoryPage{}
@@ -133,4 +135,144 @@ func TestBulkEventValidateAgreesWithSchema(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidateAgreesWithSchemaOnEveryEvent: for every event, Validate
+// accepts a decoded event exactly when the schema accepts it as encoded
+// again (what a handler sees), for a sample of each event with every
+// property, at every depth, removed or set to values of other kinds. A
+// zero time is taken for an absent one (Go has no other way to say it):
+// Validate refuses it where the schema requires the property.
+func TestValidateAgreesWithSchemaOnEveryEvent(t *testing.T) {
+	replacements := []any{nil, "", "x y!", "2026-11-25T10:15:00Z", 0, -1, 1, 101, 1e12, true, []any{}, []any{""}, map[string]any{}}
+	for _, sample := range samples() {
+		name := sample.EventName()
+		raw, _ := json.Marshal(sample)
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		checked, refused := 0, 0
+		check := func(what string, payload []byte) {
+			t.Helper()
+			v := reflect.New(reflect.TypeOf(sample).Elem()).Interface().(events.Event)
+			if json.Unmarshal(payload, v) != nil {
+				return // the decoder refuses it: dead-lettered either way
+			}
+			again, _ := json.Marshal(v)
+			var seen any
+			if err := json.Unmarshal(again, &seen); err != nil {
+				t.Fatal(err)
+			}
+			want := eventschema.ValidateEvent(name, mustJSON(t, withoutZeroTimes(seen)))
+			got := v.(interface{ Validate() error }).Validate()
+			checked++
+			if got != nil {
+				refused++
+			}
+			if (got == nil) != (want == nil) {
+				t.Errorf("%s, %s: Validate says %v, the schema %v\n%s", name, what, got, want, again)
+			}
+		}
+		check("as it is", raw)
+		for _, path := range paths(doc, "") {
+			for _, r := range replacements {
+				check(fmt.Sprintf("%s = %v", path, r), mustJSON(t, replaced(doc, path, r, false)))
+			}
+			check(path+" removed", mustJSON(t, replaced(doc, path, nil, true)))
+		}
+		if refused == 0 || refused == checked {
+			t.Errorf("%s: %d of %d variants refused: the mutations reach no rule", name, refused, checked)
+		}
+	}
+}
+
+// withoutZeroTimes drops the properties whose value is the zero time.
+func withoutZeroTimes(doc any) any {
+	switch x := doc.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range x {
+			if v != "0001-01-01T00:00:00Z" {
+				out[k] = withoutZeroTimes(v)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = withoutZeroTimes(v)
+		}
+		return out
+	}
+	return doc
+}
+
+// paths lists the JSON pointer of every value below doc ("/a/0/b").
+func paths(doc any, at string) []string {
+	var out []string
+	switch x := doc.(type) {
+	case map[string]any:
+		for k, v := range x {
+			out = append(out, at+"/"+k)
+			out = append(out, paths(v, at+"/"+k)...)
+		}
+	case []any:
+		for i, v := range x {
+			p := fmt.Sprintf("%s/%d", at, i)
+			out = append(out, p)
+			out = append(out, paths(v, p)...)
+		}
+	}
+	return out
+}
+
+// replaced returns a deep copy of doc with the value at path set to v, or
+// removed.
+func replaced(doc any, path string, v any, remove bool) any {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	var walk func(cur any, i int) any
+	walk = func(cur any, i int) any {
+		switch x := cur.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, val := range x {
+				switch {
+				case k != parts[i]:
+					out[k] = val
+				case i == len(parts)-1 && remove:
+				case i == len(parts)-1:
+					out[k] = v
+				default:
+					out[k] = walk(val, i+1)
+				}
+			}
+			return out
+		case []any:
+			out := make([]any, 0, len(x))
+			for j, val := range x {
+				switch {
+				case fmt.Sprint(j) != parts[i]:
+					out = append(out, val)
+				case i == len(parts)-1 && remove:
+				case i == len(parts)-1:
+					out = append(out, v)
+				default:
+					out = append(out, walk(val, i+1))
+				}
+			}
+			return out
+		}
+		return cur
+	}
+	return walk(doc, 0)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/schemas/eventschema"
 )
 
 func sampleRun() events.Run {
@@ -98,7 +99,7 @@ func TestSampleEventsValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := schemas.ValidateEvent(e.EventName(), raw); err != nil {
+			if err := eventschema.ValidateEvent(e.EventName(), raw); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -125,7 +126,7 @@ func TestInvalidEventsAreRefusedWithAReadableReason(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := schemas.ValidateEvent(c.event, []byte(c.payload))
+			err := eventschema.ValidateEvent(c.event, []byte(c.payload))
 			if err == nil {
 				t.Fatal("invalid event accepted")
 			}

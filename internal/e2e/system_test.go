@@ -22,7 +22,7 @@ import (
 	"github.com/adsync/adsync/internal/infra/bus"
 	"github.com/adsync/adsync/internal/testenv/samba"
 	"github.com/adsync/adsync/internal/testenv/slapd"
-	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/schemas/eventschema"
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
@@ -522,7 +522,7 @@ func (c *capture) check(t *testing.T) {
 		if strings.HasPrefix(name, "api.") || strings.HasPrefix(name, "deadletter.") || m.Header.Get(Poison) != "" {
 			continue
 		}
-		if err := schemas.ValidateEvent(name, m.Data); err != nil {
+		if err := eventschema.ValidateEvent(name, m.Data); err != nil {
 			t.Errorf("published %s does not validate: %v", m.Subject, err)
 		}
 		checked++

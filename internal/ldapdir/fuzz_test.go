@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/schemas"
+	"github.com/adsync/adsync/schemas/eventschema"
 )
 
 // Fuzz flags of FuzzMapEntry.
@@ -124,7 +124,7 @@ func FuzzMapEntry(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schemas.ValidateEvent(page.EventName(), raw); err != nil {
+		if err := eventschema.ValidateEvent(page.EventName(), raw); err != nil {
 			t.Fatalf("mapped entry %+v cannot be published: %v", d, err)
 		}
 	})

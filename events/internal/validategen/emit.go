@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding"
 	"fmt"
 	"go/format"
 	"reflect"
@@ -26,14 +27,30 @@ type value struct {
 	typ  reflect.Type
 	path string
 	args []string
+	// omitEmpty: the field is tagged omitempty, so its zero value is
+	// encoded as absent, which only a required property may not be.
+	omitEmpty bool
 }
 
-func (v value) field(goName, jsonName string, t reflect.Type) value {
-	p := strings.ReplaceAll(jsonName, "%", "%%")
+func (v value) field(f field) value {
+	p := strings.ReplaceAll(f.json, "%", "%%")
 	if v.path != "" {
-		p = v.path + "/" + jsonName
+		p = v.path + "/" + p
 	}
-	return value{expr: v.expr + "." + goName, typ: t, path: p, args: v.args}
+	return value{expr: v.expr + "." + f.goPath, typ: f.typ, path: p, args: v.args, omitEmpty: f.omitEmpty}
+}
+
+// unlessAbsent wraps the checks of v in a test that it is not its zero
+// value, when that value is encoded as absent and absent is allowed.
+func unlessAbsent(b *bytes.Buffer, v value, required bool, zeroTest string, checks []byte) {
+	if len(checks) == 0 {
+		return
+	}
+	if v.omitEmpty && !required {
+		fmt.Fprintf(b, "if %s {\n%s}\n", zeroTest, checks)
+		return
+	}
+	b.Write(checks)
 }
 
 // fail is the statement that records msg (a format; its own arguments,
@@ -47,7 +64,10 @@ func (v value) fail(msg string, extra ...string) string {
 	return "c.failf(" + strconv.Quote(format) + ", " + strings.Join(args, ", ") + ")"
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType        = reflect.TypeFor[time.Time]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
 // Keywords that say nothing a check needs.
 var annotations = []string{"$schema", "$id", "$defs", "title", "description"}
@@ -105,6 +125,11 @@ func (g *gen) emit(b *bytes.Buffer, n node, v value, required bool) error {
 			return err
 		}
 	}
+	if v.typ != timeType && reflect.PointerTo(v.typ).Implements(textUnmarshaler) {
+		// Its own UnmarshalText decodes (and checks) the text; what is
+		// decoded is valid.
+		return only(n, where, "pattern", "format")
+	}
 	if err := checkType(n, v.typ, where); err != nil {
 		return err
 	}
@@ -121,29 +146,43 @@ func (g *gen) emit(b *bytes.Buffer, n node, v value, required bool) error {
 			fmt.Fprintf(b, "if %s.IsZero() {\n%s\n}\n", v.expr, v.fail("is required"))
 		}
 	case t.Kind() == reflect.Struct:
-		if required {
-			return fmt.Errorf("%s: a required struct is always there; make it a pointer", where)
-		}
+		// A required struct is there once decoded, absent or not: its own
+		// properties are checked.
 		return g.object(b, n, v, where)
 	case t.Kind() == reflect.Slice:
 		return g.array(b, n, v, required, where)
 	case t.Kind() == reflect.String:
 		return g.str(b, n, v, required, where)
-	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
-		if err := only(n, where, "minimum"); err != nil {
+	case isNumber(t):
+		if err := only(n, where, "minimum", "maximum"); err != nil {
 			return err
 		}
-		// A required integer's absence cannot be told from 0: minimum says
+		// A required number's absence cannot be told from 0: minimum says
 		// what 0 means.
-		if m, ok := n.number("minimum"); ok {
-			fmt.Fprintf(b, "if %s < %d {\n%s\n}\n", v.expr, m, v.fail("%d is less than "+strconv.FormatInt(m, 10), v.expr))
+		var checks bytes.Buffer
+		if m, ok := n.m["minimum"].(float64); ok {
+			lit := strconv.FormatFloat(m, 'g', -1, 64)
+			fmt.Fprintf(&checks, "if %s < %s {\n%s\n}\n", v.expr, lit, v.fail("%v is less than "+lit, v.expr))
 		}
+		if m, ok := n.m["maximum"].(float64); ok {
+			lit := strconv.FormatFloat(m, 'g', -1, 64)
+			fmt.Fprintf(&checks, "if %s > %s {\n%s\n}\n", v.expr, lit, v.fail("%v is more than "+lit, v.expr))
+		}
+		unlessAbsent(b, v, required, v.expr+" != 0", checks.Bytes())
 	case t.Kind() == reflect.Bool:
 		return only(n, where)
 	default:
 		return fmt.Errorf("%s: Go type %s is not supported", where, t)
 	}
 	return nil
+}
+
+func isNumber(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Float64:
+		return true
+	}
+	return false
 }
 
 // checkType fails when the schema's type does not fit the Go type.
@@ -157,7 +196,8 @@ func checkType(n node, t reflect.Type, where string) error {
 		"object":  k == reflect.Struct && t != timeType || k == reflect.Pointer,
 		"array":   k == reflect.Slice,
 		"string":  k == reflect.String || t == timeType,
-		"integer": k == reflect.Int || k == reflect.Int64,
+		"integer": isNumber(t) && k != reflect.Float64,
+		"number":  isNumber(t),
 		"boolean": k == reflect.Bool,
 	}[want]
 	if !fits {
@@ -190,7 +230,7 @@ func (g *gen) object(b *bytes.Buffer, n node, v value, where string) error {
 		if !inProps && !req {
 			continue
 		}
-		if err := g.emit(b, node{m: p, file: n.file}, v.field(f.goPath, f.json, f.typ), req); err != nil {
+		if err := g.emit(b, node{m: p, file: n.file}, v.field(f), req); err != nil {
 			return err
 		}
 	}
@@ -228,7 +268,7 @@ func (g *gen) conditional(b *bytes.Buffer, n node, v value, fields map[string]fi
 		if !ok {
 			return fmt.Errorf("%s: then requires %q, which has no field in %s", where, name, v.typ)
 		}
-		fv := v.field(f.goPath, f.json, f.typ)
+		fv := v.field(f)
 		if cond := absent(fv); cond != "" {
 			fmt.Fprintf(&inner, "if %s {\n%s\n}\n", cond, fv.fail("is required"))
 		}
@@ -257,11 +297,17 @@ func (g *gen) array(b *bytes.Buffer, n node, v value, required bool, where strin
 		return err
 	}
 	var cond []string
-	if required {
+	if required && !slices.Contains(n.strings("type"), "null") {
+		// nil is encoded as null (or left out), which only a type that
+		// lists "null" allows.
 		cond = append(cond, fmt.Sprintf("if %s == nil {\n%s\n}", v.expr, v.fail("is required")))
 	}
 	if m, ok := n.number("minItems"); ok {
-		cond = append(cond, fmt.Sprintf("if len(%s) < %d {\n%s\n}", v.expr, m, v.fail(fmt.Sprintf("must have at least %d items", m))))
+		short := fmt.Sprintf("len(%s) < %d", v.expr, m)
+		if v.omitEmpty && !required {
+			short = fmt.Sprintf("len(%s) > 0 && %s", v.expr, short)
+		}
+		cond = append(cond, fmt.Sprintf("if %s {\n%s\n}", short, v.fail(fmt.Sprintf("must have at least %d items", m))))
 	}
 	if len(cond) > 0 {
 		b.WriteString(strings.Join(cond, " else ") + "\n")
@@ -294,11 +340,21 @@ func (g *gen) array(b *bytes.Buffer, n node, v value, required bool, where strin
 // str writes the checks of a string: one message at most, the first of
 // absent, length, pattern, enum that fails.
 func (g *gen) str(b *bytes.Buffer, n node, v value, required bool, where string) error {
-	if err := only(n, where, "minLength", "maxLength", "pattern", "enum"); err != nil {
+	if err := only(n, where, "minLength", "maxLength", "pattern", "enum", "format"); err != nil {
 		return err
 	}
 	var conds []string
 	add := func(cond, fail string) { conds = append(conds, fmt.Sprintf("if %s {\n%s\n}", cond, fail)) }
+	if f, ok := n.m["format"]; ok {
+		if f != "date-time" {
+			return fmt.Errorf("%s: format %v is not supported", where, f)
+		}
+		// "" is no date-time: absent, unless required.
+		if required {
+			add(v.expr+` == ""`, v.fail("is required"))
+		}
+		add(fmt.Sprintf(`%s != "" && !isDateTime(%s)`, v.expr, v.expr), v.fail("%q is not a date-time (RFC 3339)", v.expr))
+	}
 	minLen, hasMin := n.number("minLength")
 	maxLen, hasMax := n.number("maxLength")
 	if hasMin && minLen >= 1 {
@@ -331,7 +387,7 @@ func (g *gen) str(b *bytes.Buffer, n node, v value, required bool, where string)
 		add("!("+oneOf(v.expr, vals)+")", v.fail("%q is not one of "+strings.ReplaceAll(strings.Join(quoted, ", "), "%", "%%"), v.expr))
 	}
 	if len(conds) > 0 {
-		b.WriteString(strings.Join(conds, " else ") + "\n")
+		unlessAbsent(b, v, required, v.expr+` != ""`, []byte(strings.Join(conds, " else ")+"\n"))
 	}
 	return nil
 }
@@ -358,7 +414,7 @@ func (g *gen) pattern(p string) string {
 func generate(dir string) ([]byte, error) {
 	g := &gen{l: &loader{dir: dir, files: map[string]map[string]any{}}, patterns: map[string]string{}}
 	var body bytes.Buffer
-	for _, t := range targets {
+	for _, t := range targets() {
 		doc, err := g.l.load(t.name + ".json")
 		if err != nil {
 			return nil, err

@@ -13,6 +13,8 @@ type field struct {
 	goPath string // from the struct: "Run.RunID"
 	typ    reflect.Type
 	index  []int
+	// omitEmpty: tagged omitempty.
+	omitEmpty bool
 }
 
 // jsonFields returns t's fields by JSON name, those of embedded structs
@@ -24,7 +26,7 @@ func jsonFields(t reflect.Type) map[string]field {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			tag := f.Tag.Get("json")
-			name, _, _ := strings.Cut(tag, ",")
+			name, opts, _ := strings.Cut(tag, ",")
 			if name == "-" || !f.IsExported() {
 				continue
 			}
@@ -37,7 +39,8 @@ func jsonFields(t reflect.Type) map[string]field {
 				name = f.Name
 			}
 			if _, shadowed := out[name]; !shadowed || len(idx) < len(out[name].index) {
-				out[name] = field{json: name, goPath: prefix + f.Name, typ: f.Type, index: idx}
+				out[name] = field{json: name, goPath: prefix + f.Name, typ: f.Type, index: idx,
+					omitEmpty: slices.Contains(strings.Split(opts, ","), "omitempty")}
 			}
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/adsync/adsync/events"
-	"github.com/adsync/adsync/schemas"
 )
 
 // Metadata keys set on watermill messages.
@@ -47,39 +46,23 @@ func (m Marshaler) Marshal(v any) (*message.Message, error) {
 }
 
 // Unmarshal decodes and validates a received event. What cannot be decoded
-// or does not match the event's schema is rejected (dead-lettered).
+// or does not match the event's schema is rejected (dead-lettered). Each
+// event's Validate is generated from its JSON Schema (events/validate_gen.go)
+// and checks the decoded event, what the handler will see.
 func (m Marshaler) Unmarshal(msg *message.Message, v any) error {
 	name := m.NameFromMessage(msg)
-	if fast, ok := v.(interface{ Validate() error }); ok && !m.SkipValidation {
-		// Bulk events: decoded, then checked by their own Validate (the
-		// same checks as their schema, much cheaper).
-		if err := json.Unmarshal(msg.Payload, v); err != nil {
-			return Reject(fmt.Errorf("malformed %s event: %w", name, err))
-		}
-		if err := fast.Validate(); err != nil {
-			return Reject(fmt.Errorf("malformed %s event: %s", name, strings.ReplaceAll(err.Error(), "\n", "; ")))
-		}
-		return nil
-	}
-	if !m.SkipValidation {
-		if err := schemas.ValidateEvent(name, msg.Payload); err != nil {
-			return Reject(fmt.Errorf("malformed %s event: %w", name, err))
-		}
-	}
 	if err := json.Unmarshal(msg.Payload, v); err != nil {
 		return Reject(fmt.Errorf("malformed %s event: %w", name, err))
 	}
-	if !m.SkipValidation {
-		// encoding/json matches keys case-insensitively: a key such as
-		// "RUN_ID" passes the schema yet sets the field. Check what the
-		// handler will see, too.
-		seen, err := json.Marshal(v)
-		if err == nil {
-			err = schemas.ValidateEvent(name, seen)
-		}
-		if err != nil {
-			return Reject(fmt.Errorf("malformed %s event: %w", name, err))
-		}
+	if m.SkipValidation {
+		return nil
+	}
+	ev, ok := v.(interface{ Validate() error })
+	if !ok {
+		return Reject(fmt.Errorf("malformed %s event: %T has no Validate", name, v))
+	}
+	if err := ev.Validate(); err != nil {
+		return Reject(fmt.Errorf("malformed %s event: %s", name, strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
 	return nil
 }
