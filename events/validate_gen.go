@@ -20,44 +20,7 @@ var (
 // (schemas/events/sync.requested.v1.json).
 func (e *SyncRequested) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i0 := range e.Run.Held {
-		x0 := &e.Run.Held[i0]
-		if x0.Domain == "" {
-			c.failf("held/%d/domain: is required", i0)
-		} else if utf8.RuneCountInString(x0.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i0)
-		} else if !schemaPattern1.MatchString(x0.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i0, x0.Domain)
-		}
-		if x0.RunID == "" {
-			c.failf("held/%d/run_id: is required", i0)
-		} else if utf8.RuneCountInString(x0.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i0)
-		} else if !schemaPattern0.MatchString(x0.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i0, x0.RunID)
-		}
-		if x0.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i0)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Mode != "" {
 		if !(e.Mode == "" || e.Mode == "full" || e.Mode == "delta" || e.Mode == "auto") {
 			c.failf("mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", e.Mode)
@@ -70,83 +33,35 @@ func (e *SyncRequested) Validate() error {
 // (schemas/events/sync.approved.v1.json).
 func (e *SyncApproved) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i1 := range e.Run.Held {
-		x1 := &e.Run.Held[i1]
-		if x1.Domain == "" {
-			c.failf("held/%d/domain: is required", i1)
-		} else if utf8.RuneCountInString(x1.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i1)
-		} else if !schemaPattern1.MatchString(x1.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i1, x1.Domain)
-		}
-		if x1.RunID == "" {
-			c.failf("held/%d/run_id: is required", i1)
-		} else if utf8.RuneCountInString(x1.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i1)
-		} else if !schemaPattern0.MatchString(x1.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i1, x1.RunID)
-		}
-		if x1.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i1)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domains == nil {
 		c.failf("domains: is required")
 	} else if len(e.Domains) < 1 {
 		c.failf("domains: must have at least 1 items")
 	}
-	for i2 := range e.Domains {
-		x2 := e.Domains[i2]
-		if x2 == "" {
-			c.failf("domains/%d: is required", i2)
-		} else if utf8.RuneCountInString(x2) > 100 {
-			c.failf("domains/%d: must have at most 100 characters", i2)
-		} else if !schemaPattern1.MatchString(x2) {
-			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i2, x2)
+	for i1 := range e.Domains {
+		x1 := e.Domains[i1]
+		if x1 == "" {
+			c.failf("domains/%d: is required", i1)
+		} else if utf8.RuneCountInString(x1) > 100 {
+			c.failf("domains/%d: must have at most 100 characters", i1)
+		} else if !schemaPattern1.MatchString(x1) {
+			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i1, x1)
 		}
 	}
-	if e.Requeue.MaxAttempts != 0 {
-		if e.Requeue.MaxAttempts < 0 {
-			c.failf("requeue/max_attempts: %v is less than 0", e.Requeue.MaxAttempts)
-		}
+	for _, err := range checkRequeuePolicy(&e.Requeue) {
+		c.failf("requeue/%w", err)
 	}
 	if e.Mode != "" {
 		if !(e.Mode == "" || e.Mode == "full" || e.Mode == "delta" || e.Mode == "auto") {
 			c.failf("mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", e.Mode)
 		}
 	}
-	if e.Safety.MaxDeactivations < 0 {
-		c.failf("safety/max_deactivations: %v is less than 0", e.Safety.MaxDeactivations)
+	for _, err := range checkSafety(&e.Safety) {
+		c.failf("safety/%w", err)
 	}
-	if e.Safety.MaxDeactivationPercent < 0 {
-		c.failf("safety/max_deactivation_percent: %v is less than 0", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxDeactivationPercent > 100 {
-		c.failf("safety/max_deactivation_percent: %v is more than 100", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxResultDropPercent < 0 {
-		c.failf("safety/max_result_drop_percent: %v is less than 0", e.Safety.MaxResultDropPercent)
-	}
-	if e.Safety.MaxResultDropPercent > 100 {
-		c.failf("safety/max_result_drop_percent: %v is more than 100", e.Safety.MaxResultDropPercent)
+	for _, err := range checkScope(&e.Groups) {
+		c.failf("groups/%w", err)
 	}
 	return c.err()
 }
@@ -155,53 +70,16 @@ func (e *SyncApproved) Validate() error {
 // (schemas/events/sync.rejected.v1.json).
 func (e *SyncRejected) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i3 := range e.Run.Held {
-		x3 := &e.Run.Held[i3]
-		if x3.Domain == "" {
-			c.failf("held/%d/domain: is required", i3)
-		} else if utf8.RuneCountInString(x3.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i3)
-		} else if !schemaPattern1.MatchString(x3.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i3, x3.Domain)
-		}
-		if x3.RunID == "" {
-			c.failf("held/%d/run_id: is required", i3)
-		} else if utf8.RuneCountInString(x3.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i3)
-		} else if !schemaPattern0.MatchString(x3.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i3, x3.RunID)
-		}
-		if x3.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i3)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Reasons == nil {
 		c.failf("reasons: is required")
 	} else if len(e.Reasons) < 1 {
 		c.failf("reasons: must have at least 1 items")
 	}
-	for i4 := range e.Reasons {
-		x4 := e.Reasons[i4]
-		if x4 == "" {
-			c.failf("reasons/%d: is required", i4)
+	for i2 := range e.Reasons {
+		x2 := e.Reasons[i2]
+		if x2 == "" {
+			c.failf("reasons/%d: is required", i2)
 		}
 	}
 	if e.Codes == nil {
@@ -209,10 +87,10 @@ func (e *SyncRejected) Validate() error {
 	} else if len(e.Codes) < 1 {
 		c.failf("codes: must have at least 1 items")
 	}
-	for i5 := range e.Codes {
-		x5 := e.Codes[i5]
-		if x5 == "" {
-			c.failf("codes/%d: is required", i5)
+	for i3 := range e.Codes {
+		x3 := e.Codes[i3]
+		if x3 == "" {
+			c.failf("codes/%d: is required", i3)
 		}
 	}
 	return c.err()
@@ -222,44 +100,7 @@ func (e *SyncRejected) Validate() error {
 // (schemas/events/directory.requested.v1.json).
 func (e *DirectoryRequested) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i6 := range e.Run.Held {
-		x6 := &e.Run.Held[i6]
-		if x6.Domain == "" {
-			c.failf("held/%d/domain: is required", i6)
-		} else if utf8.RuneCountInString(x6.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i6)
-		} else if !schemaPattern1.MatchString(x6.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i6, x6.Domain)
-		}
-		if x6.RunID == "" {
-			c.failf("held/%d/run_id: is required", i6)
-		} else if utf8.RuneCountInString(x6.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i6)
-		} else if !schemaPattern0.MatchString(x6.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i6, x6.RunID)
-		}
-		if x6.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i6)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domain == "" {
 		c.failf("domain: is required")
 	} else if utf8.RuneCountInString(e.Domain) > 100 {
@@ -272,40 +113,29 @@ func (e *DirectoryRequested) Validate() error {
 	} else if len(e.Domains) < 1 {
 		c.failf("domains: must have at least 1 items")
 	}
-	for i7 := range e.Domains {
-		x7 := e.Domains[i7]
-		if x7 == "" {
-			c.failf("domains/%d: is required", i7)
-		} else if utf8.RuneCountInString(x7) > 100 {
-			c.failf("domains/%d: must have at most 100 characters", i7)
-		} else if !schemaPattern1.MatchString(x7) {
-			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i7, x7)
+	for i4 := range e.Domains {
+		x4 := e.Domains[i4]
+		if x4 == "" {
+			c.failf("domains/%d: is required", i4)
+		} else if utf8.RuneCountInString(x4) > 100 {
+			c.failf("domains/%d: must have at most 100 characters", i4)
+		} else if !schemaPattern1.MatchString(x4) {
+			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i4, x4)
 		}
 	}
-	if e.Requeue.MaxAttempts != 0 {
-		if e.Requeue.MaxAttempts < 0 {
-			c.failf("requeue/max_attempts: %v is less than 0", e.Requeue.MaxAttempts)
-		}
+	for _, err := range checkRequeuePolicy(&e.Requeue) {
+		c.failf("requeue/%w", err)
 	}
 	if e.Mode != "" {
 		if !(e.Mode == "" || e.Mode == "full" || e.Mode == "delta" || e.Mode == "auto") {
 			c.failf("mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", e.Mode)
 		}
 	}
-	if e.Safety.MaxDeactivations < 0 {
-		c.failf("safety/max_deactivations: %v is less than 0", e.Safety.MaxDeactivations)
+	for _, err := range checkSafety(&e.Safety) {
+		c.failf("safety/%w", err)
 	}
-	if e.Safety.MaxDeactivationPercent < 0 {
-		c.failf("safety/max_deactivation_percent: %v is less than 0", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxDeactivationPercent > 100 {
-		c.failf("safety/max_deactivation_percent: %v is more than 100", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxResultDropPercent < 0 {
-		c.failf("safety/max_result_drop_percent: %v is less than 0", e.Safety.MaxResultDropPercent)
-	}
-	if e.Safety.MaxResultDropPercent > 100 {
-		c.failf("safety/max_result_drop_percent: %v is more than 100", e.Safety.MaxResultDropPercent)
+	for _, err := range checkScope(&e.Groups) {
+		c.failf("groups/%w", err)
 	}
 	return c.err()
 }
@@ -314,44 +144,7 @@ func (e *DirectoryRequested) Validate() error {
 // (schemas/events/directory.page.v1.json).
 func (e *DirectoryPage) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i8 := range e.Run.Held {
-		x8 := &e.Run.Held[i8]
-		if x8.Domain == "" {
-			c.failf("held/%d/domain: is required", i8)
-		} else if utf8.RuneCountInString(x8.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i8)
-		} else if !schemaPattern1.MatchString(x8.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i8, x8.Domain)
-		}
-		if x8.RunID == "" {
-			c.failf("held/%d/run_id: is required", i8)
-		} else if utf8.RuneCountInString(x8.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i8)
-		} else if !schemaPattern0.MatchString(x8.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i8, x8.RunID)
-		}
-		if x8.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i8)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domain == "" {
 		c.failf("domain: is required")
 	} else if utf8.RuneCountInString(e.Domain) > 100 {
@@ -371,42 +164,28 @@ func (e *DirectoryPage) Validate() error {
 	if e.Entries == nil {
 		c.failf("entries: is required")
 	}
-	for i9 := range e.Entries {
-		x9 := &e.Entries[i9]
-		if x9.ID == "" {
-			c.failf("entries/%d/id: is required", i9)
-		}
-		if x9.Username == "" {
-			c.failf("entries/%d/username: is required", i9)
-		}
-		for i10 := range x9.GroupRefs {
-			x10 := &x9.GroupRefs[i10]
-			if x10.ID == "" {
-				c.failf("entries/%d/group_refs/%d/id: is required", i9, i10)
-			}
-		}
-		if x9.DisabledReason != "" {
-			if !(x9.DisabledReason == "" || x9.DisabledReason == "directory-disabled" || x9.DisabledReason == "expired") {
-				c.failf("entries/%d/disabled_reason: %q is not one of \"\", \"directory-disabled\", \"expired\"", i9, x9.DisabledReason)
-			}
+	for i5 := range e.Entries {
+		x5 := &e.Entries[i5]
+		for _, err := range checkDirectoryEntry(x5) {
+			c.failf("entries/%d/%w", i5, err)
 		}
 	}
-	for i11 := range e.Kept {
-		x11 := e.Kept[i11]
-		if x11 == "" {
-			c.failf("kept/%d: is required", i11)
+	for i7 := range e.Kept {
+		x7 := e.Kept[i7]
+		if x7 == "" {
+			c.failf("kept/%d: is required", i7)
 		}
 	}
-	for i12 := range e.Gone {
-		x12 := e.Gone[i12]
-		if x12 == "" {
-			c.failf("gone/%d: is required", i12)
+	for i8 := range e.Gone {
+		x8 := e.Gone[i8]
+		if x8 == "" {
+			c.failf("gone/%d: is required", i8)
 		}
 	}
-	for i13 := range e.OutOfScope {
-		x13 := e.OutOfScope[i13]
-		if x13 == "" {
-			c.failf("out_of_scope/%d: is required", i13)
+	for i9 := range e.OutOfScope {
+		x9 := e.OutOfScope[i9]
+		if x9 == "" {
+			c.failf("out_of_scope/%d: is required", i9)
 		}
 	}
 	return c.err()
@@ -416,44 +195,180 @@ func (e *DirectoryPage) Validate() error {
 // (schemas/events/directory.completed.v1.json).
 func (e *DirectoryCompleted) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
+	c = append(c, checkRun(&e.Run)...)
+	if e.Domain == "" {
+		c.failf("domain: is required")
+	} else if utf8.RuneCountInString(e.Domain) > 100 {
+		c.failf("domain: must have at most 100 characters")
+	} else if !schemaPattern1.MatchString(e.Domain) {
+		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
 	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
+	if e.Domains == nil {
+		c.failf("domains: is required")
+	} else if len(e.Domains) < 1 {
+		c.failf("domains: must have at least 1 items")
 	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i14 := range e.Run.Held {
-		x14 := &e.Run.Held[i14]
-		if x14.Domain == "" {
-			c.failf("held/%d/domain: is required", i14)
-		} else if utf8.RuneCountInString(x14.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i14)
-		} else if !schemaPattern1.MatchString(x14.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i14, x14.Domain)
-		}
-		if x14.RunID == "" {
-			c.failf("held/%d/run_id: is required", i14)
-		} else if utf8.RuneCountInString(x14.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i14)
-		} else if !schemaPattern0.MatchString(x14.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i14, x14.RunID)
-		}
-		if x14.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i14)
+	for i10 := range e.Domains {
+		x10 := e.Domains[i10]
+		if x10 == "" {
+			c.failf("domains/%d: is required", i10)
+		} else if utf8.RuneCountInString(x10) > 100 {
+			c.failf("domains/%d: must have at most 100 characters", i10)
+		} else if !schemaPattern1.MatchString(x10) {
+			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i10, x10)
 		}
 	}
+	if e.Attempt < 1 {
+		c.failf("attempt: %v is less than 1", e.Attempt)
+	}
+	if e.Pages < 0 {
+		c.failf("pages: %v is less than 0", e.Pages)
+	}
+	if e.Entries < 0 {
+		c.failf("entries: %v is less than 0", e.Entries)
+	}
+	if e.Skipped < 0 {
+		c.failf("skipped: %v is less than 0", e.Skipped)
+	}
+	for i11 := range e.SkippedDNs {
+		x11 := &e.SkippedDNs[i11]
+		for _, err := range checkSkipped(x11) {
+			c.failf("skipped_sample/%d/%w", i11, err)
+		}
+	}
+	if e.StartedAt.IsZero() {
+		c.failf("started_at: is required")
+	}
+	if e.FinishedAt.IsZero() {
+		c.failf("finished_at: is required")
+	}
+	if e.Mode != "" {
+		if !(e.Mode == "" || e.Mode == "full" || e.Mode == "delta" || e.Mode == "auto") {
+			c.failf("mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", e.Mode)
+		}
+	}
+	for _, err := range checkSafety(&e.Safety) {
+		c.failf("safety/%w", err)
+	}
+	if e.Watermark != nil {
+		for _, err := range checkWatermark(e.Watermark) {
+			c.failf("watermark/%w", err)
+		}
+	}
+	if e.InScope != 0 {
+		if e.InScope < 0 {
+			c.failf("in_scope: %v is less than 0", e.InScope)
+		}
+	}
+	return c.err()
+}
+
+// Validate checks a decoded directory.failed.v1 event against its JSON Schema
+// (schemas/events/directory.failed.v1.json).
+func (e *DirectoryFailed) Validate() error {
+	var c checks
+	c = append(c, checkRun(&e.Run)...)
+	if e.Domain == "" {
+		c.failf("domain: is required")
+	} else if utf8.RuneCountInString(e.Domain) > 100 {
+		c.failf("domain: must have at most 100 characters")
+	} else if !schemaPattern1.MatchString(e.Domain) {
+		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
+	}
+	if e.Domains == nil {
+		c.failf("domains: is required")
+	} else if len(e.Domains) < 1 {
+		c.failf("domains: must have at least 1 items")
+	}
+	for i12 := range e.Domains {
+		x12 := e.Domains[i12]
+		if x12 == "" {
+			c.failf("domains/%d: is required", i12)
+		} else if utf8.RuneCountInString(x12) > 100 {
+			c.failf("domains/%d: must have at most 100 characters", i12)
+		} else if !schemaPattern1.MatchString(x12) {
+			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i12, x12)
+		}
+	}
+	if e.Attempt < 1 {
+		c.failf("attempt: %v is less than 1", e.Attempt)
+	}
+	if e.Reason == "" {
+		c.failf("reason: is required")
+	}
+	if e.RetryIn != "" {
+		if !schemaPattern2.MatchString(e.RetryIn) {
+			c.failf("retry_in: %q does not match ^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$", e.RetryIn)
+		}
+	}
+	if e.MaxAttempts != 0 {
+		if e.MaxAttempts < 0 {
+			c.failf("max_attempts: %v is less than 0", e.MaxAttempts)
+		}
+	}
+	if e.PagesRead < 0 {
+		c.failf("pages_read: %v is less than 0", e.PagesRead)
+	}
+	if e.FailedAt.IsZero() {
+		c.failf("failed_at: is required")
+	}
+	for i13 := range e.Refused {
+		x13 := e.Refused[i13]
+		if !(x13 == "sso-enabled" || x13 == "job-missing" || x13 == "job-disabled" || x13 == "wrong-environment") {
+			c.failf("refused/%d: %q is not one of \"sso-enabled\", \"job-missing\", \"job-disabled\", \"wrong-environment\"", i13, x13)
+		}
+	}
+	return c.err()
+}
+
+// Validate checks a decoded account.changes.v1 event against its JSON Schema
+// (schemas/events/account.changes.v1.json).
+func (e *AccountChanges) Validate() error {
+	var c checks
+	c = append(c, checkRun(&e.Run)...)
+	if e.Domain == "" {
+		c.failf("domain: is required")
+	} else if utf8.RuneCountInString(e.Domain) > 100 {
+		c.failf("domain: must have at most 100 characters")
+	} else if !schemaPattern1.MatchString(e.Domain) {
+		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
+	}
+	if e.Attempt < 1 {
+		c.failf("attempt: %v is less than 1", e.Attempt)
+	}
+	if !schemaPattern3.MatchString(e.Batch) {
+		c.failf("batch: %q does not match ^[a-z][0-9]+$", e.Batch)
+	}
+	if e.Changes == nil {
+		c.failf("changes: is required")
+	}
+	for i14 := range e.Changes {
+		x14 := &e.Changes[i14]
+		if !(x14.Op == "create" || x14.Op == "update" || x14.Op == "deactivate" || x14.Op == "reactivate") {
+			c.failf("changes/%d/op: %q is not one of \"create\", \"update\", \"deactivate\", \"reactivate\"", i14, x14.Op)
+		}
+		if x14.ExternalID == "" {
+			c.failf("changes/%d/external_id: is required", i14)
+		}
+		if x14.Entry != nil {
+			for _, err := range checkDirectoryEntry(x14.Entry) {
+				c.failf("changes/%d/entry/%w", i14, err)
+			}
+		}
+		if x14.Op == "create" || x14.Op == "update" || x14.Op == "reactivate" {
+			if x14.Entry == nil {
+				c.failf("changes/%d/entry: is required", i14)
+			}
+		}
+	}
+	return c.err()
+}
+
+// Validate checks a decoded changes.completed.v1 event against its JSON Schema
+// (schemas/events/changes.completed.v1.json).
+func (e *ChangesCompleted) Validate() error {
+	var c checks
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domain == "" {
 		c.failf("domain: is required")
 	} else if utf8.RuneCountInString(e.Domain) > 100 {
@@ -479,347 +394,14 @@ func (e *DirectoryCompleted) Validate() error {
 	if e.Attempt < 1 {
 		c.failf("attempt: %v is less than 1", e.Attempt)
 	}
-	if e.Pages < 0 {
-		c.failf("pages: %v is less than 0", e.Pages)
-	}
-	if e.Entries < 0 {
-		c.failf("entries: %v is less than 0", e.Entries)
-	}
-	if e.Skipped < 0 {
-		c.failf("skipped: %v is less than 0", e.Skipped)
-	}
-	if e.StartedAt.IsZero() {
-		c.failf("started_at: is required")
-	}
-	if e.FinishedAt.IsZero() {
-		c.failf("finished_at: is required")
-	}
-	if e.Mode != "" {
-		if !(e.Mode == "" || e.Mode == "full" || e.Mode == "delta" || e.Mode == "auto") {
-			c.failf("mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", e.Mode)
-		}
-	}
-	if e.Safety.MaxDeactivations < 0 {
-		c.failf("safety/max_deactivations: %v is less than 0", e.Safety.MaxDeactivations)
-	}
-	if e.Safety.MaxDeactivationPercent < 0 {
-		c.failf("safety/max_deactivation_percent: %v is less than 0", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxDeactivationPercent > 100 {
-		c.failf("safety/max_deactivation_percent: %v is more than 100", e.Safety.MaxDeactivationPercent)
-	}
-	if e.Safety.MaxResultDropPercent < 0 {
-		c.failf("safety/max_result_drop_percent: %v is less than 0", e.Safety.MaxResultDropPercent)
-	}
-	if e.Safety.MaxResultDropPercent > 100 {
-		c.failf("safety/max_result_drop_percent: %v is more than 100", e.Safety.MaxResultDropPercent)
-	}
-	if e.Watermark != nil {
-		if !(e.Watermark.Kind == "usn" || e.Watermark.Kind == "timestamp") {
-			c.failf("watermark/kind: %q is not one of \"usn\", \"timestamp\"", e.Watermark.Kind)
-		}
-		if e.Watermark.USN != 0 {
-			if e.Watermark.USN < 0 {
-				c.failf("watermark/usn: %v is less than 0", e.Watermark.USN)
-			}
-		}
-		if e.Watermark.FullAt.IsZero() {
-			c.failf("watermark/full_at: is required")
-		}
-		if e.Watermark.DeltasSinceFull < 0 {
-			c.failf("watermark/deltas_since_full: %v is less than 0", e.Watermark.DeltasSinceFull)
-		}
-	}
-	if e.InScope != 0 {
-		if e.InScope < 0 {
-			c.failf("in_scope: %v is less than 0", e.InScope)
-		}
-	}
-	return c.err()
-}
-
-// Validate checks a decoded directory.failed.v1 event against its JSON Schema
-// (schemas/events/directory.failed.v1.json).
-func (e *DirectoryFailed) Validate() error {
-	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i16 := range e.Run.Held {
-		x16 := &e.Run.Held[i16]
-		if x16.Domain == "" {
-			c.failf("held/%d/domain: is required", i16)
-		} else if utf8.RuneCountInString(x16.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i16)
-		} else if !schemaPattern1.MatchString(x16.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i16, x16.Domain)
-		}
-		if x16.RunID == "" {
-			c.failf("held/%d/run_id: is required", i16)
-		} else if utf8.RuneCountInString(x16.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i16)
-		} else if !schemaPattern0.MatchString(x16.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i16, x16.RunID)
-		}
-		if x16.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i16)
-		}
-	}
-	if e.Domain == "" {
-		c.failf("domain: is required")
-	} else if utf8.RuneCountInString(e.Domain) > 100 {
-		c.failf("domain: must have at most 100 characters")
-	} else if !schemaPattern1.MatchString(e.Domain) {
-		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
-	}
-	if e.Domains == nil {
-		c.failf("domains: is required")
-	} else if len(e.Domains) < 1 {
-		c.failf("domains: must have at least 1 items")
-	}
-	for i17 := range e.Domains {
-		x17 := e.Domains[i17]
-		if x17 == "" {
-			c.failf("domains/%d: is required", i17)
-		} else if utf8.RuneCountInString(x17) > 100 {
-			c.failf("domains/%d: must have at most 100 characters", i17)
-		} else if !schemaPattern1.MatchString(x17) {
-			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i17, x17)
-		}
-	}
-	if e.Attempt < 1 {
-		c.failf("attempt: %v is less than 1", e.Attempt)
-	}
-	if e.Reason == "" {
-		c.failf("reason: is required")
-	}
-	if e.RetryIn != "" {
-		if !schemaPattern2.MatchString(e.RetryIn) {
-			c.failf("retry_in: %q does not match ^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$", e.RetryIn)
-		}
-	}
-	if e.MaxAttempts != 0 {
-		if e.MaxAttempts < 0 {
-			c.failf("max_attempts: %v is less than 0", e.MaxAttempts)
-		}
-	}
-	if e.PagesRead < 0 {
-		c.failf("pages_read: %v is less than 0", e.PagesRead)
-	}
-	if e.FailedAt.IsZero() {
-		c.failf("failed_at: is required")
-	}
-	for i18 := range e.Refused {
-		x18 := e.Refused[i18]
-		if !(x18 == "sso-enabled" || x18 == "job-missing" || x18 == "job-disabled" || x18 == "wrong-environment") {
-			c.failf("refused/%d: %q is not one of \"sso-enabled\", \"job-missing\", \"job-disabled\", \"wrong-environment\"", i18, x18)
-		}
-	}
-	return c.err()
-}
-
-// Validate checks a decoded account.changes.v1 event against its JSON Schema
-// (schemas/events/account.changes.v1.json).
-func (e *AccountChanges) Validate() error {
-	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i19 := range e.Run.Held {
-		x19 := &e.Run.Held[i19]
-		if x19.Domain == "" {
-			c.failf("held/%d/domain: is required", i19)
-		} else if utf8.RuneCountInString(x19.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i19)
-		} else if !schemaPattern1.MatchString(x19.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i19, x19.Domain)
-		}
-		if x19.RunID == "" {
-			c.failf("held/%d/run_id: is required", i19)
-		} else if utf8.RuneCountInString(x19.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i19)
-		} else if !schemaPattern0.MatchString(x19.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i19, x19.RunID)
-		}
-		if x19.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i19)
-		}
-	}
-	if e.Domain == "" {
-		c.failf("domain: is required")
-	} else if utf8.RuneCountInString(e.Domain) > 100 {
-		c.failf("domain: must have at most 100 characters")
-	} else if !schemaPattern1.MatchString(e.Domain) {
-		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
-	}
-	if e.Attempt < 1 {
-		c.failf("attempt: %v is less than 1", e.Attempt)
-	}
-	if !schemaPattern3.MatchString(e.Batch) {
-		c.failf("batch: %q does not match ^[a-z][0-9]+$", e.Batch)
-	}
-	if e.Changes == nil {
-		c.failf("changes: is required")
-	}
-	for i20 := range e.Changes {
-		x20 := &e.Changes[i20]
-		if !(x20.Op == "create" || x20.Op == "update" || x20.Op == "deactivate" || x20.Op == "reactivate") {
-			c.failf("changes/%d/op: %q is not one of \"create\", \"update\", \"deactivate\", \"reactivate\"", i20, x20.Op)
-		}
-		if x20.ExternalID == "" {
-			c.failf("changes/%d/external_id: is required", i20)
-		}
-		if x20.Entry != nil {
-			if x20.Entry.ID == "" {
-				c.failf("changes/%d/entry/id: is required", i20)
-			}
-			if x20.Entry.Username == "" {
-				c.failf("changes/%d/entry/username: is required", i20)
-			}
-			for i21 := range x20.Entry.GroupRefs {
-				x21 := &x20.Entry.GroupRefs[i21]
-				if x21.ID == "" {
-					c.failf("changes/%d/entry/group_refs/%d/id: is required", i20, i21)
-				}
-			}
-			if x20.Entry.DisabledReason != "" {
-				if !(x20.Entry.DisabledReason == "" || x20.Entry.DisabledReason == "directory-disabled" || x20.Entry.DisabledReason == "expired") {
-					c.failf("changes/%d/entry/disabled_reason: %q is not one of \"\", \"directory-disabled\", \"expired\"", i20, x20.Entry.DisabledReason)
-				}
-			}
-		}
-		if x20.Op == "create" || x20.Op == "update" || x20.Op == "reactivate" {
-			if x20.Entry == nil {
-				c.failf("changes/%d/entry: is required", i20)
-			}
-		}
-	}
-	return c.err()
-}
-
-// Validate checks a decoded changes.completed.v1 event against its JSON Schema
-// (schemas/events/changes.completed.v1.json).
-func (e *ChangesCompleted) Validate() error {
-	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i22 := range e.Run.Held {
-		x22 := &e.Run.Held[i22]
-		if x22.Domain == "" {
-			c.failf("held/%d/domain: is required", i22)
-		} else if utf8.RuneCountInString(x22.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i22)
-		} else if !schemaPattern1.MatchString(x22.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i22, x22.Domain)
-		}
-		if x22.RunID == "" {
-			c.failf("held/%d/run_id: is required", i22)
-		} else if utf8.RuneCountInString(x22.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i22)
-		} else if !schemaPattern0.MatchString(x22.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i22, x22.RunID)
-		}
-		if x22.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i22)
-		}
-	}
-	if e.Domain == "" {
-		c.failf("domain: is required")
-	} else if utf8.RuneCountInString(e.Domain) > 100 {
-		c.failf("domain: must have at most 100 characters")
-	} else if !schemaPattern1.MatchString(e.Domain) {
-		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", e.Domain)
-	}
-	if e.Domains == nil {
-		c.failf("domains: is required")
-	} else if len(e.Domains) < 1 {
-		c.failf("domains: must have at least 1 items")
-	}
-	for i23 := range e.Domains {
-		x23 := e.Domains[i23]
-		if x23 == "" {
-			c.failf("domains/%d: is required", i23)
-		} else if utf8.RuneCountInString(x23) > 100 {
-			c.failf("domains/%d: must have at most 100 characters", i23)
-		} else if !schemaPattern1.MatchString(x23) {
-			c.failf("domains/%d: %q does not match ^[A-Za-z0-9_-]+$", i23, x23)
-		}
-	}
-	if e.Attempt < 1 {
-		c.failf("attempt: %v is less than 1", e.Attempt)
-	}
 	if !(e.Outcome == "completed" || e.Outcome == "failed" || e.Outcome == "held" || e.Outcome == "dry-run") {
 		c.failf("outcome: %q is not one of \"completed\", \"failed\", \"held\", \"dry-run\"", e.Outcome)
 	}
 	if e.Batches < 0 {
 		c.failf("batches: %v is less than 0", e.Batches)
 	}
-	if e.Planned.Created < 0 {
-		c.failf("planned/created: %v is less than 0", e.Planned.Created)
-	}
-	if e.Planned.Updated < 0 {
-		c.failf("planned/updated: %v is less than 0", e.Planned.Updated)
-	}
-	if e.Planned.Deactivated < 0 {
-		c.failf("planned/deactivated: %v is less than 0", e.Planned.Deactivated)
-	}
-	if e.Planned.Reactivated < 0 {
-		c.failf("planned/reactivated: %v is less than 0", e.Planned.Reactivated)
-	}
-	if e.Planned.Unchanged < 0 {
-		c.failf("planned/unchanged: %v is less than 0", e.Planned.Unchanged)
-	}
-	if e.Planned.Joined < 0 {
-		c.failf("planned/joined: %v is less than 0", e.Planned.Joined)
-	}
-	if e.Planned.Left < 0 {
-		c.failf("planned/left: %v is less than 0", e.Planned.Left)
+	for _, err := range checkCounts(&e.Planned) {
+		c.failf("planned/%w", err)
 	}
 	if e.Entries < 0 {
 		c.failf("entries: %v is less than 0", e.Entries)
@@ -834,22 +416,14 @@ func (e *ChangesCompleted) Validate() error {
 		c.failf("total_batches: %v is less than 0", e.TotalBatches)
 	}
 	if e.Hold != nil {
-		if e.Hold.Deactivations < 0 {
-			c.failf("hold/deactivations: %v is less than 0", e.Hold.Deactivations)
+		for _, err := range checkHold(e.Hold) {
+			c.failf("hold/%w", err)
 		}
-		if e.Hold.ActiveBefore < 0 {
-			c.failf("hold/active_before: %v is less than 0", e.Hold.ActiveBefore)
-		}
-		if e.Hold.Entries < 0 {
-			c.failf("hold/entries: %v is less than 0", e.Hold.Entries)
-		}
-		if e.Hold.LastGoodEntries < 0 {
-			c.failf("hold/last_good_entries: %v is less than 0", e.Hold.LastGoodEntries)
-		}
-		if e.Hold.Reasons == nil {
-			c.failf("hold/reasons: is required")
-		} else if len(e.Hold.Reasons) < 1 {
-			c.failf("hold/reasons: must have at least 1 items")
+	}
+	for i16 := range e.SkippedDNs {
+		x16 := &e.SkippedDNs[i16]
+		for _, err := range checkSkipped(x16) {
+			c.failf("skipped_sample/%d/%w", i16, err)
 		}
 	}
 	if e.Mode != "" {
@@ -858,19 +432,8 @@ func (e *ChangesCompleted) Validate() error {
 		}
 	}
 	if e.Watermark != nil {
-		if !(e.Watermark.Kind == "usn" || e.Watermark.Kind == "timestamp") {
-			c.failf("watermark/kind: %q is not one of \"usn\", \"timestamp\"", e.Watermark.Kind)
-		}
-		if e.Watermark.USN != 0 {
-			if e.Watermark.USN < 0 {
-				c.failf("watermark/usn: %v is less than 0", e.Watermark.USN)
-			}
-		}
-		if e.Watermark.FullAt.IsZero() {
-			c.failf("watermark/full_at: is required")
-		}
-		if e.Watermark.DeltasSinceFull < 0 {
-			c.failf("watermark/deltas_since_full: %v is less than 0", e.Watermark.DeltasSinceFull)
+		for _, err := range checkWatermark(e.Watermark) {
+			c.failf("watermark/%w", err)
 		}
 	}
 	return c.err()
@@ -880,44 +443,7 @@ func (e *ChangesCompleted) Validate() error {
 // (schemas/events/sync.completed.v1.json).
 func (e *SyncCompleted) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i24 := range e.Run.Held {
-		x24 := &e.Run.Held[i24]
-		if x24.Domain == "" {
-			c.failf("held/%d/domain: is required", i24)
-		} else if utf8.RuneCountInString(x24.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i24)
-		} else if !schemaPattern1.MatchString(x24.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i24, x24.Domain)
-		}
-		if x24.RunID == "" {
-			c.failf("held/%d/run_id: is required", i24)
-		} else if utf8.RuneCountInString(x24.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i24)
-		} else if !schemaPattern0.MatchString(x24.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i24, x24.RunID)
-		}
-		if x24.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i24)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if !(e.Outcome == "completed" || e.Outcome == "failed" || e.Outcome == "partial" || e.Outcome == "held") {
 		c.failf("outcome: %q is not one of \"completed\", \"failed\", \"partial\", \"held\"", e.Outcome)
 	}
@@ -927,108 +453,58 @@ func (e *SyncCompleted) Validate() error {
 	if e.Domains == nil {
 		c.failf("domains: is required")
 	}
-	for i25 := range e.Domains {
-		x25 := &e.Domains[i25]
-		if x25.Counts.Created < 0 {
-			c.failf("domains/%d/created: %v is less than 0", i25, x25.Counts.Created)
+	for i17 := range e.Domains {
+		x17 := &e.Domains[i17]
+		for _, err := range checkCounts(&x17.Counts) {
+			c.failf("domains/%d/%w", i17, err)
 		}
-		if x25.Counts.Updated < 0 {
-			c.failf("domains/%d/updated: %v is less than 0", i25, x25.Counts.Updated)
+		if x17.Domain == "" {
+			c.failf("domains/%d/domain: is required", i17)
+		} else if utf8.RuneCountInString(x17.Domain) > 100 {
+			c.failf("domains/%d/domain: must have at most 100 characters", i17)
+		} else if !schemaPattern1.MatchString(x17.Domain) {
+			c.failf("domains/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i17, x17.Domain)
 		}
-		if x25.Counts.Deactivated < 0 {
-			c.failf("domains/%d/deactivated: %v is less than 0", i25, x25.Counts.Deactivated)
+		if !(x17.Outcome == "completed" || x17.Outcome == "failed" || x17.Outcome == "held" || x17.Outcome == "dry-run") {
+			c.failf("domains/%d/outcome: %q is not one of \"completed\", \"failed\", \"held\", \"dry-run\"", i17, x17.Outcome)
 		}
-		if x25.Counts.Reactivated < 0 {
-			c.failf("domains/%d/reactivated: %v is less than 0", i25, x25.Counts.Reactivated)
+		if x17.Attempts < 0 {
+			c.failf("domains/%d/attempts: %v is less than 0", i17, x17.Attempts)
 		}
-		if x25.Counts.Unchanged < 0 {
-			c.failf("domains/%d/unchanged: %v is less than 0", i25, x25.Counts.Unchanged)
+		if x17.Entries < 0 {
+			c.failf("domains/%d/entries: %v is less than 0", i17, x17.Entries)
 		}
-		if x25.Counts.Joined < 0 {
-			c.failf("domains/%d/joined: %v is less than 0", i25, x25.Counts.Joined)
+		if x17.Skipped < 0 {
+			c.failf("domains/%d/skipped: %v is less than 0", i17, x17.Skipped)
 		}
-		if x25.Counts.Left < 0 {
-			c.failf("domains/%d/left: %v is less than 0", i25, x25.Counts.Left)
+		if x17.Drift < 0 {
+			c.failf("domains/%d/drift: %v is less than 0", i17, x17.Drift)
 		}
-		if x25.Domain == "" {
-			c.failf("domains/%d/domain: is required", i25)
-		} else if utf8.RuneCountInString(x25.Domain) > 100 {
-			c.failf("domains/%d/domain: must have at most 100 characters", i25)
-		} else if !schemaPattern1.MatchString(x25.Domain) {
-			c.failf("domains/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i25, x25.Domain)
+		if x17.Failed < 0 {
+			c.failf("domains/%d/failed: %v is less than 0", i17, x17.Failed)
 		}
-		if !(x25.Outcome == "completed" || x25.Outcome == "failed" || x25.Outcome == "held" || x25.Outcome == "dry-run") {
-			c.failf("domains/%d/outcome: %q is not one of \"completed\", \"failed\", \"held\", \"dry-run\"", i25, x25.Outcome)
-		}
-		if x25.Attempts < 0 {
-			c.failf("domains/%d/attempts: %v is less than 0", i25, x25.Attempts)
-		}
-		if x25.Entries < 0 {
-			c.failf("domains/%d/entries: %v is less than 0", i25, x25.Entries)
-		}
-		if x25.Skipped < 0 {
-			c.failf("domains/%d/skipped: %v is less than 0", i25, x25.Skipped)
-		}
-		if x25.Drift < 0 {
-			c.failf("domains/%d/drift: %v is less than 0", i25, x25.Drift)
-		}
-		if x25.Failed < 0 {
-			c.failf("domains/%d/failed: %v is less than 0", i25, x25.Failed)
-		}
-		if x25.Hold != nil {
-			if x25.Hold.Deactivations < 0 {
-				c.failf("domains/%d/hold/deactivations: %v is less than 0", i25, x25.Hold.Deactivations)
-			}
-			if x25.Hold.ActiveBefore < 0 {
-				c.failf("domains/%d/hold/active_before: %v is less than 0", i25, x25.Hold.ActiveBefore)
-			}
-			if x25.Hold.Entries < 0 {
-				c.failf("domains/%d/hold/entries: %v is less than 0", i25, x25.Hold.Entries)
-			}
-			if x25.Hold.LastGoodEntries < 0 {
-				c.failf("domains/%d/hold/last_good_entries: %v is less than 0", i25, x25.Hold.LastGoodEntries)
-			}
-			if x25.Hold.Reasons == nil {
-				c.failf("domains/%d/hold/reasons: is required", i25)
-			} else if len(x25.Hold.Reasons) < 1 {
-				c.failf("domains/%d/hold/reasons: must have at least 1 items", i25)
+		if x17.Hold != nil {
+			for _, err := range checkHold(x17.Hold) {
+				c.failf("domains/%d/hold/%w", i17, err)
 			}
 		}
-		if x25.Mode != "" {
-			if !(x25.Mode == "" || x25.Mode == "full" || x25.Mode == "delta" || x25.Mode == "auto") {
-				c.failf("domains/%d/mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", i25, x25.Mode)
+		if x17.Mode != "" {
+			if !(x17.Mode == "" || x17.Mode == "full" || x17.Mode == "delta" || x17.Mode == "auto") {
+				c.failf("domains/%d/mode: %q is not one of \"\", \"full\", \"delta\", \"auto\"", i17, x17.Mode)
 			}
 		}
-		if x25.HeldBy != "" {
-			if x25.HeldBy == "" {
-				c.failf("domains/%d/held_by: is required", i25)
-			} else if utf8.RuneCountInString(x25.HeldBy) > 200 {
-				c.failf("domains/%d/held_by: must have at most 200 characters", i25)
-			} else if !schemaPattern0.MatchString(x25.HeldBy) {
-				c.failf("domains/%d/held_by: %q does not match ^[A-Za-z0-9._-]+$", i25, x25.HeldBy)
+		if x17.HeldBy != "" {
+			if x17.HeldBy == "" {
+				c.failf("domains/%d/held_by: is required", i17)
+			} else if utf8.RuneCountInString(x17.HeldBy) > 200 {
+				c.failf("domains/%d/held_by: must have at most 200 characters", i17)
+			} else if !schemaPattern0.MatchString(x17.HeldBy) {
+				c.failf("domains/%d/held_by: %q does not match ^[A-Za-z0-9._-]+$", i17, x17.HeldBy)
 			}
 		}
 	}
-	if e.Totals.Created < 0 {
-		c.failf("totals/created: %v is less than 0", e.Totals.Created)
-	}
-	if e.Totals.Updated < 0 {
-		c.failf("totals/updated: %v is less than 0", e.Totals.Updated)
-	}
-	if e.Totals.Deactivated < 0 {
-		c.failf("totals/deactivated: %v is less than 0", e.Totals.Deactivated)
-	}
-	if e.Totals.Reactivated < 0 {
-		c.failf("totals/reactivated: %v is less than 0", e.Totals.Reactivated)
-	}
-	if e.Totals.Unchanged < 0 {
-		c.failf("totals/unchanged: %v is less than 0", e.Totals.Unchanged)
-	}
-	if e.Totals.Joined < 0 {
-		c.failf("totals/joined: %v is less than 0", e.Totals.Joined)
-	}
-	if e.Totals.Left < 0 {
-		c.failf("totals/left: %v is less than 0", e.Totals.Left)
+	for _, err := range checkCounts(&e.Totals) {
+		c.failf("totals/%w", err)
 	}
 	if e.FinishedAt.IsZero() {
 		c.failf("finished_at: is required")
@@ -1040,44 +516,7 @@ func (e *SyncCompleted) Validate() error {
 // (schemas/events/plan.decided.v1.json).
 func (e *PlanDecided) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i26 := range e.Run.Held {
-		x26 := &e.Run.Held[i26]
-		if x26.Domain == "" {
-			c.failf("held/%d/domain: is required", i26)
-		} else if utf8.RuneCountInString(x26.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i26)
-		} else if !schemaPattern1.MatchString(x26.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i26, x26.Domain)
-		}
-		if x26.RunID == "" {
-			c.failf("held/%d/run_id: is required", i26)
-		} else if utf8.RuneCountInString(x26.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i26)
-		} else if !schemaPattern0.MatchString(x26.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i26, x26.RunID)
-		}
-		if x26.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i26)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domain == "" {
 		c.failf("domain: is required")
 	} else if utf8.RuneCountInString(e.Domain) > 100 {
@@ -1101,44 +540,7 @@ func (e *PlanDecided) Validate() error {
 // (schemas/events/plan.applied.v1.json).
 func (e *PlanApplied) Validate() error {
 	var c checks
-	if e.Run.RunID == "" {
-		c.failf("run_id: is required")
-	} else if utf8.RuneCountInString(e.Run.RunID) > 200 {
-		c.failf("run_id: must have at most 200 characters")
-	} else if !schemaPattern0.MatchString(e.Run.RunID) {
-		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", e.Run.RunID)
-	}
-	if e.Run.Job == "" {
-		c.failf("job: is required")
-	} else if utf8.RuneCountInString(e.Run.Job) > 100 {
-		c.failf("job: must have at most 100 characters")
-	}
-	if !(e.Run.Trigger == "schedule" || e.Run.Trigger == "manual" || e.Run.Trigger == "requeue") {
-		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", e.Run.Trigger)
-	}
-	if e.Run.RequestedAt.IsZero() {
-		c.failf("requested_at: is required")
-	}
-	for i27 := range e.Run.Held {
-		x27 := &e.Run.Held[i27]
-		if x27.Domain == "" {
-			c.failf("held/%d/domain: is required", i27)
-		} else if utf8.RuneCountInString(x27.Domain) > 100 {
-			c.failf("held/%d/domain: must have at most 100 characters", i27)
-		} else if !schemaPattern1.MatchString(x27.Domain) {
-			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i27, x27.Domain)
-		}
-		if x27.RunID == "" {
-			c.failf("held/%d/run_id: is required", i27)
-		} else if utf8.RuneCountInString(x27.RunID) > 200 {
-			c.failf("held/%d/run_id: must have at most 200 characters", i27)
-		} else if !schemaPattern0.MatchString(x27.RunID) {
-			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i27, x27.RunID)
-		}
-		if x27.Reasons == nil {
-			c.failf("held/%d/reasons: is required", i27)
-		}
-	}
+	c = append(c, checkRun(&e.Run)...)
 	if e.Domain == "" {
 		c.failf("domain: is required")
 	} else if utf8.RuneCountInString(e.Domain) > 100 {
@@ -1149,26 +551,8 @@ func (e *PlanApplied) Validate() error {
 	if !(e.Decision == "approve" || e.Decision == "discard") {
 		c.failf("decision: %q is not one of \"approve\", \"discard\"", e.Decision)
 	}
-	if e.Counts.Created < 0 {
-		c.failf("counts/created: %v is less than 0", e.Counts.Created)
-	}
-	if e.Counts.Updated < 0 {
-		c.failf("counts/updated: %v is less than 0", e.Counts.Updated)
-	}
-	if e.Counts.Deactivated < 0 {
-		c.failf("counts/deactivated: %v is less than 0", e.Counts.Deactivated)
-	}
-	if e.Counts.Reactivated < 0 {
-		c.failf("counts/reactivated: %v is less than 0", e.Counts.Reactivated)
-	}
-	if e.Counts.Unchanged < 0 {
-		c.failf("counts/unchanged: %v is less than 0", e.Counts.Unchanged)
-	}
-	if e.Counts.Joined < 0 {
-		c.failf("counts/joined: %v is less than 0", e.Counts.Joined)
-	}
-	if e.Counts.Left < 0 {
-		c.failf("counts/left: %v is less than 0", e.Counts.Left)
+	for _, err := range checkCounts(&e.Counts) {
+		c.failf("counts/%w", err)
 	}
 	if e.Failed < 0 {
 		c.failf("failed: %v is less than 0", e.Failed)
@@ -1196,10 +580,10 @@ func (e *AccountChanged) Validate() error {
 	if !(e.Change == "created" || e.Change == "updated" || e.Change == "deactivated" || e.Change == "reactivated" || e.Change == "hold-set" || e.Change == "hold-lifted") {
 		c.failf("change: %q is not one of \"created\", \"updated\", \"deactivated\", \"reactivated\", \"hold-set\", \"hold-lifted\"", e.Change)
 	}
-	for i28 := range e.Fields {
-		x28 := e.Fields[i28]
-		if x28 == "" {
-			c.failf("fields/%d: is required", i28)
+	for i18 := range e.Fields {
+		x18 := e.Fields[i18]
+		if x18 == "" {
+			c.failf("fields/%d: is required", i18)
 		}
 	}
 	if e.RunID != "" {
@@ -1212,32 +596,8 @@ func (e *AccountChanged) Validate() error {
 	if e.Actor == "" {
 		c.failf("actor: is required")
 	}
-	if e.Account.Domain == "" {
-		c.failf("account/domain: is required")
-	} else if utf8.RuneCountInString(e.Account.Domain) > 100 {
-		c.failf("account/domain: must have at most 100 characters")
-	} else if !schemaPattern1.MatchString(e.Account.Domain) {
-		c.failf("account/domain: %q does not match ^[A-Za-z0-9_-]+$", e.Account.Domain)
-	}
-	if e.Account.ExternalID == "" {
-		c.failf("account/external_id: is required")
-	}
-	if e.Account.Username == "" {
-		c.failf("account/username: is required")
-	}
-	if e.Account.LocalName == "" {
-		c.failf("account/local_name: is required")
-	}
-	if e.Account.DeactivatedBy != "" {
-		if !(e.Account.DeactivatedBy == "" || e.Account.DeactivatedBy == "sync" || e.Account.DeactivatedBy == "local") {
-			c.failf("account/deactivated_by: %q is not one of \"\", \"sync\", \"local\"", e.Account.DeactivatedBy)
-		}
-	}
-	if e.Account.CreatedAt == "" {
-		c.failf("account/created_at: is required")
-	}
-	if e.Account.UpdatedAt == "" {
-		c.failf("account/updated_at: is required")
+	for _, err := range checkAccount(&e.Account) {
+		c.failf("account/%w", err)
 	}
 	if e.At.IsZero() {
 		c.failf("at: is required")
@@ -1310,4 +670,227 @@ func (e *NotificationFailed) Validate() error {
 		c.failf("at: %q is not a date-time (RFC 3339)", e.At)
 	}
 	return c.err()
+}
+
+// checkRun checks a Run against common.json#/$defs/run.
+func checkRun(x *Run) checks {
+	var c checks
+	if x.RunID == "" {
+		c.failf("run_id: is required")
+	} else if utf8.RuneCountInString(x.RunID) > 200 {
+		c.failf("run_id: must have at most 200 characters")
+	} else if !schemaPattern0.MatchString(x.RunID) {
+		c.failf("run_id: %q does not match ^[A-Za-z0-9._-]+$", x.RunID)
+	}
+	if x.Job == "" {
+		c.failf("job: is required")
+	} else if utf8.RuneCountInString(x.Job) > 100 {
+		c.failf("job: must have at most 100 characters")
+	}
+	if !(x.Trigger == "schedule" || x.Trigger == "manual" || x.Trigger == "requeue") {
+		c.failf("trigger: %q is not one of \"schedule\", \"manual\", \"requeue\"", x.Trigger)
+	}
+	if x.RequestedAt.IsZero() {
+		c.failf("requested_at: is required")
+	}
+	for i0 := range x.Held {
+		x0 := &x.Held[i0]
+		if x0.Domain == "" {
+			c.failf("held/%d/domain: is required", i0)
+		} else if utf8.RuneCountInString(x0.Domain) > 100 {
+			c.failf("held/%d/domain: must have at most 100 characters", i0)
+		} else if !schemaPattern1.MatchString(x0.Domain) {
+			c.failf("held/%d/domain: %q does not match ^[A-Za-z0-9_-]+$", i0, x0.Domain)
+		}
+		if x0.RunID == "" {
+			c.failf("held/%d/run_id: is required", i0)
+		} else if utf8.RuneCountInString(x0.RunID) > 200 {
+			c.failf("held/%d/run_id: must have at most 200 characters", i0)
+		} else if !schemaPattern0.MatchString(x0.RunID) {
+			c.failf("held/%d/run_id: %q does not match ^[A-Za-z0-9._-]+$", i0, x0.RunID)
+		}
+		if x0.Reasons == nil {
+			c.failf("held/%d/reasons: is required", i0)
+		}
+	}
+	return c
+}
+
+// checkRequeuePolicy checks a RequeuePolicy against common.json#/$defs/requeue.
+func checkRequeuePolicy(x *RequeuePolicy) checks {
+	var c checks
+	if x.MaxAttempts != 0 {
+		if x.MaxAttempts < 0 {
+			c.failf("max_attempts: %v is less than 0", x.MaxAttempts)
+		}
+	}
+	return c
+}
+
+// checkSafety checks a Safety against common.json#/$defs/safety.
+func checkSafety(x *Safety) checks {
+	var c checks
+	if x.MaxDeactivations < 0 {
+		c.failf("max_deactivations: %v is less than 0", x.MaxDeactivations)
+	}
+	if x.MaxDeactivationPercent < 0 {
+		c.failf("max_deactivation_percent: %v is less than 0", x.MaxDeactivationPercent)
+	}
+	if x.MaxDeactivationPercent > 100 {
+		c.failf("max_deactivation_percent: %v is more than 100", x.MaxDeactivationPercent)
+	}
+	if x.MaxResultDropPercent < 0 {
+		c.failf("max_result_drop_percent: %v is less than 0", x.MaxResultDropPercent)
+	}
+	if x.MaxResultDropPercent > 100 {
+		c.failf("max_result_drop_percent: %v is more than 100", x.MaxResultDropPercent)
+	}
+	return c
+}
+
+// checkScope checks a Scope against common.json#/$defs/scope.
+func checkScope(x *Scope) checks {
+	var c checks
+	return c
+}
+
+// checkDirectoryEntry checks a DirectoryEntry against common.json#/$defs/entry.
+func checkDirectoryEntry(x *DirectoryEntry) checks {
+	var c checks
+	if x.ID == "" {
+		c.failf("id: is required")
+	}
+	if x.Username == "" {
+		c.failf("username: is required")
+	}
+	for i6 := range x.GroupRefs {
+		x6 := &x.GroupRefs[i6]
+		for _, err := range checkGroupRef(x6) {
+			c.failf("group_refs/%d/%w", i6, err)
+		}
+	}
+	if x.DisabledReason != "" {
+		if !(x.DisabledReason == "" || x.DisabledReason == "directory-disabled" || x.DisabledReason == "expired") {
+			c.failf("disabled_reason: %q is not one of \"\", \"directory-disabled\", \"expired\"", x.DisabledReason)
+		}
+	}
+	return c
+}
+
+// checkGroupRef checks a GroupRef against common.json#/$defs/group_ref.
+func checkGroupRef(x *GroupRef) checks {
+	var c checks
+	if x.ID == "" {
+		c.failf("id: is required")
+	}
+	return c
+}
+
+// checkSkipped checks a Skipped against common.json#/$defs/skipped.
+func checkSkipped(x *Skipped) checks {
+	var c checks
+	return c
+}
+
+// checkWatermark checks a Watermark against common.json#/$defs/watermark.
+func checkWatermark(x *Watermark) checks {
+	var c checks
+	if !(x.Kind == "usn" || x.Kind == "timestamp") {
+		c.failf("kind: %q is not one of \"usn\", \"timestamp\"", x.Kind)
+	}
+	if x.USN != 0 {
+		if x.USN < 0 {
+			c.failf("usn: %v is less than 0", x.USN)
+		}
+	}
+	if x.FullAt.IsZero() {
+		c.failf("full_at: is required")
+	}
+	if x.DeltasSinceFull < 0 {
+		c.failf("deltas_since_full: %v is less than 0", x.DeltasSinceFull)
+	}
+	return c
+}
+
+// checkCounts checks a Counts against common.json#/$defs/counts.
+func checkCounts(x *Counts) checks {
+	var c checks
+	if x.Created < 0 {
+		c.failf("created: %v is less than 0", x.Created)
+	}
+	if x.Updated < 0 {
+		c.failf("updated: %v is less than 0", x.Updated)
+	}
+	if x.Deactivated < 0 {
+		c.failf("deactivated: %v is less than 0", x.Deactivated)
+	}
+	if x.Reactivated < 0 {
+		c.failf("reactivated: %v is less than 0", x.Reactivated)
+	}
+	if x.Unchanged < 0 {
+		c.failf("unchanged: %v is less than 0", x.Unchanged)
+	}
+	if x.Joined < 0 {
+		c.failf("joined: %v is less than 0", x.Joined)
+	}
+	if x.Left < 0 {
+		c.failf("left: %v is less than 0", x.Left)
+	}
+	return c
+}
+
+// checkHold checks a Hold against common.json#/$defs/hold.
+func checkHold(x *Hold) checks {
+	var c checks
+	if x.Deactivations < 0 {
+		c.failf("deactivations: %v is less than 0", x.Deactivations)
+	}
+	if x.ActiveBefore < 0 {
+		c.failf("active_before: %v is less than 0", x.ActiveBefore)
+	}
+	if x.Entries < 0 {
+		c.failf("entries: %v is less than 0", x.Entries)
+	}
+	if x.LastGoodEntries < 0 {
+		c.failf("last_good_entries: %v is less than 0", x.LastGoodEntries)
+	}
+	if x.Reasons == nil {
+		c.failf("reasons: is required")
+	} else if len(x.Reasons) < 1 {
+		c.failf("reasons: must have at least 1 items")
+	}
+	return c
+}
+
+// checkAccount checks a Account against common.json#/$defs/account.
+func checkAccount(x *Account) checks {
+	var c checks
+	if x.Domain == "" {
+		c.failf("domain: is required")
+	} else if utf8.RuneCountInString(x.Domain) > 100 {
+		c.failf("domain: must have at most 100 characters")
+	} else if !schemaPattern1.MatchString(x.Domain) {
+		c.failf("domain: %q does not match ^[A-Za-z0-9_-]+$", x.Domain)
+	}
+	if x.ExternalID == "" {
+		c.failf("external_id: is required")
+	}
+	if x.Username == "" {
+		c.failf("username: is required")
+	}
+	if x.LocalName == "" {
+		c.failf("local_name: is required")
+	}
+	if x.DeactivatedBy != "" {
+		if !(x.DeactivatedBy == "" || x.DeactivatedBy == "sync" || x.DeactivatedBy == "local") {
+			c.failf("deactivated_by: %q is not one of \"\", \"sync\", \"local\"", x.DeactivatedBy)
+		}
+	}
+	if x.CreatedAt == "" {
+		c.failf("created_at: is required")
+	}
+	if x.UpdatedAt == "" {
+		c.failf("updated_at: is required")
+	}
+	return c
 }

@@ -15,9 +15,11 @@ import (
 // gen writes Go code that checks values against schemas.
 type gen struct {
 	l        *loader
-	patterns map[string]string // pattern → name of its regexp variable
-	utf8     bool              // the code counts characters
-	loops    int               // loop variables handed out
+	patterns map[string]string  // pattern → name of its regexp variable
+	helpers  map[string]*helper // by definition and Go type
+	order    []string           // helpers' keys, in the order first used
+	utf8     bool               // the code counts characters
+	loops    int                // loop variables handed out
 }
 
 // value is a Go value under check: an expression, its type, and its path
@@ -30,6 +32,8 @@ type value struct {
 	// omitEmpty: the field is tagged omitempty, so its zero value is
 	// encoded as absent, which only a required property may not be.
 	omitEmpty bool
+	// ptr: expr is a pointer to a struct of type typ.
+	ptr bool
 }
 
 func (v value) field(f field) value {
@@ -93,7 +97,7 @@ func (g *gen) emit(b *bytes.Buffer, n node, v value, required bool) error {
 	if t := v.typ; t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
 		// The whole schema applies to what the pointer points to.
 		var inner bytes.Buffer
-		if err := g.emit(&inner, n, value{expr: v.expr, typ: t.Elem(), path: v.path, args: v.args}, false); err != nil {
+		if err := g.emit(&inner, n, value{expr: v.expr, typ: t.Elem(), path: v.path, args: v.args, ptr: true}, false); err != nil {
 			return err
 		}
 		switch {
@@ -111,7 +115,16 @@ func (g *gen) emit(b *bytes.Buffer, n node, v value, required bool) error {
 		if err != nil {
 			return err
 		}
-		if err := g.emit(b, r, v, required); err != nil {
+		hv, shared := value{}, v.typ.Kind() == reflect.Struct && v.typ != timeType && objectRef(r)
+		if shared {
+			hv, shared = holder(r, v)
+		}
+		if shared {
+			ptr := v.ptr && hv.expr == v.expr
+			if err := g.call(b, r.file+ref[strings.Index(ref, "#"):], r, hv, ptr); err != nil {
+				return err
+			}
+		} else if err := g.emit(b, r, v, required); err != nil {
 			return err
 		}
 		required = false // said once
@@ -320,7 +333,8 @@ func (g *gen) array(b *bytes.Buffer, n node, v value, required bool, where strin
 	x := fmt.Sprintf("x%d", g.loops)
 	g.loops++
 	elem := v.typ.Elem()
-	item := value{expr: x, typ: elem, path: v.path + "/%d", args: append(slices.Clone(v.args), i)}
+	item := value{expr: x, typ: elem, path: v.path + "/%d", args: append(slices.Clone(v.args), i),
+		ptr: elem.Kind() == reflect.Struct && elem != timeType}
 	var inner bytes.Buffer
 	if err := g.emit(&inner, items, item, false); err != nil {
 		return err
@@ -412,7 +426,7 @@ func (g *gen) pattern(p string) string {
 
 // generate returns the source of validate_gen.go.
 func generate(dir string) ([]byte, error) {
-	g := &gen{l: &loader{dir: dir, files: map[string]map[string]any{}}, patterns: map[string]string{}}
+	g := &gen{l: &loader{dir: dir, files: map[string]map[string]any{}}, patterns: map[string]string{}, helpers: map[string]*helper{}}
 	var body bytes.Buffer
 	for _, t := range targets() {
 		doc, err := g.l.load(t.name + ".json")
@@ -446,6 +460,9 @@ func generate(dir string) ([]byte, error) {
 		out.WriteString(")\n")
 	}
 	out.Write(body.Bytes())
+	for _, key := range g.order {
+		out.Write(g.helpers[key].body)
+	}
 	src, err := format.Source(out.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("generated code does not parse: %w\n%s", err, out.Bytes())
