@@ -23,7 +23,8 @@ import (
 // that the bench keeps building while the app package changes).
 var services = []string{"tick", "guard", "directory-reader", "diff", "account-writer"}
 
-// system is adsync as five OS processes against one separate nats-server.
+// system is adsync as o.layout says: five OS processes against one
+// separate nats-server, or one `adsync run` with its embedded server.
 type system struct {
 	o         *options
 	dir       string
@@ -35,7 +36,7 @@ type system struct {
 	timeline  *timeline
 }
 
-// startSystem starts nats-server and the five services for domain d.
+// startSystem starts adsync (and nats-server) for domain d.
 func startSystem(ctx context.Context, o *options, d *directory, dir string) (*system, error) {
 	s := &system{o: o, dir: dir, svc: map[string]*child{}}
 	for _, sub := range []string{"logs", "nats", "data"} {
@@ -48,6 +49,9 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 		return nil, err
 	}
 	s.natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port)
+	if o.layout.oneProcess {
+		return s, s.startOne(ctx, d)
+	}
 	// max_payload as in deploy/nats and the embedded server (with NATS'
 	// default of 1 MB, pages hold about 1,700 entries instead of
 	// directory-reader's DefaultEntriesPerEvent).
@@ -100,9 +104,50 @@ func startSystem(ctx context.Context, o *options, d *directory, dir string) (*sy
 	return s, nil
 }
 
+// startOne starts `adsync run` (embedded NATS, the api) for domain d.
+func (s *system) startOne(ctx context.Context, d *directory) error {
+	apiPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.apiListen = fmt.Sprintf("127.0.0.1:%d", apiPort)
+	if _, err := apiToken(s.dir); err != nil {
+		return err
+	}
+	s.cfgPath = filepath.Join(s.dir, "adsync.yaml")
+	if err := os.WriteFile(s.cfgPath, []byte(s.config(d)), 0o600); err != nil {
+		return err
+	}
+	args := []string{s.o.adsync, "run", "-c", s.cfgPath}
+	if s.o.profileDir != "" && s.o.profileOK {
+		base := filepath.Join(s.o.profileDir, fmt.Sprintf("n%d-adsync-run", d.N))
+		args = append(args, "--cpuprofile", base+".cpu", "--memprofile", base+".mem")
+	}
+	c, err := children.start(onePID, filepath.Join(s.dir, "logs", "adsync-run.log"), args, nil)
+	if err != nil {
+		return err
+	}
+	s.svc[onePID] = c
+	if err := waitLog(ctx, c, "adsync is running", 60*time.Second); err != nil {
+		return err
+	}
+	if s.o.timeline {
+		if s.timeline, err = startTimeline(s.natsURL, time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *system) config(d *directory) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %s\nnats:\n  url: %s\nlog:\n  level: %s\n  format: json\n", q(filepath.Join(s.dir, "data")), q(s.natsURL), s.o.logLevel)
+	fmt.Fprintf(&b, "data_dir: %s\nlog:\n  level: %s\n  format: json\n", q(filepath.Join(s.dir, "data")), s.o.logLevel)
+	if s.o.layout.oneProcess {
+		// The embedded server; anonymous so that the timeline can watch.
+		fmt.Fprintf(&b, "nats:\n  listen: %s\n  allow_anonymous: true\n", q(strings.TrimPrefix(s.natsURL, "nats://")))
+	} else {
+		fmt.Fprintf(&b, "nats:\n  url: %s\n", q(s.natsURL))
+	}
 	if s.o.cpuSched != "" {
 		fmt.Fprintf(&b, "process:\n  cpu_scheduling: %s\n", q(s.o.cpuSched))
 	}
@@ -189,10 +234,9 @@ type runResult struct {
 func (s *system) run(ctx context.Context, label, job string, d *directory, timeout time.Duration) (*runResult, error) {
 	r := &runResult{Label: label, Warnings: map[string][]string{}}
 	var watch []watched
-	for _, name := range services {
-		watch = append(watch, watched{name: name, pid: s.svc[name].pid()})
+	for name, c := range s.allChildren() {
+		watch = append(watch, watched{name: name, pid: c.pid()})
 	}
-	watch = append(watch, watched{name: "nats-server", pid: s.nats.pid()})
 	if pid := d.serverPID(); pid != 0 {
 		watch = append(watch, watched{name: "directory server", pid: pid, tree: true})
 	}
@@ -302,8 +346,9 @@ func (s *system) settle(ctx context.Context) {
 func (s *system) stop() []string {
 	var problems []string
 	s.timeline.close()
-	for i := len(services) - 1; i >= 0; i-- {
-		c := s.svc[services[i]]
+	procs := s.o.layout.procs
+	for i := len(procs) - 1; i >= 0; i-- {
+		c := s.svc[procs[i]]
 		if c == nil {
 			continue
 		}

@@ -87,21 +87,15 @@ func measureAPI(ctx context.Context, o *options, sys *system, d *directory) (*ap
 	if out, err := add.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("adsync admin add: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	args := []string{o.adsync, "serve", "api", "-c", sys.cfgPath}
-	if o.profileDir != "" && o.profileOK {
-		base := filepath.Join(o.profileDir, fmt.Sprintf("n%d-api", d.N))
-		args = append(args, "--cpuprofile", base+".cpu", "--memprofile", base+".mem")
-	}
-	api, err := children.start("api", filepath.Join(sys.dir, "logs", "api.log"), args, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = api.stop(15 * time.Second)
-		children.remove(api)
-	}()
-	if err := waitLog(ctx, api, "HTTP API listening", 60*time.Second); err != nil {
-		return nil, err
+	if !o.layout.oneProcess { // `adsync run` serves the api already
+		api, err := startAPI(ctx, o, sys, d)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			_ = api.stop(15 * time.Second)
+			children.remove(api)
+		}()
 	}
 	b := &apiBench{base: "http://" + sys.apiListen, token: strings.TrimSpace(string(tokenRaw)),
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * apiClients}}}
@@ -322,4 +316,23 @@ func (b *apiBench) consoleSearch(ctx context.Context, c *http.Client, q string) 
 		return fmt.Errorf("console search %q: no account in the answer", q)
 	}
 	return nil
+}
+
+// startAPI starts `adsync serve api` beside the five services.
+func startAPI(ctx context.Context, o *options, sys *system, d *directory) (*child, error) {
+	args := []string{o.adsync, "serve", "api", "-c", sys.cfgPath}
+	if o.profileDir != "" && o.profileOK {
+		base := filepath.Join(o.profileDir, fmt.Sprintf("n%d-api", d.N))
+		args = append(args, "--cpuprofile", base+".cpu", "--memprofile", base+".mem")
+	}
+	api, err := children.start("api", filepath.Join(sys.dir, "logs", "api.log"), args, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitLog(ctx, api, "HTTP API listening", 60*time.Second); err != nil {
+		_ = api.stop(15 * time.Second)
+		children.remove(api)
+		return nil, err
+	}
+	return api, nil
 }

@@ -16,7 +16,7 @@ type caseResult struct {
 	N       int
 	Dir     *directory
 	Raw     rawResult
-	StartUp time.Duration // nats-server + five services up
+	StartUp time.Duration // adsync's processes up
 	Runs    []*runResult
 	// FirstSync and NoChange are the times of every first sync and
 	// no-change run; Runs holds the median ones.
@@ -250,8 +250,12 @@ func measureAdsync(ctx context.Context, o *options, c *caseResult, d *directory,
 	if err := extra(ctx, sys); err != nil {
 		c.Err = err
 	}
-	c.Disk["adsync data_dir (SQLite)"] = diskUsage(filepath.Join(dir, "data"))
-	c.Disk["nats-server store"] = diskUsage(filepath.Join(dir, "nats"))
+	if o.layout.oneProcess {
+		c.Disk["adsync data_dir (SQLite, the embedded NATS store)"] = diskUsage(filepath.Join(dir, "data"))
+	} else {
+		c.Disk["adsync data_dir (SQLite)"] = diskUsage(filepath.Join(dir, "data"))
+		c.Disk["nats-server store"] = diskUsage(filepath.Join(dir, "nats"))
+	}
 }
 
 // firstSyncs times o.firstRuns first syncs, each by a new adsync (its own
@@ -305,7 +309,7 @@ func startBench(ctx context.Context, o *options, c *caseResult, d *directory, di
 		return nil, fmt.Errorf("start adsync: %w", err)
 	}
 	c.StartUp = time.Since(t0)
-	logf("N=%d: nats-server and five services up in %s", d.N, since(t0))
+	logf("N=%d: adsync up in %s (%s)", d.N, since(t0), o.layout.desc)
 	// Full reads for the comparison with the raw read; the delta job (same
 	// group scope: the watermark remembers it) reads what changed.
 	scope := []string{"--groups-base-dn", d.BaseDN}

@@ -53,6 +53,8 @@ import (
 )
 
 type options struct {
+	layout       layout
+	oneProcess   bool
 	ns           []int
 	adsync       string
 	natsServer   string
@@ -198,6 +200,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.runTimeout, "run-timeout", 0, "time limit of each job run (0: 2m + 1ms per user)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "adsync services' log level (debug adds per-batch lines)")
 	fs.StringVar(&o.cpuSched, "cpu-scheduling", "", "adsync services' process.cpu_scheduling: batch or normal (empty: not written, adsync's default, batch; for builds older than the setting)")
+	fs.BoolVar(&o.oneProcess, "one-process", os.Getenv("BENCH_ONE_PROCESS") == "1", "run adsync as one `adsync run` process with its embedded NATS server, as most users start it (env BENCH_ONE_PROCESS=1); default: five `adsync serve` processes and a nats-server")
 	fs.BoolVar(&o.timeline, "timeline", true, "record when events pass through NATS (a core subscription on adsync.>)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
@@ -215,6 +218,7 @@ func parseOptions(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	o.layout = layoutFor(o.oneProcess)
 	for _, f := range strings.FieldsFunc(*nList, func(r rune) bool { return r == ',' || r == ' ' }) {
 		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
 		if err != nil || n < 1 {

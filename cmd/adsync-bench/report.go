@@ -94,20 +94,23 @@ func (r *report) render() string {
 	}
 	w("- Raw read: median of the paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null: %d after one untimed run that counts the entries, then one right before each timed first sync and no-change run (%d in all), so that a machine slower for a while slows both contenders.\n", r.o.rawRuns, r.o.rawRuns+r.o.firstRuns+r.o.changeRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
-	w("- adsync: five `adsync serve SERVICE` processes and one nats-server (JetStream, file store); time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services' `process.cpu_scheduling`: %s (batch: every thread under SCHED_BATCH; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.firstRuns, r.o.changeRuns, cmp.Or(r.o.cpuSched, "not set, adsync's default (batch, in builds that have the setting)"))
-	w("- Peak RSS (MB) of each service during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
+	w("- adsync: %s; time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services' `process.cpu_scheduling`: %s (batch: every thread under SCHED_BATCH; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.layout.desc, r.o.firstRuns, r.o.changeRuns, cmp.Or(r.o.cpuSched, "not set, adsync's default (batch, in builds that have the setting)"))
+	w("- Peak RSS (MB) of each adsync process during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
 	w("- Targets (issue 19): first sync ≤ %.1f× raw (bar %.1f×), no change ≤ %.1f× raw, delta after 1%% changed ≤ %.0f%% of a full run, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirstStrech, targetFirst, targetNoChange, 100*targetDelta, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
 
-	w("| directory | N | run | raw read s | ldapdir read s | adsync s | ratio | ratio to ldapdir | entries/s | tick MB | guard MB | directory-reader MB | diff MB | account-writer MB | summary |\n")
-	w("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	w("| directory | N | run | raw read s | ldapdir read s | adsync s | ratio | ratio to ldapdir | entries/s | ")
+	for _, p := range r.o.layout.procs {
+		w("%s MB | ", p)
+	}
+	w("summary |\n|---|--:|---|--:|--:|--:|--:|--:|--:|%s---|\n", strings.Repeat("--:|", len(r.o.layout.procs)))
 	for _, c := range r.cases {
 		if len(c.Runs) == 0 {
 			raw := "—"
 			if c.Raw.Median > 0 {
 				raw = secs(c.Raw.Median)
 			}
-			w("| %s | %s | — | %s | | failed | | | | | | | | | %s |\n", c.Label, thousands(c.N), raw, oneLine(errText(c.Err)))
+			w("| %s | %s | — | %s | | failed | | | | %s %s |\n", c.Label, thousands(c.N), raw, strings.Repeat(" |", len(r.o.layout.procs)), oneLine(errText(c.Err)))
 			continue
 		}
 		for _, run := range c.Runs {
@@ -124,17 +127,21 @@ func (r *report) render() string {
 			}
 			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", c.Label, thousands(c.N), run.Label, secs(c.Raw.Median), secs(c.Raw.GoLDAP), wall,
 				r.ratioCell(c, run, rt), goRatio, thousands(int(float64(run.Entries)/run.Wall.Seconds())))
-			for _, svc := range services {
-				w(" %s |", r.rssCell(c, run, svc))
+			for _, p := range r.o.layout.procs {
+				w(" %s |", r.rssCell(c, run, p))
 			}
 			w(" %s |\n", summaryCell(run))
 		}
 	}
 
 	w("\n### Where the time goes\n\n")
-	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), \"feed done\" when the last account.changed.v1 of the run's changes was (the account change feed may end after the run; the bench waits for it), and CPU seconds (user+sys) each process used during the run and its feed; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (the five services, nats-server, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
-	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | feed done | pages | batches | CPU reader | CPU diff | CPU writer | CPU guard+tick | CPU nats | CPU directory | CPU CLI | CPU other | CPU all | ÷ raw |\n")
-	w("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), \"feed done\" when the last account.changed.v1 of the run's changes was (the account change feed may end after the run; the bench waits for it), and CPU seconds (user+sys) each process used during the run and its feed; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (adsync's, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
+	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | feed done | pages | batches | ")
+	for _, col := range r.o.layout.cpu {
+		w("%s | ", col.label)
+	}
+	w("CPU directory | CPU CLI | CPU other | CPU all | ÷ raw |\n")
+	w("|--:|---|%s\n", strings.Repeat("--:|", 11+len(r.o.layout.cpu)+5))
 	for _, c := range r.cases {
 		for _, run := range c.Runs {
 			tl := run.Timeline
@@ -167,12 +174,14 @@ func (r *report) render() string {
 			if run.FeedWant > 0 {
 				feed = secs(run.FeedDone)
 			}
-			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f× |\n",
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ",
 				thousands(c.N), run.Label, first("sync.approved.v1"), first("directory.page.v1"), first("directory.completed.v1"),
 				last("directory.page.v1"), last("account.changes.v1"), first("changes.completed.v1"), first("sync.completed.v1"),
-				secs(run.Wall), feed, count("directory.page.v1"), count("account.changes.v1"),
-				cpu("directory-reader"), cpu("diff"), cpu("account-writer"), cpu("guard", "tick"), cpu("nats-server"),
-				cpu("directory server"), secs(run.CLICPU), secs(run.OtherCPU), secs(all), ratio(all, rawCPU))
+				secs(run.Wall), feed, count("directory.page.v1"), count("account.changes.v1"))
+			for _, col := range r.o.layout.cpu {
+				w("%s | ", cpu(col.procs...))
+			}
+			w("%s | %s | %s | %s | %.2f× |\n", cpu("directory server"), secs(run.CLICPU), secs(run.OtherCPU), secs(all), ratio(all, rawCPU))
 		}
 	}
 	w("\nRaw reads:\n\n")
@@ -180,7 +189,7 @@ func (r *report) render() string {
 		if c.Raw.Median == 0 {
 			continue
 		}
-		w("- %s %s: runs %s s (median %s s, %s entries/s); ldapsearch CPU %s s, %s CPU %s s; fixture load %s; services start-up %s.\n",
+		w("- %s %s: runs %s s (median %s s, %s entries/s); ldapsearch CPU %s s, %s CPU %s s; fixture load %s; adsync start-up %s.\n",
 			c.Label, thousands(c.N), joinSecs(c.Raw.Runs), secs(c.Raw.Median), thousands(int(float64(c.N)/c.Raw.Median.Seconds())),
 			secs(c.Raw.ClientCPU), c.Dir.Label, secs(c.Raw.ServerCPU), loadText(c.Dir.LoadTime), durText(c.StartUp))
 		if len(c.FirstSync) > 1 {
@@ -199,7 +208,11 @@ func (r *report) render() string {
 			for _, k := range keys {
 				parts = append(parts, fmt.Sprintf("%s %.1f MB", k, float64(c.Disk[k])/1e6))
 			}
-			w("  After the runs: %s; nats-server peak RSS %s MB.\n", strings.Join(parts, ", "), mb(maxRSS(c, "nats-server")))
+			natsRSS := "the NATS server is in adsync's process"
+			if !r.o.layout.oneProcess {
+				natsRSS = "nats-server peak RSS " + mb(maxRSS(c, "nats-server")) + " MB"
+			}
+			w("  After the runs: %s; %s.\n", strings.Join(parts, ", "), natsRSS)
 		}
 	}
 
@@ -306,7 +319,7 @@ func (r *report) rssCell(c *caseResult, run *runResult, svc string) string {
 	if !u.HWMReset {
 		cell += "†"
 	}
-	if c.N >= targetRSSAtN && float64(u.PeakRSS) >= targetRSSMB*1e6 {
+	if r.o.layout.perServiceRSS() && c.N >= targetRSSAtN && float64(u.PeakRSS) >= targetRSSMB*1e6 {
 		r.misses = append(r.misses, fmt.Sprintf("%s %s %s: %s peak RSS %s MB ≥ %d MB", c.Label, thousands(c.N), run.Label, svc, mb(u.PeakRSS), targetRSSMB))
 		return "**" + cell + "** " + bad
 	}
@@ -329,13 +342,10 @@ func (r *report) scaling(w func(string, ...any)) {
 	}
 	w("\n### Scaling 100,000 → 1,000,000\n\n")
 	w("| run | 100k s | 1M s | × | target | ")
-	for _, svc := range services {
-		w("%s MB 100k→1M | ", svc)
+	for _, p := range r.o.layout.procs {
+		w("%s MB 100k→1M | ", p)
 	}
-	w("\n|---|--:|--:|--:|---|")
-	for range services {
-		w("--:|")
-	}
+	w("\n|---|--:|--:|--:|---|%s", strings.Repeat("--:|", len(r.o.layout.procs)))
 	w("\n")
 	for i := 0; i < min(len(small.Runs), len(large.Runs)); i++ {
 		s, l := small.Runs[i], large.Runs[i]
@@ -346,7 +356,7 @@ func (r *report) scaling(w func(string, ...any)) {
 			r.misses = append(r.misses, fmt.Sprintf("1M %s took %.1f× the 100k time > %.0f×", s.Label, x, targetScaleTime))
 		}
 		w("| %s | %s | %s | %.1f× | ≤ %.0f× %s | ", s.Label, secs(s.Wall), secs(l.Wall), x, targetScaleTime, mark)
-		for _, svc := range services {
+		for _, svc := range r.o.layout.procs {
 			a, b := s.Usage[svc].PeakRSS, l.Usage[svc].PeakRSS
 			growth := 0.0
 			if a > 0 {

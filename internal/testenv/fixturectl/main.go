@@ -4,7 +4,7 @@
 //	fixturectl samba up [--dir D] [--format env|yaml]
 //	fixturectl samba down [--dir D]
 //	fixturectl samba demo-users --ou NAME [--dir D]
-//	fixturectl slapd up --dir D [--users N] [--port P] [--format env|yaml]
+//	fixturectl slapd up --dir D [--users N] [--random-ids] [--port P] [--format env|yaml]
 //	fixturectl slapd down --dir D
 //
 // "up" prints shell export lines (eval "$(fixturectl samba up)") or a YAML
@@ -35,7 +35,7 @@ const usage = `usage:
   fixturectl samba up [--dir D] [--format env|yaml]
   fixturectl samba down [--dir D]
   fixturectl samba demo-users --ou NAME [--dir D]
-  fixturectl slapd up --dir D [--users N] [--port P] [--format env|yaml]
+  fixturectl slapd up --dir D [--users N] [--random-ids] [--port P] [--format env|yaml]
   fixturectl slapd down --dir D
 `
 
@@ -62,6 +62,7 @@ func run(args []string, out io.Writer) error {
 	ou := fs.String("ou", "", "OU name for demo-users")
 	users := fs.Int("users", 0, "users to preload into slapd")
 	port := fs.Int("port", 0, "slapd ldap:// port (ldaps:// is port+1); 0 = free ports")
+	randomIDs := fs.Bool("random-ids", false, "slapd users' entryUUIDs in no order, as AD's objectGUIDs")
 	if err := fs.Parse(args[2:]); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -100,7 +101,11 @@ func run(args []string, out io.Writer) error {
 		if *dir == "" {
 			return fmt.Errorf("%w: --dir is required", errUsage)
 		}
-		s, err := slapd.StartDaemon(*dir, *users, *port)
+		var opts []slapd.Option
+		if *randomIDs {
+			opts = append(opts, slapd.WithRandomIDs())
+		}
+		s, err := slapd.StartDaemon(*dir, *users, *port, opts...)
 		if err != nil {
 			return err
 		}

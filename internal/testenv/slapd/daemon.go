@@ -18,7 +18,7 @@ import (
 // ldaps:// port is ldapPort+1 (any free one when ldapPort is 0). dir must be
 // empty, missing, or a previous StartDaemon directory whose slapd is
 // stopped (its content is replaced).
-func StartDaemon(dir string, n, ldapPort int) (*Server, error) {
+func StartDaemon(dir string, n, ldapPort int, opts ...Option) (*Server, error) {
 	if err := prepareSlapdDir(dir); err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func StartDaemon(dir string, n, ldapPort int) (*Server, error) {
 	if ldapPort != 0 {
 		ldapsPort = ldapPort + 1
 	}
-	s, err := New(dir, WithUsers(n), WithPorts(ldapPort, ldapsPort), WithDaemon())
+	s, err := New(dir, append([]Option{WithUsers(n), WithPorts(ldapPort, ldapsPort), WithDaemon()}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
