@@ -50,7 +50,8 @@ clean:
 ## AD delta figures) and a table of times, ratios and peak RSS per service.
 ## BENCH_N=1000000 or BENCH_LARGE=1 for 1M users, BENCH_DELTA=0 without Samba,
 ## BENCH_KEEP_SAMBA=1 to keep the Samba DC and OU it made for the next bench,
-## BENCH_PROFILE=DIR for profiles, BENCH_FLAGS for more (bin/adsync-bench -h)
+## BENCH_PROFILE=DIR for profiles, BENCH_ONE_PROCESS=1 to run adsync as one
+## `adsync run` (embedded NATS), BENCH_FLAGS for more (bin/adsync-bench -h)
 .PHONY: bench
 bench: build
 	GO="$(GO)" deploy/bench/bench.sh
