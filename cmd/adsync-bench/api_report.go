@@ -16,7 +16,7 @@ func (r *report) apiTable(w func(string, ...any)) {
 		if !header {
 			w("\n### API and SCIM over HTTP\n\n")
 			w("%s after the runs, the accounts in place. Paging: one client through every user, SCIM `startIndex`/`count=%d` and the REST API's cursor with `limit=%d`. Lookups: %d concurrent clients, %d requests each, a viewer token (SCIM) or a signed-in console session (search). Targets (issue 19): paging ≥ %s users/s, lookups < %s at the 99th percentile.\n\n",
-				map[bool]string{true: "The api of `adsync run`", false: "`adsync serve api` beside the five services"}[r.o.layout.oneProcess],
+				r.o.layout.api,
 				apiPageCount, apiPageCount, apiClients, apiPerClient, thousands(targetPaging), msText(targetLookupP99))
 			w("| directory | N | what | figure | target |\n|---|--:|---|--:|---|\n")
 			header = true

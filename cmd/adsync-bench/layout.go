@@ -12,8 +12,8 @@ type layout struct {
 	// cpu are the CPU columns of the timeline table: a label and the
 	// processes added up in it.
 	cpu []cpuColumn
-	// desc says how adsync ran, for the report.
-	desc string
+	// desc says how adsync ran, and api how its api ran, for the report.
+	desc, api string
 }
 
 type cpuColumn struct {
@@ -28,12 +28,14 @@ func layoutFor(oneProcess bool) layout {
 	if oneProcess {
 		return layout{oneProcess: true, procs: []string{onePID},
 			cpu:  []cpuColumn{{"CPU adsync run", []string{onePID}}},
-			desc: "one `adsync run` process (the five services, the api and an embedded NATS server, JetStream on file; `nats.allow_anonymous` so that the bench can watch the bus)"}
+			desc: "one `adsync run` process (the five services, the api and an embedded NATS server, JetStream on file; `nats.allow_anonymous` so that the bench can watch the bus)",
+			api:  "The api of `adsync run`"}
 	}
 	return layout{procs: services,
 		cpu: []cpuColumn{{"CPU reader", []string{"directory-reader"}}, {"CPU diff", []string{"diff"}}, {"CPU writer", []string{"account-writer"}},
 			{"CPU guard+tick", []string{"guard", "tick"}}, {"CPU nats", []string{"nats-server"}}},
-		desc: "five `adsync serve SERVICE` processes and one nats-server (JetStream, file store)"}
+		desc: "five `adsync serve SERVICE` processes and one nats-server (JetStream, file store)",
+		api:  "`adsync serve api` beside the five services"}
 }
 
 // perServiceRSS reports whether each process is one service, which the

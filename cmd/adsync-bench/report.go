@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"debug/buildinfo"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -243,7 +245,7 @@ func (r *report) render() string {
 				w("- %s %s %s %s: %s\n", bad, c.Label, thousands(c.N), run.Label, indent(p))
 				anyIssue = true
 			}
-			for _, name := range sortedKeys(run.Warnings) {
+			for _, name := range slices.Sorted(maps.Keys(run.Warnings)) {
 				if lines := run.Warnings[name]; len(lines) > 0 {
 					w("- %s %s %s %s: %d warning/error log line(s) from %s, first: `%s`\n", bad, c.Label, thousands(c.N), run.Label,
 						len(lines), name, truncate(lines[0], 300))
@@ -558,15 +560,6 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func loadText(d time.Duration) string {

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"fmt"
 	"go/format"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -267,7 +268,7 @@ func (g *gen) conditional(b *bytes.Buffer, n node, v value, fields map[string]fi
 		return fmt.Errorf("%s: only if.properties.*.enum with then.required is supported", where)
 	}
 	var conds []string
-	for _, name := range sortedKeys(props) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		p, _ := props[name].(map[string]any)
 		f, ok := fields[name]
 		if len(p) != 1 || p["enum"] == nil || !ok || f.typ.Kind() != reflect.String {
@@ -454,7 +455,7 @@ func generate(dir string) ([]byte, error) {
 	}
 	if len(g.patterns) > 0 {
 		out.WriteString("var (\n")
-		for _, p := range sortedKeys(g.patterns) {
+		for _, p := range slices.Sorted(maps.Keys(g.patterns)) {
 			fmt.Fprintf(&out, "%s = regexp.MustCompile(%s)\n", g.patterns[p], strconv.Quote(p))
 		}
 		out.WriteString(")\n")

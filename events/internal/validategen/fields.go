@@ -3,7 +3,6 @@ package main
 import (
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -56,13 +55,4 @@ func fieldOrder(fields map[string]field) []field {
 	}
 	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

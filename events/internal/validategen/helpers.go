@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,7 +31,7 @@ func objectRef(r node) bool {
 // struct v embeds that declares all of them (events.Run in every run
 // event); ok=false when they are spread over both.
 func holder(r node, v value) (value, bool) {
-	names := append(r.strings("required"), sortedKeys(asMap(r.m["properties"]))...)
+	names := append(r.strings("required"), slices.Sorted(maps.Keys(asMap(r.m["properties"])))...)
 	fields := jsonFields(v.typ)
 	embedded := ""
 	for i, name := range names {
