@@ -198,26 +198,32 @@ func TestFeedConsumerPermissions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cons, err := feed.JS.OrderedConsumer(opContext(t, opTimeout), bus.StreamAccounts, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{events.FeedSubject("*")}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch, err := cons.Fetch(2, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var seqs []int64
-		for m := range batch.Messages() {
-			var ev events.AccountChanged
-			if err := json.Unmarshal(m.Data(), &ev); err != nil {
-				t.Fatal(err)
+		// A consumer made just after the cluster formed can be reset by a
+		// leader change (the fetch then ends early with an error): read
+		// again until the two changes arrive, and say why if they never do.
+		pollFor(t, "changes 2 and 3 of the feed", time.Minute, func() error {
+			cons, err := feed.JS.OrderedConsumer(opContext(t, opTimeout), bus.StreamAccounts, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{events.FeedSubject("*")}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start})
+			if err != nil {
+				return err
 			}
-			seqs = append(seqs, ev.Seq)
-		}
-		if !slices.Equal(seqs, []int64{2, 3}) {
-			t.Fatalf("changes %v, want 2 and 3", seqs)
-		}
+			batch, err := cons.Fetch(2, jetstream.FetchMaxWait(5*time.Second))
+			if err != nil {
+				return err
+			}
+			var seqs []int64
+			for m := range batch.Messages() {
+				var ev events.AccountChanged
+				if err := json.Unmarshal(m.Data(), &ev); err != nil {
+					t.Fatal(err)
+				}
+				seqs = append(seqs, ev.Seq)
+			}
+			if !slices.Equal(seqs, []int64{2, 3}) {
+				return fmt.Errorf("changes %v, want 2 and 3 (fetch: %v)", seqs, batch.Error())
+			}
+			return nil
+		})
 	})
 	t.Run("asks for a snapshot", func(t *testing.T) {
 		nc, v := connectRaw(t, cluster, "adsync-feed", pw)

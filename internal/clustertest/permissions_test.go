@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -166,24 +167,28 @@ func pullOne(t *testing.T, ctx context.Context, b *bus.Bus, c bus.ConsumerSpec) 
 		t.Errorf("open consumer %s: %v", c.Durable, err)
 		return
 	}
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Errorf("fetch from %s: %v", c.Durable, err)
-		return
-	}
-	n := 0
-	for m := range batch.Messages() {
-		n++
-		if err := (&bus.DeadLetters{JS: b.JS}).Put(ctx, m, c.Durable, bus.Delivery{Attempt: 1}, "permissions test"); err != nil {
-			t.Errorf("dead-letter from %s: %v", c.Durable, err)
+	// A leader change just after the cluster formed can end a fetch
+	// early, empty: fetch again until the message comes.
+	pollFor(t, "a message from "+c.Durable, time.Minute, func() error {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return err
 		}
-		if err := m.DoubleAck(ctx); err != nil {
-			t.Errorf("ack on %s: %v", c.Durable, err)
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			if err := (&bus.DeadLetters{JS: b.JS}).Put(ctx, m, c.Durable, bus.Delivery{Attempt: 1}, "permissions test"); err != nil {
+				t.Errorf("dead-letter from %s: %v", c.Durable, err)
+			}
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Errorf("ack on %s: %v", c.Durable, err)
+			}
 		}
-	}
-	if batch.Error() != nil || n != 1 {
-		t.Errorf("fetch from %s: %d messages, %v", c.Durable, n, batch.Error())
-	}
+		if n != 1 {
+			return fmt.Errorf("%d messages, %v", n, batch.Error())
+		}
+		return nil
+	})
 }
 
 // serve registers the service with the NATS micro framework and its
