@@ -47,6 +47,7 @@ type applier struct {
 	get    *sql.Stmt
 	upsert *sql.Stmt
 	gone   *sql.Stmt
+	feed   *feeder
 	// failing holds the accounts with an unresolved failure (by domain/id):
 	// only those have a failure record to forget.
 	failing map[string]bool
@@ -61,7 +62,8 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}, inserts: s.db.NewInserts(ctx, tx)}
+	a := &applier{s: s, ctx: ctx, tx: tx, runID: runID, now: s.stamp(), report: rep, failing: map[string]bool{}, inserts: s.db.NewInserts(ctx, tx),
+		feed: &feeder{s: s, tx: tx}}
 	rows, err := tx.QueryContext(ctx, `SELECT domain, external_id FROM failed_changes`)
 	if err != nil {
 		return nil, err
@@ -108,6 +110,7 @@ func (a *applier) close() {
 		}
 	}
 	a.inserts.Close()
+	a.feed.close()
 }
 
 type current struct {
@@ -201,7 +204,7 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 			change, fields = events.ChangeDeactivated, []string{"active", "inactive_reason"}
 		}
 		ev := events.AccountChanged{Change: change, Fields: fields, Reason: ch.Reason, RunID: a.runID, Actor: BySync}
-		if err := a.s.feed(a.ctx, a.tx, ev, domain, ch.ExternalID); err != nil {
+		if err := a.feed.write(a.ctx, ev, domain, ch.ExternalID); err != nil {
 			return err
 		}
 		return a.settled(domain, ch, cur.localName, ResultApplied, "")
@@ -273,7 +276,7 @@ func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) er
 	if ev.Reason = reason; active {
 		ev.Reason = ch.Reason // why it is active again (directory-enabled, -returned)
 	}
-	if err := a.s.feed(a.ctx, a.tx, ev, domain, ch.ExternalID); err != nil {
+	if err := a.feed.write(a.ctx, ev, domain, ch.ExternalID); err != nil {
 		return err
 	}
 	return a.settled(domain, ch, name, result, "")
