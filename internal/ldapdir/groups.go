@@ -214,10 +214,17 @@ func (c *Conn) pagedSearchScope(ctx context.Context, base string, scope int, fil
 		if err != nil {
 			return fmt.Errorf("domain %q: search groups %s base %q filter %s: %w", c.cfg.Name, c.cfg.URL, base, filter, describeLDAP(c.cfg, err, "search"))
 		}
+		resp, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if err := fn(res.Entries); err != nil {
+			if ok && len(resp.Cookie) > 0 {
+				// Pages remain: end the search as RFC 2696 says (a size of
+				// 0). Active Directory keeps a paged search's state until
+				// it ends, a few per connection (MaxResultSetsPerConn).
+				ctl.size, ctl.cookie = 0, resp.Cookie
+				_, _ = c.l.Search(req)
+			}
 			return err
 		}
-		resp, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if !ok {
 			return fmt.Errorf("domain %q: search groups base %q: the server's response has no paging control: %w", c.cfg.Name, base, ErrIncompleteRead)
 		}

@@ -2,6 +2,7 @@ package ldapdir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -51,31 +52,57 @@ func (c *Conn) anyUserFilter() string {
 	return "(|" + c.cfg.UserFilter + def + ")"
 }
 
-// LeftScope returns the users that changed since the delta read's watermark
-// (ChangedSince) anywhere below the lookup base, that the read did not
-// return (inRead reports the ids it did), and that are not in the scope
-// now. A move (modrdn) and a change of a filtered attribute both change
-// the user, so both are found here at the cost of the changes, not of the
-// directory. Call it after the read: a user that changed for the first
-// time after the read searched for it is checked against the scope again,
-// so it is never taken for a departure.
-func (c *Conn) LeftScope(ctx context.Context, inRead func(id string) bool) ([]Departure, error) {
+// ErrTooManyChanged is ChangedUsers' answer when more users changed than
+// it was allowed to hold.
+var ErrTooManyChanged = errors.New("more users changed than the search may hold")
+
+// ChangedUsers returns the users that changed since the delta read's
+// watermark (ChangedSince) anywhere below the lookup base, those keep
+// accepts: what LeftScope looks for departures in. A move (modrdn) and a
+// change of a filtered attribute both change the user, so both are found
+// here at the cost of the changes, not of the directory. With max > 0 it
+// holds at most max of them and otherwise stops with ErrTooManyChanged.
+// It may run while the users are read (they have a connection of their
+// own): where the filter cannot use an index, as Samba's cannot for a
+// range of USNs, it is a scan of every user.
+func (c *Conn) ChangedUsers(ctx context.Context, keep func(id string) bool, max int) ([]Departure, error) {
 	if c.changed == "" {
-		return nil, fmt.Errorf("domain %q: LeftScope needs a delta read (ChangedSince)", c.cfg.Name)
+		return nil, fmt.Errorf("domain %q: ChangedUsers needs a delta read (ChangedSince)", c.cfg.Name)
 	}
 	m := newMapper(c.cfg)
 	var out []Departure
 	filter := andFilter(c.changed, c.anyUserFilter())
 	err := c.pagedSearch(ctx, c.lookupBase(), filter, []string{c.cfg.Attributes.ID}, nil, func(entries []*ldap.Entry) error {
 		for _, e := range entries {
-			if id, reason := m.id(e); reason == "" && !inRead(id) {
+			if id, reason := m.id(e); reason == "" && keep(id) {
 				out = append(out, Departure{ID: id, DN: e.DN})
 			}
 		}
+		if max > 0 && len(out) > max {
+			return ErrTooManyChanged
+		}
 		return nil
 	})
-	if err != nil || len(out) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// LeftScope returns those of the changed users (ChangedUsers) that the
+// read did not return (inRead reports the ids it did) and that are not in
+// the scope now. Call it after the read: a user that changed for the
+// first time after the read searched for it is checked against the scope
+// again, so it is never taken for a departure.
+func (c *Conn) LeftScope(ctx context.Context, changed []Departure, inRead func(id string) bool) ([]Departure, error) {
+	var out []Departure
+	for _, d := range changed {
+		if !inRead(d.ID) {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	// Below the base DN, the user filter decides: ask the directory about
 	// those (the race above lands here too). Elsewhere, the user is out of

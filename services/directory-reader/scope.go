@@ -2,6 +2,7 @@ package directoryreader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/adsync/adsync/events"
@@ -37,8 +38,16 @@ type scopeRead struct {
 // readScope publishes the departures of a delta read and, if the plan asks
 // for it, the sweep.
 func (s *Service) readScope(ctx context.Context, dir Directory, r *events.DirectoryRequested, attempt int, p readPlan,
-	out *bus.Stream, seq int, inRead map[string]struct{}) (scopeRead, error) {
-	left, err := dir.LeftScope(ctx, func(id string) bool { _, ok := inRead[id]; return ok })
+	out *bus.Stream, seq int, changedUsers *background[[]ldapdir.Departure], inRead map[string]struct{}) (scopeRead, error) {
+	read := func(id string) bool { _, ok := inRead[id]; return ok }
+	changed, err := changedUsers.wait(ctx)
+	if errors.Is(err, ldapdir.ErrTooManyChanged) {
+		changed, err = dir.ChangedUsers(ctx, func(id string) bool { return !read(id) }, 0)
+	}
+	if err != nil {
+		return scopeRead{seq: seq}, err
+	}
+	left, err := dir.LeftScope(ctx, changed, read)
 	if err != nil {
 		return scopeRead{seq: seq}, err
 	}

@@ -76,7 +76,8 @@ type Directory interface {
 	ReadGroups(ctx context.Context, scope events.Scope) (*ldapdir.GroupGraph, error)
 	OnSkipped(fn func(ldapdir.Skipped))
 	SearchUsers(ctx context.Context, fn func(page []events.DirectoryEntry) error) (ldapdir.Stats, error)
-	LeftScope(ctx context.Context, inRead func(id string) bool) ([]ldapdir.Departure, error)
+	ChangedUsers(ctx context.Context, keep func(id string) bool, max int) ([]ldapdir.Departure, error)
+	LeftScope(ctx context.Context, changed []ldapdir.Departure, inRead func(id string) bool) ([]ldapdir.Departure, error)
 	ScopeGroupsChanged(ctx context.Context, w events.Watermark) ([]string, error)
 	SweepIDs(ctx context.Context, fn func(ids []string) error) error
 	Lookup(ctx context.Context, ids []string) (map[string]string, error)
