@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,55 +36,46 @@ type Stores struct {
 // OpenConsole opens the console's buckets (creating them when the running
 // services are older than this process).
 func (st *Stores) OpenConsole(ctx context.Context, b *bus.Bus) error {
-	adminsKV, err := b.KVOrCreate(ctx, bus.BucketAdmins)
+	kv, err := openEach(func(name string) (jetstream.KeyValue, error) { return b.KVOrCreate(ctx, name) },
+		bus.BucketAdmins, bus.BucketSessions)
 	if err != nil {
 		return err
 	}
-	sessionsKV, err := b.KVOrCreate(ctx, bus.BucketSessions)
-	if err != nil {
-		return err
-	}
-	st.Admins = &signin.Admins{KV: adminsKV, Now: time.Now}
-	st.Sessions = &signin.Sessions{KV: sessionsKV, Now: time.Now}
+	st.Admins = &signin.Admins{KV: kv[0], Now: time.Now}
+	st.Sessions = &signin.Sessions{KV: kv[1], Now: time.Now}
 	return nil
 }
 
 // OpenStores opens the buckets (they must be provisioned).
 func OpenStores(ctx context.Context, b *bus.Bus) (*Stores, error) {
-	open := func(name string) (jetstream.KeyValue, error) { return b.KV(ctx, name) }
-	var st Stores
-	var err error
-	if st.JobsKV, err = open(bus.BucketJobs); err != nil {
-		return nil, err
-	}
-	settingsKV, err := open(bus.BucketSettings)
+	kv, err := openEach(func(name string) (jetstream.KeyValue, error) { return b.KV(ctx, name) },
+		bus.BucketJobs, bus.BucketSettings, bus.BucketLeases, bus.BucketServers, bus.BucketTicks, bus.BucketHolds, bus.BucketMarks)
 	if err != nil {
 		return nil, err
 	}
-	leasesKV, err := open(bus.BucketLeases)
-	if err != nil {
-		return nil, err
+	return &Stores{
+		JobsKV: kv[0], Jobs: &jobs.Store{KV: kv[0]}, Settings: &settings.Store{KV: kv[1]}, Leases: &leases.Store{KV: kv[2]},
+		Servers: kv[3], Ticks: kv[4], Holds: &holds.Store{KV: kv[5]}, Marks: &watermarks.Store{KV: kv[6]},
+	}, nil
+}
+
+// openEach opens the buckets side by side and returns them in the order
+// named, or the first error in that order. Each is a JetStream API round
+// trip, and every command of the command line opens them all before it
+// does anything: one after another they were a third of a command's time.
+func openEach(open func(name string) (jetstream.KeyValue, error), names ...string) ([]jetstream.KeyValue, error) {
+	kv, errs := make([]jetstream.KeyValue, len(names)), make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() { kv[i], errs[i] = open(name) })
 	}
-	st.Leases = &leases.Store{KV: leasesKV}
-	if st.Servers, err = open(bus.BucketServers); err != nil {
-		return nil, err
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
-	if st.Ticks, err = open(bus.BucketTicks); err != nil {
-		return nil, err
-	}
-	holdsKV, err := open(bus.BucketHolds)
-	if err != nil {
-		return nil, err
-	}
-	st.Holds = &holds.Store{KV: holdsKV}
-	marksKV, err := open(bus.BucketMarks)
-	if err != nil {
-		return nil, err
-	}
-	st.Marks = &watermarks.Store{KV: marksKV}
-	st.Jobs = &jobs.Store{KV: st.JobsKV}
-	st.Settings = &settings.Store{KV: settingsKV}
-	return &st, nil
+	return kv, nil
 }
 
 // NewOps returns the administrators' operations over the shared stores,
