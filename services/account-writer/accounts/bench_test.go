@@ -107,3 +107,61 @@ func stageAndApply(b *testing.B, s *Store, run events.Run, plan []*events.Accoun
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSCIMPaging: a SCIM client paging through 100,000 users (each in
+// two of 50 groups) with count=1000, as the api asks account-writer for
+// each page. Reports ns per user.
+func BenchmarkSCIMPaging(b *testing.B) {
+	const users, perPage = 100_000, 1000
+	s := benchStoreWithGroups(b, users)
+	b.ResetTimer()
+	for range b.N {
+		n := 0
+		for start := 1; start <= users; start += perPage {
+			p, err := s.QueryUsers(context.Background(), Query{StartIndex: start, Count: perPage})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(p.Users)
+		}
+		if n != users {
+			b.Fatalf("paged %d users, want %d", n, users)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*users), "ns/user")
+}
+
+// benchStoreWithGroups is a store of n accounts (random ids), each in two
+// of 50 groups, applied as a first sync.
+func benchStoreWithGroups(b *testing.B, n int) *Store {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "accounts.db"), Options{Now: time.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	newID := testenv.IDOrders[len(testenv.IDOrders)-1].ID
+	run := events.Run{RunID: "first", Job: "j"}
+	const perBatch = 2500
+	for p := range n / perBatch {
+		var changes []events.AccountChange
+		for j := range perBatch {
+			i := p*perBatch + j
+			id := newID(i)
+			var refs []events.GroupRef
+			for _, g := range []int{i % 50, (i*7 + 3) % 50} {
+				if len(refs) == 0 || refs[0].ID != newID(1_000_000+g) {
+					refs = append(refs, events.GroupRef{ID: newID(1_000_000 + g), Name: fmt.Sprintf("group-%02d", g), DN: fmt.Sprintf("cn=group-%02d,dc=example,dc=org", g)})
+				}
+			}
+			changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 10, Entry: &events.DirectoryEntry{
+				ID: id, DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", i), Username: fmt.Sprintf("user%07d", i),
+				Email: fmt.Sprintf("user%07d@example.org", i), DisplayName: fmt.Sprintf("User %07d", i), GroupRefs: refs}})
+		}
+		c := &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: fmt.Sprintf("p%d", p+1), Changes: changes, ApplyNow: true}
+		if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}

@@ -9,24 +9,32 @@ import (
 	"github.com/segmentio/encoding/json"
 )
 
-const accountColumns = `a.domain, a.external_id, a.username, a.local_name, a.upn, a.email, a.display_name, a.given_name, a.surname, a.dn,
-	a.active, a.inactive_reason, a.deactivated_by, a.local_note, a.directory_active, a.created_at, a.updated_at, a.deactivated_at, a.last_run_id,
+// accountFields are an account's own columns; accountColumns adds its
+// groups' names (JSON), which scanAccount reads.
+const accountFields = `a.domain, a.external_id, a.username, a.local_name, a.upn, a.email, a.display_name, a.given_name, a.surname, a.dn,
+	a.active, a.inactive_reason, a.deactivated_by, a.local_note, a.directory_active, a.created_at, a.updated_at, a.deactivated_at, a.last_run_id`
+
+const accountColumns = accountFields + `,
 	(SELECT coalesce(json_group_array(name), '[]') FROM (SELECT g.name FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
 		WHERE ag.domain=a.domain AND ag.account_id=a.external_id ORDER BY g.name))`
 
 func scanAccount(rows interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var groups string
-	err := rows.Scan(&a.Domain, &a.ExternalID, &a.Username, &a.LocalName, &a.UPN, &a.Email, &a.DisplayName, &a.GivenName, &a.Surname,
-		&a.DN, &a.Active, &a.InactiveReason, &a.DeactivatedBy, &a.LocalNote, &a.DirectoryActive, &a.CreatedAt, &a.UpdatedAt, &a.DeactivatedAt,
-		&a.LastRunID, &groups)
-	if err != nil {
+	if err := rows.Scan(fieldsOf(&a, &groups)...); err != nil {
 		return a, err
 	}
 	if err := json.Unmarshal([]byte(groups), &a.Groups); err != nil {
 		return a, fmt.Errorf("accounts: groups of %s/%s: %w", a.Domain, a.ExternalID, err)
 	}
 	return a, nil
+}
+
+// fieldsOf is where Scan puts accountFields of a, then extra.
+func fieldsOf(a *Account, extra ...any) []any {
+	return append([]any{&a.Domain, &a.ExternalID, &a.Username, &a.LocalName, &a.UPN, &a.Email, &a.DisplayName, &a.GivenName, &a.Surname,
+		&a.DN, &a.Active, &a.InactiveReason, &a.DeactivatedBy, &a.LocalNote, &a.DirectoryActive, &a.CreatedAt, &a.UpdatedAt, &a.DeactivatedAt,
+		&a.LastRunID}, extra...)
 }
 
 // List returns accounts in (domain, username, external_id) order after the

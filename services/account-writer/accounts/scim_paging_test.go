@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -64,5 +65,55 @@ func TestSCIMPagingContinuesWhereThePreviousPageEnded(t *testing.T) {
 	}
 	if got := page(2498, 10); fmt.Sprint(got) != fmt.Sprint(inOrder[2497:]) {
 		t.Fatalf("last page: %v", got)
+	}
+}
+
+// A SCIM page's accounts are the accounts as List has them, groups
+// included (SCIM reads their names from the group references), with a
+// filter or without.
+func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "accounts.db"), Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	group := func(id, name string) events.GroupRef { // ids in another order than names
+		return events.GroupRef{ID: id, Name: name, DN: "cn=" + name + ",dc=x"}
+	}
+	refs := [][]events.GroupRef{nil, {group("g4", "staff")}, {group("g1", "zeta"), group("g3", "alpha"), group("g2", "Mid")}}
+	var changes []events.AccountChange
+	for n, r := range refs {
+		id := fmt.Sprintf("id-%d", n)
+		changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 1,
+			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%d,dc=x", n), Username: fmt.Sprintf("u%d", n), GroupRefs: r}})
+	}
+	c := &events.AccountChanges{Run: events.Run{RunID: "r1", Job: "j"}, Domain: "corp", Attempt: 1, Batch: "p1", Changes: changes, ApplyNow: true}
+	if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.List(ctx, ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 3 || fmt.Sprint(listed[2].Groups) != "[Mid alpha zeta]" || listed[0].Groups == nil {
+		t.Fatalf("listed %+v", listed)
+	}
+	for _, filter := range []string{"", `userName sw "u"`} {
+		p, err := s.QueryUsers(ctx, Query{Filter: filter, StartIndex: 1, Count: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Users) != len(listed) {
+			t.Fatalf("filter %q: %d users, want %d", filter, len(p.Users), len(listed))
+		}
+		for i, u := range p.Users {
+			if !reflect.DeepEqual(u.Account, listed[i]) {
+				t.Errorf("filter %q: user %d is\n%+v\nlisted as\n%+v", filter, i+1, u.Account, listed[i])
+			}
+			if len(u.GroupRefs) != len(refs[i]) {
+				t.Errorf("filter %q: user %d has %d group references, want %d", filter, i+1, len(u.GroupRefs), len(refs[i]))
+			}
+		}
 	}
 }

@@ -109,12 +109,12 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	if limit == 0 || offset >= page.Total {
 		return page, nil
 	}
-	query := `SELECT ` + accountColumns + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
+	query := `SELECT ` + accountFields + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
 	if page.Total <= sortFewUpTo {
 		// Few matches: found through the filter's own index, then sorted.
 		// In (domain, username) order SQLite walks every account to find
 		// them (meta.lastModified gt an hour ago: 273 ms at 1,000,000).
-		query = `WITH a AS MATERIALIZED (SELECT * FROM accounts a WHERE ` + where + `) SELECT ` + accountColumns + `, ` + userGroupRefs +
+		query = `WITH a AS MATERIALIZED (SELECT * FROM accounts a WHERE ` + where + `) SELECT ` + accountFields + `, ` + userGroupRefs +
 			` FROM a WHERE 1=1`
 	}
 	queryArgs := slices.Clone(args)
@@ -133,12 +133,20 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	for rows.Next() {
 		var u UserRecord
 		var refs string
-		if u.Account, err = scanAccount(rowWithExtra{rows, &refs}); err != nil {
+		if err := rows.Scan(fieldsOf(&u.Account, &refs)...); err != nil {
 			return page, err
 		}
 		if err := json.Unmarshal([]byte(refs), &u.GroupRefs); err != nil {
 			return page, fmt.Errorf("accounts: groups of %s: %w", u.LocalName, err)
 		}
+		// The names from the references, in the order scanAccount's
+		// query gives them: one subquery of an account's groups a row,
+		// not two (a third of a page's time).
+		u.Groups = make([]string, len(u.GroupRefs))
+		for i, g := range u.GroupRefs {
+			u.Groups[i] = g.Name
+		}
+		slices.Sort(u.Groups)
 		page.Users = append(page.Users, u)
 	}
 	if n := len(page.Users); n == limit {
@@ -147,14 +155,6 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	}
 	return page, rows.Err()
 }
-
-// rowWithExtra scans an account's columns and one more.
-type rowWithExtra struct {
-	rows  interface{ Scan(...any) error }
-	extra any
-}
-
-func (r rowWithExtra) Scan(dest ...any) error { return r.rows.Scan(append(dest, r.extra)...) }
 
 // QueryGroups answers a SCIM search of groups, in (domain, name) order.
 func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
