@@ -51,7 +51,8 @@ clean:
 ## BENCH_N=1000000 or BENCH_LARGE=1 for 1M users, BENCH_DELTA=0 without Samba,
 ## BENCH_KEEP_SAMBA=1 to keep the Samba DC and OU it made for the next bench,
 ## BENCH_PROFILE=DIR for profiles, BENCH_ONE_PROCESS=1 to run adsync as one
-## `adsync run` (embedded NATS), BENCH_FLAGS for more (bin/adsync-bench -h)
+## `adsync run` (embedded NATS), BENCH_GROUPS=K to put each user in K of 100
+## groups, BENCH_FLAGS for more (bin/adsync-bench -h)
 .PHONY: bench
 bench: build
 	GO="$(GO)" deploy/bench/bench.sh

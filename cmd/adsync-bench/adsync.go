@@ -204,11 +204,17 @@ type counts struct {
 	Deactivated int `json:"deactivated"`
 	Reactivated int `json:"reactivated"`
 	Unchanged   int `json:"unchanged"`
+	Joined      int `json:"joined"` // group memberships gained
+	Left        int `json:"left"`
 }
 
 func (c counts) String() string {
-	return fmt.Sprintf("created %d, updated %d, deactivated %d, reactivated %d, unchanged %d",
+	s := fmt.Sprintf("created %d, updated %d, deactivated %d, reactivated %d, unchanged %d",
 		c.Created, c.Updated, c.Deactivated, c.Reactivated, c.Unchanged)
+	if c.Joined != 0 || c.Left != 0 {
+		s += fmt.Sprintf(", joined %d, left %d", c.Joined, c.Left)
+	}
+	return s
 }
 
 // runResult is one measured `job run --wait`.

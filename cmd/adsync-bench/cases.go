@@ -39,17 +39,21 @@ func (o *options) timeoutFor(n int) time.Duration {
 }
 
 // slapdLabel names the slapd cases in the report.
-func slapdLabel(randomIDs bool) string {
-	if randomIDs {
-		return "slapd, random ids"
+func slapdLabel(o *options) string {
+	label := "slapd"
+	if o.randomIDs {
+		label += ", random ids"
 	}
-	return "slapd"
+	if o.groups > 0 {
+		label += fmt.Sprintf(", %d groups a user", o.groups)
+	}
+	return label
 }
 
 // runSlapdCase measures N users in a private slapd.
 func runSlapdCase(ctx context.Context, o *options, n int) (c *caseResult) {
 	t0 := time.Now()
-	c = &caseResult{Label: slapdLabel(o.randomIDs), N: n, Disk: map[string]int64{}}
+	c = &caseResult{Label: slapdLabel(o), N: n, Disk: map[string]int64{}}
 	defer func() { c.Elapsed = time.Since(t0) }()
 	dir := filepath.Join(o.scratch, fmt.Sprintf("n%d", n))
 	defer func() {
@@ -59,7 +63,7 @@ func runSlapdCase(ctx context.Context, o *options, n int) (c *caseResult) {
 	}()
 
 	logf("N=%d: slapadd of %d users into a private slapd", n, n)
-	d, err := startSlapd(filepath.Join(dir, "slapd"), n, o.plaintext, o.randomIDs)
+	d, err := startSlapd(filepath.Join(dir, "slapd"), n, o)
 	if err != nil {
 		c.Err = err
 		return c
@@ -278,7 +282,7 @@ func firstSyncs(ctx context.Context, o *options, c *caseResult, d *directory, di
 		sys, err := startBench(ctx, o, c, d, sdir)
 		var r *runResult
 		if err == nil {
-			r, err = timedRun(ctx, o, sys, d, "first sync", counts{Created: d.N}, i, o.firstRuns)
+			r, err = timedRun(ctx, o, sys, d, "first sync", counts{Created: d.N, Joined: d.N * min(o.groups, 100, d.N)}, i, o.firstRuns)
 		}
 		if r != nil {
 			runs = append(runs, r)
@@ -312,7 +316,7 @@ func startBench(ctx context.Context, o *options, c *caseResult, d *directory, di
 	logf("N=%d: adsync up in %s (%s)", d.N, since(t0), o.layout.desc)
 	// Full reads for the comparison with the raw read; the delta job (same
 	// group scope: the watermark remembers it) reads what changed.
-	scope := []string{"--groups-base-dn", d.BaseDN}
+	scope := []string{"--groups-base-dn", d.GroupsBaseDN}
 	for _, job := range [][]string{{"job", "create", "bench", "--all-domains", "--mode", "full"}, {"job", "create", "bench-delta", "--all-domains", "--mode", "auto"}} {
 		if _, err := sys.cli(ctx, append(job, scope...)...); err != nil {
 			return sys, err

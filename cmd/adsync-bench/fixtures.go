@@ -33,6 +33,7 @@ type directory struct {
 	PasswordFile  string // for adsync (may end in a newline)
 	RawPassFile   string // for ldapsearch -y: exactly the password
 	BaseDN        string
+	GroupsBaseDN  string   // the jobs' group scope (--groups-base-dn): where the users' groups are
 	Filter        string   // adsync's user filter for Type
 	Attrs         []string // the attributes adsync requests for Type
 	N             int      // users below BaseDN matching Filter
@@ -53,12 +54,14 @@ var (
 )
 
 // startSlapd creates a private slapd in dir loaded offline (slapadd) with n
-// inetOrgPerson users (entryUUIDs in no order with randomIDs) and starts it
+// inetOrgPerson users (entryUUIDs in no order with -ids random, in groups
+// with -groups) and starts it
 // as a child of this process.
-func startSlapd(dir string, n int, plaintext, randomIDs bool) (*directory, error) {
+func startSlapd(dir string, n int, o *options) (*directory, error) {
 	t0 := time.Now()
-	opts := []slapd.Option{slapd.WithUsers(n)}
-	if randomIDs {
+	plaintext := o.plaintext
+	opts := []slapd.Option{slapd.WithUsers(n), slapd.WithGroups(o.groups)}
+	if o.randomIDs {
 		opts = append(opts, slapd.WithRandomIDs())
 	}
 	s, err := slapd.New(dir, opts...)
@@ -72,11 +75,14 @@ func startSlapd(dir string, n int, plaintext, randomIDs bool) (*directory, error
 	d := &directory{
 		Label: "OpenLDAP slapd", Type: "ldap", URL: s.LDAPSURL, Plaintext: plaintext, CAFile: s.CAFile,
 		ServerName: s.ServerName, BindDN: s.BindDN, Password: s.Password, PasswordFile: s.PasswordFile,
-		BaseDN: s.UsersDN, Filter: ldapFilter, Attrs: ldapAttrs, N: n,
+		BaseDN: s.UsersDN, GroupsBaseDN: s.UsersDN, Filter: ldapFilter, Attrs: ldapAttrs, N: n,
 		ServerPIDFile: filepath.Join(s.Dir, "slapd.pid"), LoadTime: load, stop: s.StopE,
 	}
 	if plaintext {
 		d.URL = s.LDAPURL
+	}
+	if o.groups > 0 {
+		d.GroupsBaseDN = s.GroupsDN
 	}
 	d.RawPassFile = filepath.Join(dir, "raw.password")
 	if err := os.WriteFile(d.RawPassFile, []byte(d.Password), 0o600); err != nil {
@@ -179,7 +185,7 @@ func sambaDirectory(ctx context.Context, scratch string, n int, keep bool, logf 
 	}
 	d := &directory{
 		Label: "Samba AD DC", Type: "active_directory", URL: dc.LDAPSURL, CAFile: dc.CAFile, ServerName: dc.ServerName,
-		BindDN: dc.BindDN, Password: dc.Password, PasswordFile: dc.PasswordFile, BaseDN: ou, Filter: adFilter,
+		BindDN: dc.BindDN, Password: dc.Password, PasswordFile: dc.PasswordFile, BaseDN: ou, GroupsBaseDN: ou, Filter: adFilter,
 		Attrs: adAttrs, N: n, ServerPIDFile: filepath.Join(dc.Dir, "domain", "run", "samba.pid"), LoadTime: load,
 		stop: cleanUp,
 	}

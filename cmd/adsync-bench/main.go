@@ -72,6 +72,7 @@ type options struct {
 	profileDir   string
 	profileOK    bool
 	randomIDs    bool
+	groups       int // groups a slapd user is in
 	delta        bool
 	api          bool
 	keepSamba    bool
@@ -206,6 +207,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
 	ids := fs.String("ids", envOr("BENCH_IDS", "random"), "entryUUIDs of the slapd users: random (the default, as Active Directory's objectGUIDs) or ordered (slapadd's own, time-based) (env BENCH_IDS)")
+	groupsEnv, groupsErr := strconv.Atoi(envOr("BENCH_GROUPS", "0"))
+	fs.IntVar(&o.groups, "groups", groupsEnv, "groups each slapd user is a member of, out of 100 (memberOf and member both written; env BENCH_GROUPS); default none")
 	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes to create their fixture)")
 	fs.BoolVar(&o.api, "api", os.Getenv("BENCH_API") != "0", "API and SCIM figures over HTTP after each slapd case's runs (env BENCH_API=0 leaves them out)")
 	fs.BoolVar(&o.keepSamba, "keep-samba", os.Getenv("BENCH_KEEP_SAMBA") == "1", "keep the Samba AD DC and the bench's OU for the next bench (env BENCH_KEEP_SAMBA=1); default: remove what this bench made")
@@ -231,6 +234,9 @@ func parseOptions(args []string) (*options, error) {
 	}
 	if len(o.ns) == 0 {
 		return nil, errors.New("no N to measure")
+	}
+	if groupsErr != nil || o.groups < 0 || o.groups > 100 {
+		return nil, fmt.Errorf("-groups/BENCH_GROUPS must be a number from 0 to 100, not %q", envOr("BENCH_GROUPS", strconv.Itoa(o.groups)))
 	}
 	switch *ids {
 	case "ordered":

@@ -89,6 +89,11 @@ func (r *report) render() string {
 		transport = "plain `ldap://` for both the raw read and adsync (`insecure_plaintext: true`)"
 	}
 	w("- Transport: %s; page size 1000.\n", transport)
+	if r.o.groups > 0 {
+		w("- Groups: each slapd user is a member of %d of 100 groups (its memberOf and the groups' member lists).\n", r.o.groups)
+	} else {
+		w("- Groups: none (`-groups K`, BENCH_GROUPS=K, puts each slapd user in K of 100 groups).\n")
+	}
 	if r.o.randomIDs {
 		w("- Directory ids: the slapd users' entryUUIDs are random (the default), as Active Directory's objectGUIDs are (`-ids ordered` gives slapadd's own, time-based and nearly in order).\n")
 	} else {
@@ -332,10 +337,10 @@ func (r *report) rssCell(c *caseResult, run *runResult, svc string) string {
 func (r *report) scaling(w func(string, ...any)) {
 	var small, large *caseResult
 	for _, c := range r.cases {
-		if c.Label == slapdLabel(r.o.randomIDs) && c.N == 100_000 {
+		if c.Label == slapdLabel(r.o) && c.N == 100_000 {
 			small = c
 		}
-		if c.Label == slapdLabel(r.o.randomIDs) && c.N == largeN {
+		if c.Label == slapdLabel(r.o) && c.N == largeN {
 			large = c
 		}
 	}
@@ -465,7 +470,7 @@ func summaryCell(run *runResult) string {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"created", t.Created}, {"updated", t.Updated}, {"deactivated", t.Deactivated}, {"reactivated", t.Reactivated}, {"unchanged", t.Unchanged}} {
+	}{{"created", t.Created}, {"updated", t.Updated}, {"deactivated", t.Deactivated}, {"reactivated", t.Reactivated}, {"unchanged", t.Unchanged}, {"joined", t.Joined}, {"left", t.Left}} {
 		if p.v != 0 {
 			parts = append(parts, p.name+" "+thousands(p.v))
 		}

@@ -7,6 +7,7 @@
 #   BENCH_KEEP_SAMBA=1     keep the Samba AD DC and the bench's OU for the next bench (default: removed)
 #   BENCH_PROFILE=DIR      --cpuprofile/--memprofile for each `adsync serve`, if it has them
 #   BENCH_ONE_PROCESS=1    adsync as one `adsync run` (embedded NATS), the default users start
+#   BENCH_GROUPS=K         each slapd user in K of 100 groups (default none)
 #   BENCH_FLAGS="..."      more flags of the runner (see bin/adsync-bench -h), e.g. -keep -out FILE
 set -euo pipefail
 cd "$(dirname "$0")/../.."

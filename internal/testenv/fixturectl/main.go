@@ -4,7 +4,7 @@
 //	fixturectl samba up [--dir D] [--format env|yaml]
 //	fixturectl samba down [--dir D]
 //	fixturectl samba demo-users --ou NAME [--dir D]
-//	fixturectl slapd up --dir D [--users N] [--random-ids] [--port P] [--format env|yaml]
+//	fixturectl slapd up --dir D [--users N] [--random-ids] [--groups K] [--port P] [--format env|yaml]
 //	fixturectl slapd down --dir D
 //
 // "up" prints shell export lines (eval "$(fixturectl samba up)") or a YAML
@@ -35,7 +35,7 @@ const usage = `usage:
   fixturectl samba up [--dir D] [--format env|yaml]
   fixturectl samba down [--dir D]
   fixturectl samba demo-users --ou NAME [--dir D]
-  fixturectl slapd up --dir D [--users N] [--random-ids] [--port P] [--format env|yaml]
+  fixturectl slapd up --dir D [--users N] [--random-ids] [--groups K] [--port P] [--format env|yaml]
   fixturectl slapd down --dir D
 `
 
@@ -63,6 +63,7 @@ func run(args []string, out io.Writer) error {
 	users := fs.Int("users", 0, "users to preload into slapd")
 	port := fs.Int("port", 0, "slapd ldap:// port (ldaps:// is port+1); 0 = free ports")
 	randomIDs := fs.Bool("random-ids", false, "slapd users' entryUUIDs in no order, as AD's objectGUIDs")
+	groups := fs.Int("groups", 0, "groups (of 100) each preloaded slapd user is a member of")
 	if err := fs.Parse(args[2:]); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -101,7 +102,7 @@ func run(args []string, out io.Writer) error {
 		if *dir == "" {
 			return fmt.Errorf("%w: --dir is required", errUsage)
 		}
-		var opts []slapd.Option
+		opts := []slapd.Option{slapd.WithGroups(*groups)}
 		if *randomIDs {
 			opts = append(opts, slapd.WithRandomIDs())
 		}

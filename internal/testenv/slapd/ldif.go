@@ -50,10 +50,19 @@ func WriteBaseLDIF(w io.Writer, baseDN string) error {
 // user also gets an entryUUID that looks random (testenv.RandomUUID(i)), as Active
 // Directory's objectGUIDs are; without, slapadd gives time-based ones,
 // nearly in order.
-func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool) error {
+//
+// With groupsPerUser k > 0, user i is also a member of the k groups
+// group-(i mod G) … group-(i+k-1 mod G) of G = min(100, n) groupOfNames
+// under ou=groups (k at most G), written after the users with their
+// member lists, and has them in memberOf (slapadd runs no overlay: both
+// sides are written).
+func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool, groupsPerUser int) error {
 	width := max(7, len(strconv.Itoa(n)))
 	bw := bufio.NewWriterSize(w, 1<<16)
 	people := "ou=people," + baseDN
+	g := groupSet{n: n, total: min(100, n), base: "ou=groups," + baseDN}
+	g.k = min(groupsPerUser, g.total)
+	userDN := func(i int) string { return "uid=" + fmt.Sprintf("user%0*d", width, i) + "," + people }
 	for i := 1; i <= n; i++ {
 		uid := fmt.Sprintf("user%0*d", width, i)
 		num := strconv.Itoa(i)
@@ -68,14 +77,52 @@ func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool) error {
 		if randomIDs {
 			testenv.WriteLDIFAttr(bw, "entryUUID", testenv.RandomUUID(i))
 		}
+		for j := range g.k {
+			testenv.WriteLDIFAttr(bw, "memberOf", g.dn((i+j)%g.total))
+		}
 		if err := bw.WriteByte('\n'); err != nil {
 			return fmt.Errorf("write users ldif: %w", err)
+		}
+	}
+	for grp := range g.total {
+		if g.k == 0 {
+			break
+		}
+		testenv.WriteLDIFAttr(bw, "dn", g.dn(grp))
+		bw.WriteString("objectClass: top\nobjectClass: groupOfNames\n")
+		testenv.WriteLDIFAttr(bw, "cn", g.name(grp))
+		g.members(grp, func(i int) { testenv.WriteLDIFAttr(bw, "member", userDN(i)) })
+		if err := bw.WriteByte('\n'); err != nil {
+			return fmt.Errorf("write groups ldif: %w", err)
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write users ldif: %w", err)
 	}
 	return nil
+}
+
+// groupSet is WriteUsersLDIF's groups: user i is in groups i … i+k-1
+// (mod total).
+type groupSet struct {
+	n, k, total int
+	base        string
+}
+
+func (g groupSet) name(grp int) string { return fmt.Sprintf("group-%03d", grp) }
+func (g groupSet) dn(grp int) string   { return "cn=" + g.name(grp) + "," + g.base }
+
+// members calls fn with each user of group grp: the users i with i mod
+// total in grp-k+1 … grp (with total at most n, at least one).
+func (g groupSet) members(grp int, fn func(i int)) {
+	for d := range g.k {
+		r := ((grp-d)%g.total + g.total) % g.total
+		for i := r; i <= g.n; i += g.total {
+			if i >= 1 {
+				fn(i)
+			}
+		}
+	}
 }
 
 func equalFold(a, b string) bool {

@@ -56,6 +56,7 @@ type Option func(*slapdOptions)
 type slapdOptions struct {
 	users     int
 	randomIDs bool
+	groups    int // groups a preloaded user is in
 	dnsNames  []string
 	ips       []net.IP
 	ldapPort  int
@@ -71,6 +72,9 @@ func WithUsers(n int) Option { return func(o *slapdOptions) { o.users = n } }
 // WithRandomIDs gives the preloaded users entryUUIDs in no order, as Active
 // Directory's objectGUIDs are (see WriteUsersLDIF).
 func WithRandomIDs() Option { return func(o *slapdOptions) { o.randomIDs = true } }
+
+// WithGroups puts each preloaded user in k groups (see WriteUsersLDIF).
+func WithGroups(k int) Option { return func(o *slapdOptions) { o.groups = k } }
 
 // WithCertNames makes the server certificate valid for exactly these DNS
 // names and IP addresses (default: ldap.example.org, localhost, 127.0.0.1).
@@ -185,15 +189,15 @@ func New(dir string, opts ...Option) (*Server, error) {
 	if err := testenv.WriteFile(s.ConfFile, slapdConf(s, tls, hash), 0o600); err != nil {
 		return nil, err
 	}
-	if err := slapadd(context.Background(), s, o.users, o.randomIDs); err != nil {
+	if err := slapadd(context.Background(), s, o); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// slapadd loads the skeleton and n generated users offline, streaming the
+// slapadd loads the skeleton and the generated users (and groups) offline, streaming the
 // LDIF into slapadd's stdin.
-func slapadd(ctx context.Context, s *Server, n int, randomIDs bool) error {
+func slapadd(ctx context.Context, s *Server, o slapdOptions) error {
 	cmd := exec.CommandContext(ctx, "slapadd", "-q", "-f", s.ConfFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -210,7 +214,7 @@ func slapadd(ctx context.Context, s *Server, n int, randomIDs bool) error {
 			s.ReaderDN, s.readerHash)
 	}
 	if writeErr == nil {
-		writeErr = WriteUsersLDIF(stdin, s.BaseDN, n, randomIDs)
+		writeErr = WriteUsersLDIF(stdin, s.BaseDN, o.users, o.randomIDs, o.groups)
 	}
 	closeErr := stdin.Close()
 	if err := cmd.Wait(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,35 @@ func TestSlapd(t *testing.T) {
 			if got, want := r.EntryUUID(t, fmt.Sprintf("uid=user%07d,%s", i, r.UsersDN)), testenv.RandomUUID(i); got != want {
 				t.Fatalf("entryUUID of user %d = %q, want %q", i, got, want)
 			}
+		}
+	})
+	t.Run("preloaded users in groups, both sides", func(t *testing.T) {
+		const n, k = 250, 3
+		r := Start(t, WithUsers(n), WithGroups(k))
+		memberOf := map[string][]string{} // user DN -> its groups, as the server has them
+		for i := 1; i <= n; i++ {
+			dn := fmt.Sprintf("uid=user%07d,%s", i, r.UsersDN)
+			memberOf[dn] = r.Attr(t, dn, "memberOf")
+			if len(memberOf[dn]) != k {
+				t.Fatalf("%s is in %d groups, want %d: %q", dn, len(memberOf[dn]), k, memberOf[dn])
+			}
+		}
+		members := 0
+		for grp := range 100 {
+			g := fmt.Sprintf("cn=group-%03d,%s", grp, r.GroupsDN)
+			list := r.Attr(t, g, "member")
+			if len(list) == 0 {
+				t.Fatalf("%s has no member", g)
+			}
+			for _, m := range list {
+				if !slices.Contains(memberOf[m], g) {
+					t.Fatalf("%s lists %s, whose memberOf %q does not name it", g, m, memberOf[m])
+				}
+			}
+			members += len(list)
+		}
+		if members != n*k {
+			t.Fatalf("%d memberships on the groups' side, want %d", members, n*k)
 		}
 	})
 	t.Run("online helpers", func(t *testing.T) {
@@ -86,7 +116,7 @@ func TestSlapd(t *testing.T) {
 func TestWriteUsersLDIF(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2, false); err != nil {
+	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := `dn: uid=user0000001,ou=people,dc=example,dc=org
@@ -107,7 +137,7 @@ mail: user0000001@example.org
 
 	t.Run("random ids", func(t *testing.T) {
 		var buf bytes.Buffer
-		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, true); err != nil {
+		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, true, 0); err != nil {
 			t.Fatal(err)
 		}
 		if first := strings.SplitAfter(buf.String(), "\n\n")[0]; !strings.HasSuffix(first, "mail: user0000001@example.org\nentryUUID: "+testenv.RandomUUID(1)+"\n\n") {
@@ -142,7 +172,7 @@ mail: user0000001@example.org
 		}
 		cw := &countingWriter{}
 		start := time.Now()
-		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000, false); err != nil {
+		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000, false, 0); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("1,000,000 users: %d MB of LDIF in %v", cw.n>>20, time.Since(start).Round(time.Millisecond))
