@@ -324,8 +324,9 @@ func (a *applier) failed(domain string, ch events.AccountChange, name, why strin
 func (a *applier) setGroups(domain, account string, refs []events.GroupRef, existed bool) (joined, left []string, err error) {
 	had := map[string]string{} // id: name
 	if existed {
-		rows, err := a.tx.QueryContext(a.ctx, `SELECT m.group_id, coalesce(g.name, '') FROM account_groups m
-			LEFT JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id WHERE m.domain=? AND m.account_id=?`, domain, account)
+		rows, err := a.tx.QueryContext(a.ctx, `SELECT m.group_id, coalesce(g.name, '') FROM memberships m
+			LEFT JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
+			WHERE m.account=(SELECT id FROM accounts WHERE domain=? AND external_id=?)`, domain, account)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -352,7 +353,8 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 		}
 		if _, ok := had[g.ID]; !ok {
 			joined = append(joined, g.Name)
-			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO account_groups (domain, account_id, group_id) VALUES (?, ?, ?)`, domain, account, g.ID); err != nil {
+			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO memberships (account, domain, group_id)
+				SELECT id, domain, ? FROM accounts WHERE domain=? AND external_id=?`, g.ID, domain, account); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -360,7 +362,8 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 	for id, name := range had {
 		if !has[id] {
 			left = append(left, name)
-			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM account_groups WHERE domain=? AND account_id=? AND group_id=?`, domain, account, id); err != nil {
+			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM memberships
+				WHERE account=(SELECT id FROM accounts WHERE domain=? AND external_id=?) AND group_id=?`, domain, account, id); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -391,8 +394,8 @@ func (a *applier) same(domain, id string, e *events.DirectoryEntry, name string,
 			AND surname=?9 AND dn=?10 AND active=?11 AND inactive_reason=?12 AND deactivated_by=?13 AND directory_active=?14
 			AND directory_reason=?15
 			AND (SELECT coalesce(group_concat(g.external_id || char(9) || g.name || char(9) || g.dn, char(10) ORDER BY g.external_id), '')
-				FROM account_groups m JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
-				WHERE m.domain=?1 AND m.account_id=?2) = ?16
+				FROM memberships m JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
+				WHERE m.account=accounts.id) = ?16
 		FROM accounts WHERE domain=?1 AND external_id=?2`,
 		domain, id, e.Username, name, e.UPN, e.Email, e.DisplayName, e.GivenName, e.Surname, e.DN,
 		active, reason, by, dirActive, e.DisabledReason, strings.Join(groups, "\n")).Scan(&same)

@@ -234,7 +234,9 @@ var (
 		Row:  `(?1,$0,$1,$2,?2)`,
 		Tail: ` ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
 			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`}
+	// The account's id from the row just inserted (a page of the index
+	// the chunk has just written); the memberships are appended.
 	insertMembers = sqlite.RowsInsert{Shared: 1, Per: 2, // ?1 domain
-		Head: `INSERT INTO account_groups (domain, account_id, group_id) VALUES `,
-		Row:  `(?1,$0,$1)`}
+		Head: `INSERT INTO memberships (account, domain, group_id) VALUES `,
+		Row:  `((SELECT id FROM accounts WHERE domain=?1 AND external_id=$0),?1,$1)`}
 )

@@ -183,7 +183,7 @@ func applyPlan(t *testing.T, rule LocalNamer, before, plan []events.AccountChang
 		t.Fatal("no accounts")
 	}
 	for _, q := range []string{`SELECT domain, external_id, name, dn, updated_at FROM groups ORDER BY domain, external_id`,
-		`SELECT domain, account_id, group_id FROM account_groups ORDER BY domain, account_id, group_id`} {
+		`SELECT m.domain, a.external_id, m.group_id FROM memberships m JOIN accounts a ON a.id = m.account ORDER BY 1, 2, 3`} {
 		grows, err := s.db.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)

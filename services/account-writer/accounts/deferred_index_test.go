@@ -17,7 +17,7 @@ func TestDeferredIndexesAreBuiltOnce(t *testing.T) {
 	defer s.Close()
 	has := func() bool {
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='account_groups_by_group'`).Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='memberships_by_group'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 1

@@ -15,8 +15,8 @@ const accountFields = `a.domain, a.external_id, a.username, a.local_name, a.upn,
 	a.active, a.inactive_reason, a.deactivated_by, a.local_note, a.directory_active, a.created_at, a.updated_at, a.deactivated_at, a.last_run_id`
 
 const accountColumns = accountFields + `,
-	(SELECT coalesce(json_group_array(name), '[]') FROM (SELECT g.name FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
-		WHERE ag.domain=a.domain AND ag.account_id=a.external_id ORDER BY g.name))`
+	(SELECT coalesce(json_group_array(name), '[]') FROM (SELECT g.name FROM memberships m JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
+		WHERE m.account=a.id ORDER BY g.name))`
 
 func scanAccount(rows interface{ Scan(...any) error }) (Account, error) {
 	var a Account

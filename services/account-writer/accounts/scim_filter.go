@@ -186,8 +186,8 @@ func (t *translator) compare(p filter.AttributePath, op filter.CompareOperator, 
 		}
 		// The members of the matching groups, read once, rather than a
 		// membership lookup for every account.
-		return `(a.domain, a.external_id) IN (SELECT ag.domain, ag.account_id FROM groups g JOIN account_groups ag
-			ON ag.domain=g.domain AND ag.group_id=g.external_id WHERE ` + cond + ")", nil
+		return `a.id IN (SELECT m.account FROM groups g JOIN memberships m
+			ON m.domain=g.domain AND m.group_id=g.external_id WHERE ` + cond + ")", nil
 	case colExact:
 		if str, ok := v.(string); ok && op == filter.EQ && (name == "externalid") {
 			// One lookup of the (domain, external_id) key per domain.

@@ -74,8 +74,8 @@ type GroupPage struct {
 }
 
 const userGroupRefs = `(SELECT coalesce(json_group_array(json_object('id', g.domain || ':' || g.external_id, 'name', g.name)), '[]')
-	FROM account_groups ag JOIN groups g ON g.domain=ag.domain AND g.external_id=ag.group_id
-	WHERE ag.domain=a.domain AND ag.account_id=a.external_id)`
+	FROM memberships m JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
+	WHERE m.account=a.id)`
 
 // sortFewUpTo: a result of at most this many accounts is read through
 // the filter's index and sorted, rather than in the paging order.
@@ -173,8 +173,8 @@ func (s *Store) QueryGroups(ctx context.Context, q Query) (GroupPage, error) {
 	members := `'[]'`
 	if q.Members {
 		members = `(SELECT coalesce(json_group_array(json_object('id', a.domain || ':' || a.external_id, 'local_name', a.local_name)), '[]')
-			FROM account_groups ag JOIN accounts a ON a.domain=ag.domain AND a.external_id=ag.account_id
-			WHERE ag.domain=g.domain AND ag.group_id=g.external_id)`
+			FROM memberships m JOIN accounts a ON a.id=m.account
+			WHERE m.domain=g.domain AND m.group_id=g.external_id)`
 	}
 	rows, err := s.db.Reader.QueryContext(ctx, `SELECT g.domain, g.external_id, g.name, g.dn, g.updated_at, `+members+
 		` FROM groups g WHERE `+where+` ORDER BY g.domain, g.name, g.external_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)

@@ -67,7 +67,22 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, opt: opt, groupBytes: stagedGroupBytes}, nil
+	s := &Store{db: db, opt: opt, groupBytes: stagedGroupBytes}
+	// A store with memberships and without the deferred indexes has just
+	// been migrated (0013 rebuilt memberships): build them now rather than
+	// after the next run.
+	var any int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM memberships LIMIT 1)`).Scan(&any); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("accounts: open %s: %w", path, err)
+	}
+	if any > 0 {
+		if err := s.BuildDeferredIndexes(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Close closes the store.
