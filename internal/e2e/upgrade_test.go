@@ -12,16 +12,17 @@ import (
 
 // An administrator upgrades adsync: the version before the newest store
 // migration syncs a directory, stops, and this version starts on the same
-// data. The accounts are all there, unchanged; a run with no directory
-// change changes nothing; and a changed and a deleted user are found as
-// they would have been without the upgrade (the deletion through what the
-// new version records of a read, on entries the older version recorded).
+// data. The accounts are all there, unchanged, groups included; a run with
+// no directory change changes nothing; and a changed and a deleted user
+// are found as they would have been without the upgrade (the deletion
+// through what the new version records of a read, on entries the older
+// version recorded).
 func TestAnUpgradeKeepsTheAccountsAndGoesOn(t *testing.T) {
 	t.Parallel()
 	older, commit := older.Adsync(t)
 	t.Logf("older adsync: %s", commit)
 	const n = 300
-	openldap := slapd.Start(t, slapd.WithUsers(n))
+	openldap := slapd.Start(t, slapd.WithUsers(n), slapd.WithGroups(2))
 	sys := Start(t, []Domain{LDAPDomain("lab", openldap)}, WithBinary(older))
 	sys.MustCLI("job", "create", "lab-sync", "--all-domains", "--mode", "full",
 		"--max-deactivations", "0", "--max-deactivation-percent", "0", "--max-result-drop-percent", "0")
@@ -29,6 +30,9 @@ func TestAnUpgradeKeepsTheAccountsAndGoesOn(t *testing.T) {
 		t.Fatalf("the older version created %d accounts, want %d", c, n)
 	}
 	before := sys.Accounts("lab")
+	if g := ByUsername(t, before)["user0000001"].Groups; len(g) != 2 {
+		t.Fatalf("user0000001 is in groups %q before the upgrade, want 2 (the memberships must cross it)", g)
+	}
 
 	sys.Upgrade()
 	if c, u, d, r, unchanged := Counts(t, sys.MustComplete("lab-sync"), "lab"); c+u+d+r != 0 || unchanged != n {
