@@ -45,7 +45,7 @@ func (s *System) MustCLIWithInput(input string, args ...string) string {
 // user for each change.
 func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	t.Parallel()
-	openldap := slapd.Start(t, slapd.WithUsers(10))
+	openldap := slapd.Start(t, slapd.WithUsers(10), slapd.WithGroups(2))
 	sys, base := consoleSystem(t, openldap)
 	b := newBrowser(t, base)
 
@@ -125,6 +125,9 @@ func TestConsoleJobDialogLiveRunHeldPlanAndLocalHold(t *testing.T) {
 	b.open("/accounts")
 	b.do("search", chromedp.SendKeys(chromedp.CSS("#q"), "user0000007"))
 	b.waitText("#total", "1 accounts", 10*time.Second)
+	if row := b.text("#accounts tbody"); !strings.Contains(row, "group-007, group-008") { // user i is in groups i and i+1 of 10
+		t.Errorf("the account's row does not list its groups: %q", row)
+	}
 	b.do("open the account", chromedp.Click(chromedp.CSS("#accounts a")), chromedp.WaitReady(chromedp.CSS("#account")))
 	b.do("hold", chromedp.SendKeys(chromedp.CSS("#reason"), "on leave"), chromedp.Click(chromedp.CSS("#hold")), chromedp.WaitReady(chromedp.CSS("#release")))
 	b.waitText("#state", "local hold: on leave", 10*time.Second)
