@@ -70,9 +70,12 @@ func scimWhere(raw string, groups bool, domains func() ([]string, error)) (strin
 	if strings.TrimSpace(raw) == "" {
 		return "1=1", nil, nil
 	}
-	expr, err := filter.ParseFilter([]byte(raw))
-	if err != nil {
-		return "", nil, fmt.Errorf("%w: %q is not a SCIM filter: %v", ErrInvalidFilter, raw, err)
+	expr, ok := simpleFilter(raw)
+	if !ok {
+		var err error
+		if expr, err = filter.ParseFilter([]byte(raw)); err != nil {
+			return "", nil, fmt.Errorf("%w: %q is not a SCIM filter: %v", ErrInvalidFilter, raw, err)
+		}
 	}
 	t := translator{cols: userColumns, alias: "a", prefix: userPrefix, domains: domains}
 	if groups {

@@ -35,7 +35,7 @@ type accountSearch struct {
 // took 0.6 ms to render.
 type accountRow struct {
 	Domain, ExternalID, LocalName, DisplayName, Email, InactiveReason, Groups string
-	Active                                                                   bool
+	Active                                                                    bool
 }
 
 func rowOf(u accounts.UserRecord) accountRow {
