@@ -127,7 +127,7 @@ Try:
   $ADSYNC accounts feed --from 1 -c $CONFIG  # every account change, in order (the platform's feed)
   curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/api/v1/accounts?limit=5'
                                            # the accounts through the HTTP API (token of role viewer)
-  curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/scim/v2/Users?filter=userName%20sw%20%22a%22'
+  curl -s -H "Authorization: Bearer \$(cat $DEMO/platform.token)" 'http://127.0.0.1:8080/scim/v2/Users?filter=userName%20sw%20%22demo0%22'
                                            # the users through SCIM 2.0
   $ADSYNC audit list -c $CONFIG            # who changed what (API, console, command line)
   $ADSYNC job show demo -c $CONFIG         # next scheduled run
