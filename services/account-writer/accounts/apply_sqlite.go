@@ -322,11 +322,16 @@ func (a *applier) failed(domain string, ch events.AccountChange, name, why strin
 // setGroups records the account's groups and memberships; it returns the
 // names of the groups it joined and left.
 func (a *applier) setGroups(domain, account string, refs []events.GroupRef, existed bool) (joined, left []string, err error) {
+	// The account's integer id, which memberships are keyed by (it has
+	// just been written: apply upserts it first).
+	var id int64
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT id FROM accounts WHERE domain=? AND external_id=?`, domain, account).Scan(&id); err != nil {
+		return nil, nil, fmt.Errorf("accounts: id of %s/%s: %w", domain, account, err)
+	}
 	had := map[string]string{} // id: name
 	if existed {
 		rows, err := a.tx.QueryContext(a.ctx, `SELECT m.group_id, coalesce(g.name, '') FROM memberships m
-			LEFT JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id
-			WHERE m.account=(SELECT id FROM accounts WHERE domain=? AND external_id=?)`, domain, account)
+			LEFT JOIN groups g ON g.domain=m.domain AND g.external_id=m.group_id WHERE m.account=?`, id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -353,17 +358,15 @@ func (a *applier) setGroups(domain, account string, refs []events.GroupRef, exis
 		}
 		if _, ok := had[g.ID]; !ok {
 			joined = append(joined, g.Name)
-			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO memberships (account, domain, group_id)
-				SELECT id, domain, ? FROM accounts WHERE domain=? AND external_id=?`, g.ID, domain, account); err != nil {
+			if _, err := a.tx.ExecContext(a.ctx, `INSERT INTO memberships (account, domain, group_id) VALUES (?, ?, ?)`, id, domain, g.ID); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
-	for id, name := range had {
-		if !has[id] {
+	for gid, name := range had {
+		if !has[gid] {
 			left = append(left, name)
-			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM memberships
-				WHERE account=(SELECT id FROM accounts WHERE domain=? AND external_id=?) AND group_id=?`, domain, account, id); err != nil {
+			if _, err := a.tx.ExecContext(a.ctx, `DELETE FROM memberships WHERE account=? AND group_id=?`, id, gid); err != nil {
 				return nil, nil, err
 			}
 		}
