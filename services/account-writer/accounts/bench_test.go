@@ -143,26 +143,20 @@ func benchStoreWithGroups(b *testing.B, n int) *Store {
 	newID := testenv.IDOrders[len(testenv.IDOrders)-1].ID
 	run := events.Run{RunID: "first", Job: "j"}
 	const perBatch = 2500
-	for p := range n / perBatch {
-		var changes []events.AccountChange
-		for j := range perBatch {
-			i := p*perBatch + j
-			id := newID(i)
-			var refs []events.GroupRef
+	plan := benchPlan(run, n/perBatch, perBatch, newID, events.OpCreate, "", true)
+	i := 0 // the user's number, in the plan's order
+	for _, c := range plan {
+		for k := range c.Changes {
 			for _, g := range []int{i % 50, (i*7 + 3) % 50} {
-				if len(refs) == 0 || refs[0].ID != newID(1_000_000+g) {
-					refs = append(refs, events.GroupRef{ID: newID(1_000_000 + g), Name: fmt.Sprintf("group-%02d", g), DN: fmt.Sprintf("cn=group-%02d,dc=example,dc=org", g)})
+				if refs := c.Changes[k].Entry.GroupRefs; len(refs) == 0 || refs[0].ID != newID(1_000_000+g) {
+					c.Changes[k].Entry.GroupRefs = append(refs, events.GroupRef{ID: newID(1_000_000 + g), Name: fmt.Sprintf("group-%02d", g),
+						DN: fmt.Sprintf("cn=group-%02d,dc=example,dc=org", g)})
 				}
 			}
-			changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 10, Entry: &events.DirectoryEntry{
-				ID: id, DN: fmt.Sprintf("uid=user%07d,ou=people,dc=example,dc=org", i), Username: fmt.Sprintf("user%07d", i),
-				Email: fmt.Sprintf("user%07d@example.org", i), DisplayName: fmt.Sprintf("User %07d", i), GroupRefs: refs}})
-		}
-		c := &events.AccountChanges{Run: run, Domain: "corp", Attempt: 1, Batch: fmt.Sprintf("p%d", p+1), Changes: changes, ApplyNow: true}
-		if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
-			b.Fatal(err)
+			i++
 		}
 	}
+	stageAndApply(b, s, run, plan)
 	return s
 }
 
