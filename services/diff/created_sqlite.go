@@ -42,15 +42,22 @@ func (t *Tx) saveCreated() error {
 		return err
 	}
 	docs := make([][]any, len(t.created))
-	entries := make([][]any, len(t.created))
 	for i, e := range t.created {
 		doc := first + int64(i)
 		t.newDocs = append(t.newDocs, doc)
 		docs[i] = []any{doc, e.raw}
-		entries[i] = []any{e.domain, e.s.Entry.ID, e.s.Hash, doc, e.s.Active, e.s.Present, e.s.ObservedAt, e.runID}
 	}
 	if _, err := t.inserts.Insert(&insertDocs, nil, docs); err != nil {
 		return fmt.Errorf("diff state: put %d new entries: %w", len(t.created), err)
+	}
+	if t.stage != nil {
+		err = t.saveStaged(first)
+		t.created = t.created[:0]
+		return err
+	}
+	entries := make([][]any, len(t.created))
+	for i, e := range t.created {
+		entries[i] = []any{e.domain, e.s.Entry.ID, e.s.Hash, first + int64(i), e.s.Active, e.s.Present, e.s.ObservedAt, e.runID}
 	}
 	if _, err := t.inserts.Insert(&insertEntries, nil, entries); err != nil {
 		return fmt.Errorf("diff state: put %d new entries: %w", len(t.created), err)

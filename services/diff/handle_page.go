@@ -42,6 +42,12 @@ func (s *Service) HandlePage(ctx context.Context, p *events.DirectoryPage) error
 		if err != nil {
 			return err
 		}
+		// A first sync stages its new entries (staged_sqlite.go).
+		if applyNow {
+			if _, err := tx.Stage(k); err != nil {
+				return err
+			}
+		}
 		var changes []events.AccountChange
 		var prog Progress
 		entries := make([]events.DirectoryEntry, len(p.Entries))

@@ -23,6 +23,8 @@ import (
 type State struct {
 	db  *sqlite.DB
 	now func() time.Time
+	// staging: the first sync whose new entries are staged (staged_sqlite.go).
+	staging staging
 }
 
 // OpenState opens (and migrates) the state database at path.
@@ -70,6 +72,10 @@ type Tx struct {
 	// then. MarkSeenMany marks both seen.
 	newDocs  []int64
 	lookedUp []byte
+	// stage is the staging this transaction writes new entries to (nil:
+	// none, they go to entries), of staging.
+	staging *staging
+	stage   *stagedIDs
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -81,24 +87,29 @@ func (s *State) InTx(ctx context.Context, fn func(*Tx) error) error {
 	// Statements run without cancellation: with a cancellable context the
 	// SQLite driver starts a goroutine per statement, the transaction as a
 	// whole still ends with the handler.
-	t := &Tx{db: s.db, tx: tx, ctx: context.WithoutCancel(ctx), now: s.now}
+	t := &Tx{db: s.db, tx: tx, ctx: context.WithoutCancel(ctx), now: s.now, staging: &s.staging}
 	t.inserts = s.db.NewInserts(t.ctx, tx)
 	defer t.close()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
+		t.endStage(false)
 		return err
 	}
 	if err := t.saveCreated(); err != nil {
 		_ = tx.Rollback()
+		t.endStage(false)
 		return err
 	}
 	if err := s.db.Commit(ctx, tx); err != nil {
+		t.endStage(false)
 		return fmt.Errorf("diff state: commit: %w", err)
 	}
+	t.endStage(true)
 	return nil
 }
 
 func (t *Tx) close() {
+	t.endStage(false) // a panic: the next transaction may stage again
 	for _, st := range []*sql.Stmt{t.get, t.put, t.putDoc, t.putHash, t.undo, t.changed, t.recorded, t.markSeen} {
 		if st != nil {
 			st.Close()
@@ -135,7 +146,7 @@ func (t *Tx) PageDone(k Key, seq int) (bool, error) {
 // Lookup returns what was last seen of an entry (nil if never), with the
 // stored entry still encoded: it is decoded only when something changed.
 func (t *Tx) Lookup(domain, id string) (s *Seen, raw []byte, err error) {
-	if err := t.saveCreated(); err != nil {
+	if err := t.ready(domain); err != nil {
 		return nil, nil, err
 	}
 	st, err := t.prepare(&t.get, `SELECT e.hash, d.entry, e.active, e.present, e.observed_at FROM entries e JOIN entry_docs d ON d.id=e.doc
@@ -167,13 +178,13 @@ const lookupHashHex = 32
 // back in the same query, as one extra row, and wait in the transaction
 // for MarkSeenMany: a page's entries are probed once, not twice.
 func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[string]*Seen, map[string][]byte, error) {
-	if err := t.saveCreated(); err != nil {
-		return nil, nil, err
-	}
 	seen := map[string]*Seen{}
 	raws := map[string][]byte{}
 	if len(ids) == 0 {
-		return seen, raws, nil
+		return seen, raws, t.saveCreated()
+	}
+	if err := t.ready(domain); err != nil {
+		return nil, nil, err
 	}
 	// One string per entry: its hash in hex (lookupHashHex characters),
 	// then its id. SQLite takes them apart with substr, which costs far
@@ -240,11 +251,16 @@ func (t *Tx) LookupChanged(domain string, ids []string, hashes [][]byte) (map[st
 // entries: this asks SQLite for the few it knows, and LookupChanged only
 // for those.
 func (t *Tx) Recorded(domain string, ids []string) ([]int, error) {
-	if err := t.saveCreated(); err != nil {
-		return nil, err
-	}
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, t.saveCreated()
+	}
+	if t.stage != nil && t.stage.key.Domain == domain && !t.stagedHit(ids) {
+		// Staging (a first sync), and no earlier page of it had these:
+		// the domain has no other entries.
+		return nil, t.saveCreated()
+	}
+	if err := t.ready(domain); err != nil {
+		return nil, err
 	}
 	arg, err := json.Marshal(ids)
 	if err != nil {
@@ -284,6 +300,9 @@ func (t *Tx) MarkSeenMany(k Key, seq int, ids []string) error {
 	docs := t.lookedUp
 	t.lookedUp = nil
 	if len(ids) > 0 {
+		if err := t.ready(k.Domain); err != nil {
+			return err
+		}
 		arg, err := json.Marshal(ids)
 		if err != nil {
 			return err
@@ -449,6 +468,9 @@ func (t *Tx) AddProgress(k Key, page int, d Progress) error {
 		d.Counts.Reactivated, d.Counts.Unchanged, d.Counts.Joined, d.Counts.Left, d.Finished)
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
+			if err := t.ready(k.Domain); err != nil {
+				return err
+			}
 			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO attempts (run_id, domain, attempt, pages, entries, batches, created, updated, deactivated, reactivated, unchanged,
 				joined, left_groups, finished, started_at, active_before)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
@@ -468,7 +490,7 @@ func (t *Tx) AddProgress(k Key, page int, d Progress) error {
 // `before` (ns) — an entry first observed by a newer, concurrent read is not
 // gone. fn may mark entries gone.
 func (t *Tx) Gone(k Key, before int64, n int, fn func([]Seen) error) error {
-	if err := t.saveCreated(); err != nil {
+	if err := t.ready(k.Domain); err != nil {
 		return err
 	}
 	seen, err := t.seenDocs(k)
@@ -534,7 +556,7 @@ func (t *Tx) MarkGone(runID, domain string, g Seen, raw []byte, observedAt int64
 // (the first one of the run), with the run that created the entry. A new
 // entry needs none: it carries the run that created it (created_run).
 func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) error {
-	if err := t.saveCreated(); err != nil { // its created_run is read below
+	if err := t.ready(domain); err != nil { // its created_run is read below
 		return err
 	}
 	st, err := t.prepare(&t.undo, `INSERT OR IGNORE INTO undo (run_id, domain, external_id, existed, hash, entry, active, present, observed_at, created_run)
@@ -550,7 +572,7 @@ func (t *Tx) saveUndo(runID, domain, id string, prev *Seen, prevRaw []byte) erro
 
 // Undo puts back every entry a run changed in a domain, as it was before.
 func (t *Tx) Undo(runID, domain string) error {
-	if err := t.saveCreated(); err != nil {
+	if err := t.ready(domain); err != nil {
 		return err
 	}
 	if err := t.restoreMissing(runID, domain); err != nil {
@@ -633,7 +655,12 @@ func (t *Tx) DomainFinished(runID, domain string) (bool, error) {
 // has no record of the domain and no last good run, so that the deletion
 // guard cannot hold the plan — and the same for every later call.
 func (t *Tx) ApplyNow(runID, domain string, allowed bool) (bool, error) {
-	if err := t.saveCreated(); err != nil { // entries of the domain are counted below
+	var apply bool
+	err := t.tx.QueryRowContext(t.ctx, `SELECT apply FROM apply_now WHERE run_id=? AND domain=?`, runID, domain).Scan(&apply)
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return apply, err
+	}
+	if err := t.ready(domain); err != nil { // entries of the domain are counted below
 		return false, err
 	}
 	if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO apply_now (run_id, domain, apply)
@@ -641,8 +668,7 @@ func (t *Tx) ApplyNow(runID, domain string, allowed bool) (bool, error) {
 			AND coalesce((SELECT last_good_entries FROM domains WHERE domain=?2), 0) = 0`, runID, domain, allowed); err != nil {
 		return false, fmt.Errorf("diff state: decide whether %s applies as it reads: %w", domain, err)
 	}
-	var apply bool
-	err := t.tx.QueryRowContext(t.ctx, `SELECT apply FROM apply_now WHERE run_id=? AND domain=?`, runID, domain).Scan(&apply)
+	err = t.tx.QueryRowContext(t.ctx, `SELECT apply FROM apply_now WHERE run_id=? AND domain=?`, runID, domain).Scan(&apply)
 	return apply, err
 }
 
