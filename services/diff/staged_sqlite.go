@@ -71,9 +71,8 @@ func (t *Tx) Stage(k Key) (bool, error) {
 	cur := t.staging.get()
 	if cur != nil && cur.key == k {
 		cur.mu.Lock()
-		var n int
-		err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM staging WHERE id=?`, cur.id).Scan(&n)
-		if err == nil && n == 1 && cur.ids.len() < maxStagedIDs {
+		kept, err := t.staged(cur.id)
+		if err == nil && kept && cur.ids.len() < maxStagedIDs {
 			t.stage = cur
 			return true, nil
 		}
@@ -88,11 +87,11 @@ func (t *Tx) Stage(k Key) (bool, error) {
 		return false, err
 	}
 	if cur != nil {
-		var n int
-		if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM staging WHERE id=?`, cur.id).Scan(&n); err != nil {
+		kept, err := t.staged(cur.id)
+		if err != nil {
 			return false, fmt.Errorf("diff state: read staging: %w", err)
 		}
-		if n == 1 {
+		if kept {
 			return false, nil // another domain's first sync stages
 		}
 		t.staging.set(cur, nil)
@@ -117,6 +116,13 @@ func (t *Tx) Stage(k Key) (bool, error) {
 	t.staging.set(nil, s)
 	t.stage = s
 	return true, nil
+}
+
+// staged says whether a staging is still kept (not settled).
+func (t *Tx) staged(id int64) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM staging WHERE id=?`, id).Scan(&n)
+	return n == 1, err
 }
 
 // stagedHit says whether an earlier page of the staging recorded one of

@@ -1,7 +1,9 @@
 package diff
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -29,30 +31,30 @@ func TestAFirstSyncStagedPublishesAndRecordsTheSame(t *testing.T) {
 		cap   int // ids the staging holds; 0: as built
 	}{
 		{name: "pages, then the reader's word", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")), s.HandleCompleted(ctx, r1.completed(2, 3)))
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")), s.HandleCompleted(ctx, r1.completed(2, 3)))
 		}},
 		{name: "the reader's word first", steps: func(s *Service) error {
-			return errorsOf(s.HandleCompleted(ctx, r1.completed(2, 3)), s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")))
+			return errors.Join(s.HandleCompleted(ctx, r1.completed(2, 3)), s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")))
 		}},
 		{name: "an id again on a later page, changed", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, changedB(r1.page(2, "c"))), s.HandleCompleted(ctx, r1.completed(2, 4)))
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, changedB(r1.page(2, "c"))), s.HandleCompleted(ctx, r1.completed(2, 4)))
 		}},
 		{name: "an id again on a later page, unchanged", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c", "a")), s.HandleCompleted(ctx, r1.completed(2, 4)))
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c", "a")), s.HandleCompleted(ctx, r1.completed(2, 4)))
 		}},
 		{name: "an id twice in a page", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, changedB(r1.page(1, "a", "b"))), s.HandlePage(ctx, r1.page(2, "c")), s.HandleCompleted(ctx, r1.completed(2, 4)))
+			return errors.Join(s.HandlePage(ctx, changedB(r1.page(1, "a", "b"))), s.HandlePage(ctx, r1.page(2, "c")), s.HandleCompleted(ctx, r1.completed(2, 4)))
 		}},
 		{name: "a page delivered twice", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")),
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")),
 				s.HandleCompleted(ctx, r1.completed(2, 3)))
 		}},
 		{name: "a failed attempt, then another", steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandleFailed(ctx, r1.failed(1)),
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandleFailed(ctx, r1.failed(1)),
 				s.HandlePage(ctx, r2.page(1, "a", "b")), s.HandlePage(ctx, r2.page(2, "c")), s.HandleCompleted(ctx, r2.completed(2, 3)))
 		}},
 		{name: "more ids than the staging holds", cap: 2, steps: func(s *Service) error {
-			return errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")), s.HandlePage(ctx, r1.page(3, "d")),
+			return errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c")), s.HandlePage(ctx, r1.page(3, "d")),
 				s.HandleCompleted(ctx, r1.completed(3, 4)))
 		}},
 	}
@@ -63,7 +65,7 @@ func TestAFirstSyncStagedPublishesAndRecordsTheSame(t *testing.T) {
 				was := maxStagedIDs
 				maxStagedIDs = 0
 				if staging {
-					maxStagedIDs = cmp(tt.cap, was)
+					maxStagedIDs = cmp.Or(tt.cap, was)
 				}
 				s, rec := newServiceWith(t, Config{StreamFirstSync: true})
 				err := tt.steps(s)
@@ -81,7 +83,7 @@ func TestAFirstSyncStagedPublishesAndRecordsTheSame(t *testing.T) {
 	}
 	// The staging is used: before the last page, the entries wait in it.
 	s, _ := newServiceWith(t, Config{StreamFirstSync: true})
-	must(t, errorsOf(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c"))))
+	must(t, errors.Join(s.HandlePage(ctx, r1.page(1, "a", "b")), s.HandlePage(ctx, r1.page(2, "c"))))
 	if staged, recorded := countStaged(t, s); staged != 3 || recorded != 0 {
 		t.Fatalf("during a first sync: %d staged, %d recorded; want 3 and 0", staged, recorded)
 	}
@@ -100,12 +102,12 @@ func TestAStagedFirstSyncSurvivesARestart(t *testing.T) {
 		return s, rec
 	}
 	s, rec := open()
-	must(t, errorsOf(s.HandlePage(ctx, r.page(1, "a", "b")), s.HandlePage(ctx, r.page(2, "c"))))
+	must(t, errors.Join(s.HandlePage(ctx, r.page(1, "a", "b")), s.HandlePage(ctx, r.page(2, "c"))))
 	before := rec.take()
 	must(t, s.Close())
 	s, rec = open()
 	defer s.Close()
-	must(t, errorsOf(s.HandlePage(ctx, r.page(3, "d", "a")), s.HandleCompleted(ctx, r.completed(3, 5))))
+	must(t, errors.Join(s.HandlePage(ctx, r.page(3, "d", "a")), s.HandleCompleted(ctx, r.completed(3, 5))))
 	done, ops := ended(t, append(before, rec.take()...))
 	if done == nil || done.Planned.Created != 4 || done.Planned.Unchanged != 1 {
 		t.Fatalf("plan: %+v, want 4 created and a unchanged", done)
@@ -153,20 +155,4 @@ func countStaged(t *testing.T, s *Service) (staged, recorded int) {
 	t.Helper()
 	must(t, s.state.db.QueryRow(`SELECT (SELECT count(*) FROM staged_entries), (SELECT count(*) FROM entries)`).Scan(&staged, &recorded))
 	return staged, recorded
-}
-
-func errorsOf(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func cmp(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
