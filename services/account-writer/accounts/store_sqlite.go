@@ -117,6 +117,18 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 	return nil
 }
 
+// inPageTx is inTx for a transaction that receives a batch: its
+// statements change at most a chunk of rows each, so their journals stay
+// in memory (sqlite.DB.InTxJournalInMemory).
+func (s *Store) inPageTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) }); err != nil {
+		return err
+	}
+	s.domains.forget()
+	return nil
+}
+
 // Stage keeps a batch of a run's domain until the domain's plan is
 // complete (once per message id); a page of a domain's first sync is
 // applied at once instead (appliesNow). If diff's word on the domain came
@@ -132,7 +144,7 @@ func (s *Store) Stage(ctx context.Context, messageID string, b *events.AccountCh
 			return false, err
 		}
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.inPageTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM staged WHERE message_id=?1) + (SELECT count(*) FROM applied_batches WHERE message_id=?1)`, messageID).Scan(&n); err != nil {
 			return err
