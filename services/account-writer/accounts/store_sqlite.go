@@ -68,11 +68,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, opt: opt, groupBytes: stagedGroupBytes}
-	// A store with memberships and without the deferred indexes has just
-	// been migrated (0013 rebuilt memberships): build them now rather than
-	// after the next run.
+	// A store with accounts and without the deferred indexes has just
+	// been migrated (0013 rebuilt memberships, 0014 dropped the indexes
+	// by name), or stopped between a first run's end and the building:
+	// build them now rather than after the next run.
 	var any int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM memberships LIMIT 1)`).Scan(&any); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM accounts LIMIT 1)`).Scan(&any); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("accounts: open %s: %w", path, err)
 	}
