@@ -52,7 +52,8 @@ clean:
 ## BENCH_KEEP_SAMBA=1 to keep the Samba DC and OU it made for the next bench,
 ## BENCH_PROFILE=DIR for profiles, BENCH_ONE_PROCESS=1 to run adsync as one
 ## `adsync run` (embedded NATS), BENCH_GROUPS=K to put each user in K of 100
-## groups, BENCH_FLAGS for more (bin/adsync-bench -h)
+## groups, BENCH_NAMES=shuffled for users in no order of name (as AD hands them
+## out), BENCH_FLAGS for more (bin/adsync-bench -h)
 .PHONY: bench
 bench: build
 	GO="$(GO)" deploy/bench/bench.sh

@@ -44,6 +44,9 @@ func slapdLabel(o *options) string {
 	if o.randomIDs {
 		label += ", random ids"
 	}
+	if o.shuffled {
+		label += ", shuffled names"
+	}
 	if o.groups > 0 {
 		label += fmt.Sprintf(", %d groups a user", o.groups)
 	}

@@ -64,6 +64,9 @@ func startSlapd(dir string, n int, o *options) (*directory, error) {
 	if o.randomIDs {
 		opts = append(opts, slapd.WithRandomIDs())
 	}
+	if o.shuffled {
+		opts = append(opts, slapd.WithShuffledNames())
+	}
 	s, err := slapd.New(dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("slapd with %d users: %w", n, err)

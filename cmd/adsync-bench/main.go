@@ -72,7 +72,8 @@ type options struct {
 	profileDir   string
 	profileOK    bool
 	randomIDs    bool
-	groups       int // groups a slapd user is in
+	shuffled     bool // slapd users' names in no order (-names shuffled)
+	groups       int  // groups a slapd user is in
 	delta        bool
 	api          bool
 	keepSamba    bool
@@ -207,6 +208,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")
 	ids := fs.String("ids", envOr("BENCH_IDS", "random"), "entryUUIDs of the slapd users: random (the default, as Active Directory's objectGUIDs) or ordered (slapadd's own, time-based) (env BENCH_IDS)")
+	names := fs.String("names", envOr("BENCH_NAMES", "ordered"), "order of the slapd users' names in the read: ordered (the default, uid=user0000001 first) or shuffled (in no order, as Active Directory hands out users created over the years) (env BENCH_NAMES)")
 	groupsEnv, groupsErr := strconv.Atoi(envOr("BENCH_GROUPS", "0"))
 	fs.IntVar(&o.groups, "groups", groupsEnv, "groups each slapd user is a member of, out of 100 (memberOf and member both written; env BENCH_GROUPS); default none")
 	fs.BoolVar(&o.delta, "delta", os.Getenv("BENCH_DELTA") != "0", "Samba AD delta figures (env BENCH_DELTA=0 leaves them out; minutes to create their fixture)")
@@ -244,6 +246,13 @@ func parseOptions(args []string) (*options, error) {
 		o.randomIDs = true
 	default:
 		return nil, fmt.Errorf("-ids must be ordered or random, not %q", *ids)
+	}
+	switch *names {
+	case "ordered":
+	case "shuffled":
+		o.shuffled = true
+	default:
+		return nil, fmt.Errorf("-names must be ordered or shuffled, not %q", *names)
 	}
 	switch o.transport {
 	case "ldaps":

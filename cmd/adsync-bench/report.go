@@ -99,6 +99,11 @@ func (r *report) render() string {
 	} else {
 		w("- Directory ids: the slapd users' entryUUIDs are slapadd's own, time-based and nearly in order (`-ids ordered`; the default, random, is what Active Directory's objectGUIDs are).\n")
 	}
+	if r.o.shuffled {
+		w("- Names: the slapd users come in an order unrelated to their names (`-names shuffled`), as Active Directory hands out users created over the years.\n")
+	} else {
+		w("- Names: the slapd users come in the order of their names (the default; `-names shuffled` gives them in no order, as Active Directory does).\n")
+	}
 	w("- Raw read: median of the paged `ldapsearch -E pr=1000/noprompt` of the same base, filter and attributes as adsync, to /dev/null: %d after one untimed run that counts the entries, then one right before each timed first sync and no-change run (%d in all), so that a machine slower for a while slows both contenders.\n", r.o.rawRuns, r.o.rawRuns+r.o.firstRuns+r.o.changeRuns)
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
 	w("- adsync: %s; time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services' `process.cpu_scheduling`: %s (batch: every thread under SCHED_BATCH; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.layout.desc, r.o.firstRuns, r.o.changeRuns, cmp.Or(r.o.cpuSched, "not set, adsync's default (batch, in builds that have the setting)"))

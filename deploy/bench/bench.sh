@@ -8,6 +8,7 @@
 #   BENCH_PROFILE=DIR      --cpuprofile/--memprofile for each `adsync serve`, if it has them
 #   BENCH_ONE_PROCESS=1    adsync as one `adsync run` (embedded NATS), the default users start
 #   BENCH_GROUPS=K         each slapd user in K of 100 groups (default none)
+#   BENCH_NAMES=shuffled   slapd users in no order of name, as AD hands them out (default ordered)
 #   BENCH_FLAGS="..."      more flags of the runner (see bin/adsync-bench -h), e.g. -keep -out FILE
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -51,19 +51,29 @@ func WriteBaseLDIF(w io.Writer, baseDN string) error {
 // Directory's objectGUIDs are; without, slapadd gives time-based ones,
 // nearly in order.
 //
+// With shuffleNames the users are written (and so handed out by slapd's
+// paged search) in an order unrelated to their names, as Active Directory
+// hands out users created over the years: user i comes at a place given
+// by a fixed stride through 1…n (NameOrder).
+//
 // With groupsPerUser k > 0, user i is also a member of the k groups
 // group-(i mod G) … group-(i+k-1 mod G) of G = min(100, n) groupOfNames
 // under ou=groups (k at most G), written after the users with their
 // member lists, and has them in memberOf (slapadd runs no overlay: both
 // sides are written).
-func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool, groupsPerUser int) error {
+func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs, shuffleNames bool, groupsPerUser int) error {
 	width := max(7, len(strconv.Itoa(n)))
 	bw := bufio.NewWriterSize(w, 1<<16)
 	people := "ou=people," + baseDN
 	g := groupSet{n: n, total: min(100, n), base: "ou=groups," + baseDN}
 	g.k = min(groupsPerUser, g.total)
 	userDN := func(i int) string { return "uid=" + fmt.Sprintf("user%0*d", width, i) + "," + people }
-	for i := 1; i <= n; i++ {
+	order := func(k int) int { return k }
+	if shuffleNames {
+		order = NameOrder(n)
+	}
+	for k := 1; k <= n; k++ {
+		i := order(k)
 		uid := fmt.Sprintf("user%0*d", width, i)
 		num := strconv.Itoa(i)
 		testenv.WriteLDIFAttr(bw, "dn", "uid="+uid+","+people)
@@ -100,6 +110,24 @@ func WriteUsersLDIF(w io.Writer, baseDN string, n int, randomIDs bool, groupsPer
 		return fmt.Errorf("write users ldif: %w", err)
 	}
 	return nil
+}
+
+// NameOrder returns which user (1…n) comes k-th (1…n) when names are
+// shuffled: a stride through 1…n coprime with n, so that each user comes
+// once and neighbours by name come about n/2.6 apart.
+func NameOrder(n int) func(k int) int {
+	stride := max(1, n*10/26)
+	for gcd(stride, n) != 1 {
+		stride++
+	}
+	return func(k int) int { return (k-1)*stride%n + 1 }
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // groupSet is WriteUsersLDIF's groups: user i is in groups i … i+k-1

@@ -56,7 +56,8 @@ type Option func(*slapdOptions)
 type slapdOptions struct {
 	users     int
 	randomIDs bool
-	groups    int // groups a preloaded user is in
+	shuffled  bool // names in no order (see WriteUsersLDIF)
+	groups    int  // groups a preloaded user is in
 	dnsNames  []string
 	ips       []net.IP
 	ldapPort  int
@@ -72,6 +73,10 @@ func WithUsers(n int) Option { return func(o *slapdOptions) { o.users = n } }
 // WithRandomIDs gives the preloaded users entryUUIDs in no order, as Active
 // Directory's objectGUIDs are (see WriteUsersLDIF).
 func WithRandomIDs() Option { return func(o *slapdOptions) { o.randomIDs = true } }
+
+// WithShuffledNames writes the preloaded users in an order unrelated to
+// their names, as Active Directory hands them out (see WriteUsersLDIF).
+func WithShuffledNames() Option { return func(o *slapdOptions) { o.shuffled = true } }
 
 // WithGroups puts each preloaded user in k groups (see WriteUsersLDIF).
 func WithGroups(k int) Option { return func(o *slapdOptions) { o.groups = k } }
@@ -214,7 +219,7 @@ func slapadd(ctx context.Context, s *Server, o slapdOptions) error {
 			s.ReaderDN, s.readerHash)
 	}
 	if writeErr == nil {
-		writeErr = WriteUsersLDIF(stdin, s.BaseDN, o.users, o.randomIDs, o.groups)
+		writeErr = WriteUsersLDIF(stdin, s.BaseDN, o.users, o.randomIDs, o.shuffled, o.groups)
 	}
 	closeErr := stdin.Close()
 	if err := cmd.Wait(); err != nil {

@@ -116,7 +116,7 @@ func TestSlapd(t *testing.T) {
 func TestWriteUsersLDIF(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2, false, 0); err != nil {
+	if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 2, false, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := `dn: uid=user0000001,ou=people,dc=example,dc=org
@@ -137,7 +137,7 @@ mail: user0000001@example.org
 
 	t.Run("random ids", func(t *testing.T) {
 		var buf bytes.Buffer
-		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, true, 0); err != nil {
+		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, true, false, 0); err != nil {
 			t.Fatal(err)
 		}
 		if first := strings.SplitAfter(buf.String(), "\n\n")[0]; !strings.HasSuffix(first, "mail: user0000001@example.org\nentryUUID: "+testenv.RandomUUID(1)+"\n\n") {
@@ -166,13 +166,40 @@ mail: user0000001@example.org
 		}
 	})
 
+	t.Run("shuffled names", func(t *testing.T) {
+		for _, n := range []int{1, 2, 26, 1000, 1_000_000} {
+			order, seen, ascending := NameOrder(n), make([]bool, n+1), 0
+			for k := 1; k <= n; k++ {
+				i := order(k)
+				if i < 1 || i > n || seen[i] {
+					t.Fatalf("n=%d: user %d comes at %d: out of range or twice", n, i, k)
+				}
+				seen[i] = true
+				if k > 1 && i > order(k-1) {
+					ascending++
+				}
+			}
+			// In order, every step would go up.
+			if n >= 1000 && (ascending > n*3/4 || ascending < n/4) {
+				t.Fatalf("n=%d: %d of %d steps go up: names in order", n, ascending, n-1)
+			}
+		}
+		var buf bytes.Buffer
+		if err := WriteUsersLDIF(&buf, "dc=example,dc=org", 1000, false, true, 0); err != nil {
+			t.Fatal(err)
+		}
+		if first := strings.SplitAfter(buf.String(), "\n\n")[1]; !strings.HasPrefix(first, fmt.Sprintf("dn: uid=user%07d,", NameOrder(1000)(2))) {
+			t.Fatalf("second entry:\n%s\nwant user %d", first, NameOrder(1000)(2))
+		}
+	})
+
 	t.Run("a million users stream", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("short")
 		}
 		cw := &countingWriter{}
 		start := time.Now()
-		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000, false, 0); err != nil {
+		if err := WriteUsersLDIF(cw, "dc=example,dc=org", 1_000_000, false, false, 0); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("1,000,000 users: %d MB of LDIF in %v", cw.n>>20, time.Since(start).Round(time.Millisecond))
