@@ -85,8 +85,8 @@ func TestDeferredIndexesAreBuiltAfterTheFirstSync(t *testing.T) {
 	}
 	for query, index := range map[string]string{
 		`SELECT external_id FROM accounts WHERE domain='corp' ORDER BY domain, username, external_id LIMIT 2`: "accounts_username",
-		`SELECT external_id FROM accounts WHERE local_name = 'bob@corp' COLLATE NOCASE`:                         "accounts_local_name_nocase",
-		`SELECT account FROM memberships WHERE domain='corp' AND group_id='x'`:                                   "memberships_by_group",
+		`SELECT external_id FROM accounts WHERE local_name = 'bob@corp' COLLATE NOCASE`:                       "accounts_local_name_nocase",
+		`SELECT account FROM memberships WHERE domain='corp' AND group_id='x'`:                                "memberships_by_group",
 	} {
 		var plan []string
 		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query)
