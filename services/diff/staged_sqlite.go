@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/adsync/adsync/internal/hashset"
 	"github.com/adsync/adsync/internal/infra/sqlite"
 )
 
@@ -33,7 +34,7 @@ type stagedIDs struct {
 	id      int64 // staging.id
 	key     Key
 	seed    maphash.Seed
-	ids     hashSet
+	ids     hashset.Set
 	pending []uint64 // staged by the open transaction
 }
 
@@ -72,7 +73,7 @@ func (t *Tx) Stage(k Key) (bool, error) {
 	if cur != nil && cur.key == k {
 		cur.mu.Lock()
 		kept, err := t.staged(cur.id)
-		if err == nil && kept && cur.ids.len() < maxStagedIDs {
+		if err == nil && kept && cur.ids.Len() < maxStagedIDs {
 			t.stage = cur
 			return true, nil
 		}
@@ -129,7 +130,7 @@ func (t *Tx) staged(id int64) (bool, error) {
 // ids (or one that hashes the same).
 func (t *Tx) stagedHit(ids []string) bool {
 	for _, id := range ids {
-		if t.stage.ids.has(t.stage.hash(id)) {
+		if t.stage.ids.Has(t.stage.hash(id)) {
 			return true
 		}
 	}
@@ -211,7 +212,7 @@ func (t *Tx) endStage(committed bool) {
 	}
 	t.stage = nil
 	if committed {
-		s.ids.add(s.pending)
+		s.ids.Add(s.pending)
 	}
 	s.pending = s.pending[:0]
 	s.mu.Unlock()

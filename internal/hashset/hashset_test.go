@@ -1,4 +1,4 @@
-package diff
+package hashset
 
 import (
 	"math/rand/v2"
@@ -6,9 +6,9 @@ import (
 )
 
 // The set answers as a map would, whatever the sizes of the pages added.
-func TestHashSetAnswersAsAMap(t *testing.T) {
+func TestSetAnswersAsAMap(t *testing.T) {
 	for _, pages := range [][]int{{1}, {3, 3, 3}, {2500, 1, 7, 2500, 100}, {1, 2, 4, 8, 16, 32, 64, 1, 1, 1}} {
-		var s hashSet
+		var s Set
 		want := map[uint64]bool{}
 		rng := rand.New(rand.NewPCG(1, uint64(len(pages))))
 		for _, n := range pages {
@@ -17,10 +17,10 @@ func TestHashSetAnswersAsAMap(t *testing.T) {
 				page[i] = rng.Uint64() % 50000 // repeats, as a read may have
 				want[page[i]] = true
 			}
-			s.add(page)
+			s.Add(page)
 			for h := range uint64(50000) {
-				if s.has(h) != want[h] {
-					t.Fatalf("pages %v: has(%d) = %v, want %v", pages, h, s.has(h), want[h])
+				if s.Has(h) != want[h] {
+					t.Fatalf("pages %v: has(%d) = %v, want %v", pages, h, s.Has(h), want[h])
 				}
 			}
 		}
