@@ -8,7 +8,8 @@ import (
 )
 
 // InTxJournalInMemory runs fn in a write transaction whose statement
-// journal stays in memory, and commits it when fn returns nil.
+// journal stays in memory, and commits it when fn returns nil. committed
+// says whether it did, even if setting the connection back then failed.
 //
 // Inside a transaction, SQLite keeps the original of each page that a
 // statement or savepoint changes, to undo it alone. Past 64 KiB that
@@ -23,10 +24,10 @@ import (
 // (temp_store) when the transaction begins; it is set back on the
 // connection once the transaction ends, so that sorts (building an index)
 // keep spilling to disk.
-func (db *DB) InTxJournalInMemory(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+func (db *DB) InTxJournalInMemory(ctx context.Context, fn func(*sql.Tx) error) (committed bool, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	released := false
 	release := func() error {
@@ -49,23 +50,23 @@ func (db *DB) InTxJournalInMemory(ctx context.Context, fn func(*sql.Tx) error) (
 		}
 	}()
 	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store=MEMORY`); err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return false, fmt.Errorf("commit: %w", err)
 	}
 	// The one connection goes back to the pool before keep prepares on it.
 	if err := release(); err != nil {
-		return err
+		return true, err
 	}
 	db.stmts.keep(context.WithoutCancel(ctx))
-	return nil
+	return true, nil
 }

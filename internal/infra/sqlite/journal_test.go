@@ -89,7 +89,7 @@ func TestJournalInMemoryWritesNoTemporaryFile(t *testing.T) {
 	for round, fail := range map[int]bool{2: false, 3: true} {
 		t.Run(fmt.Sprintf("fails=%v", fail), func(t *testing.T) {
 			boom := errors.New("boom")
-			err := db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error {
+			committed, err := db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error {
 				if open := rewriteInSavepoint(t, ctx, tx, round); open != before {
 					t.Errorf("%d deleted files open in the transaction, %d before", open, before)
 				}
@@ -108,6 +108,9 @@ func TestJournalInMemoryWritesNoTemporaryFile(t *testing.T) {
 			})
 			if fail != errors.Is(err, boom) || !fail && err != nil {
 				t.Fatalf("InTxJournalInMemory: %v", err)
+			}
+			if committed == fail {
+				t.Fatalf("committed = %v for a transaction whose fn failed = %v", committed, fail)
 			}
 			var n int
 			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE k = ? OR v LIKE ?`, 5000+round, fmt.Sprintf("%d %%", round)).Scan(&n); err != nil {

@@ -77,10 +77,24 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 		a.failing[d+"/"+id] = true
 	}
 	rows.Close()
-	if a.get, err = s.db.Stmt(ctx, tx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
-		return nil, err
+	return a, nil
+}
+
+// statements prepares apply's statements, once. They need the unique
+// indexes of accounts, which a first sync goes without until a change
+// other than a new account comes (uniqueKeys): it builds them first.
+func (a *applier) statements() error {
+	if a.upsert != nil {
+		return nil
 	}
-	if a.upsert, err = s.db.Stmt(ctx, tx, `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
+	if err := a.s.keys.build(a.ctx, a.tx); err != nil {
+		return err
+	}
+	var err error
+	if a.get, err = a.s.db.Stmt(a.ctx, a.tx, `SELECT version, active, deactivated_by, local_name FROM accounts WHERE domain=? AND external_id=?`); err != nil {
+		return err
+	}
+	if a.upsert, err = a.s.db.Stmt(a.ctx, a.tx, `INSERT INTO accounts (domain, external_id, username, local_name, upn, email, display_name, given_name, surname, dn,
 			active, inactive_reason, deactivated_by, directory_active, directory_reason, version, created_at, updated_at, deactivated_at, last_run_id)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, CASE WHEN ?11 THEN '' ELSE ?17 END, ?18)
 		ON CONFLICT (domain, external_id) DO UPDATE SET username=excluded.username, local_name=excluded.local_name, upn=excluded.upn,
@@ -91,16 +105,16 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, runID string) (*appl
 			deactivated_at=CASE WHEN excluded.active=0 AND accounts.active=1 THEN excluded.updated_at
 			                    WHEN excluded.active=1 THEN '' ELSE accounts.deactivated_at END,
 			last_run_id=excluded.last_run_id`); err != nil {
-		return nil, err
+		return err
 	}
-	if a.gone, err = s.db.Stmt(ctx, tx, `UPDATE accounts SET directory_active=0, directory_reason=?1, version=?2, updated_at=?3, last_run_id=?4,
+	if a.gone, err = a.s.db.Stmt(a.ctx, a.tx, `UPDATE accounts SET directory_active=0, directory_reason=?1, version=?2, updated_at=?3, last_run_id=?4,
 			inactive_reason=CASE WHEN deactivated_by='local' THEN inactive_reason ELSE ?1 END,
 			deactivated_by=CASE WHEN deactivated_by='local' THEN 'local' ELSE 'sync' END,
 			deactivated_at=CASE WHEN active=1 THEN ?3 ELSE deactivated_at END, active=0
 		WHERE domain=?5 AND external_id=?6`); err != nil {
-		return nil, err
+		return err
 	}
-	return a, nil
+	return nil
 }
 
 func (a *applier) close() {
@@ -124,6 +138,12 @@ type current struct {
 // preload reads the current state of a batch's accounts in a few queries.
 func (a *applier) preload(domain string, changes []events.AccountChange) error {
 	a.known = make(map[string]current, len(changes))
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := a.statements(); err != nil {
+		return err
+	}
 	const chunk = 500
 	for start := 0; start < len(changes); start += chunk {
 		part := changes[start:min(start+chunk, len(changes))]
@@ -181,6 +201,9 @@ func (a *applier) current(domain, id string) (current, error) {
 // apply applies one change and reports it; a change that cannot be applied
 // is recorded for retry, not lost.
 func (a *applier) apply(domain string, ch events.AccountChange, res *Applied) error {
+	if err := a.statements(); err != nil {
+		return err
+	}
 	cur, err := a.current(domain, ch.ExternalID)
 	if err != nil {
 		return err

@@ -19,8 +19,10 @@ const createChunk = sqlite.RowsPerStatement
 // if every account in it is new and takes a local name nobody holds: the
 // statement skips a row that meets an existing id or name (ON CONFLICT DO
 // NOTHING), and then the chunk is taken back (a savepoint) and goes through
-// apply, which reports the conflict. So the store is asked nothing before
-// (a first sync meets no conflict), and each account ends as apply would
+// apply, which reports the conflict. Until a store's first sync has built
+// those unique indexes, uniqueKeys.admit stands in for them, and builds
+// them when a chunk might meet an account. So the store is asked nothing
+// before (a first sync meets no conflict), and each account ends as apply would
 // have left it: such a creation meets nothing else of the batch, so
 // applying it first changes only where its row comes in the report
 // (TestPlainCreationsInBulkEqualOneByOne). A first sync is all plain
@@ -40,16 +42,28 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 			candidates = append(candidates, i)
 		}
 	}
-	// The report is bounded. Either the creations are all listed, or the
-	// report is full and they are only counted (as apply does); the batch
-	// that fills it goes through apply, which lists what still fits.
-	full := a.report.rows >= a.report.max
-	if len(candidates) < 2 || !full && a.report.rows+len(candidates) > a.report.max {
+	// One creation alone goes through apply, unless the unique indexes
+	// are not built yet (apply would build them).
+	if len(candidates) == 0 || len(candidates) == 1 && !a.s.keys.unindexed() {
 		return changes, nil
 	}
+	ids, newNames := make([]string, len(candidates)), make([]string, len(candidates))
+	for j, i := range candidates {
+		ids[j], newNames[j] = changes[i].ExternalID, names[i]
+	}
+	if err := a.s.keys.admit(a.ctx, a.tx, domain, ids, newNames); err != nil {
+		return nil, err
+	}
 	created := 0
-	for start := 0; start < len(candidates); start += createChunk {
-		chunk := candidates[start:min(start+createChunk, len(candidates))]
+	for start := 0; start < len(candidates); {
+		// The report is bounded: a chunk is listed whole or only counted
+		// whole (as apply does), so one that would fill it ends there.
+		end := min(start+createChunk, len(candidates))
+		if room := a.report.max - a.report.rows; room > 0 {
+			end = min(end, start+room)
+		}
+		chunk := candidates[start:end]
+		start = end
 		rows, rowNames := make([]events.AccountChange, len(chunk)), make([]string, len(chunk))
 		for j, i := range chunk {
 			rows[j], rowNames[j] = changes[i], names[i]
@@ -71,9 +85,6 @@ func (a *applier) createMany(domain string, changes []events.AccountChange, res 
 		if !plain[i] {
 			rest = append(rest, ch)
 		}
-	}
-	if !full {
-		a.report.rows += created
 	}
 	res.Created += created
 	return rest, nil
@@ -128,6 +139,14 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 			members = append(members, []any{ch.ExternalID, g.ID})
 		}
 	}
+	// Memberships name the new accounts by their integer ids, which come
+	// after the store's largest.
+	var before int64
+	if len(members) > 0 {
+		if err := a.tx.QueryRowContext(a.ctx, `SELECT coalesce(max(id), 0) FROM accounts`).Scan(&before); err != nil {
+			return false, err
+		}
+	}
 	if _, err := a.tx.ExecContext(a.ctx, `SAVEPOINT create_chunk`); err != nil {
 		return false, err
 	}
@@ -150,8 +169,11 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 		if err := a.report.cutMany(domain, len(chunk)); err != nil {
 			return false, err
 		}
-	} else if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
-		return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
+	} else {
+		if _, err := a.inserts.Insert(&insertReports, []any{a.runID, domain, events.OpCreate, "[]", ResultApplied, "", a.report.now}, reports); err != nil {
+			return false, fmt.Errorf("accounts: report %d accounts of %s: %w", len(chunk), domain, err)
+		}
+		a.report.rows += len(chunk)
 	}
 	if err := a.feedCreated(domain, chunk, names, groups); err != nil {
 		return false, err
@@ -166,6 +188,9 @@ func (a *applier) createChunk(domain string, chunk []events.AccountChange, names
 	}
 	if _, err := a.inserts.Insert(&upsertGroups, []any{domain, a.now}, rows); err != nil {
 		return false, fmt.Errorf("accounts: record the groups of %d accounts of %s: %w", len(chunk), domain, err)
+	}
+	if err := a.newAccountIDs(domain, before, len(chunk), members); err != nil {
+		return false, err
 	}
 	if _, err := a.inserts.Insert(&insertMembers, []any{domain}, members); err != nil {
 		return false, fmt.Errorf("accounts: record the memberships of %d accounts of %s: %w", len(chunk), domain, err)
@@ -208,6 +233,37 @@ func (a *applier) feedCreated(domain string, chunk []events.AccountChange, names
 	return nil
 }
 
+// newAccountIDs replaces the directory id that begins each of members by
+// the integer id of its account, one of the n accounts just inserted
+// after id before (read from the end of the table, not by an index a
+// first sync may not have yet).
+func (a *applier) newAccountIDs(domain string, before int64, n int, members [][]any) error {
+	rows, err := a.tx.QueryContext(a.ctx, `SELECT id, external_id FROM accounts WHERE id > ?`, before)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ids := make(map[string]int64, n)
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			return err
+		}
+		ids[ext] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) != n {
+		return fmt.Errorf("accounts: %d accounts of %s inserted, %d found after id %d", n, domain, len(ids), before)
+	}
+	for _, m := range members {
+		m[0] = ids[m[0].(string)]
+	}
+	return nil
+}
+
 // distinctGroups reports whether no group is listed twice.
 func distinctGroups(refs []events.GroupRef) bool {
 	for i := range refs {
@@ -234,9 +290,8 @@ var (
 		Row:  `(?1,$0,$1,$2,?2)`,
 		Tail: ` ON CONFLICT (domain, external_id) DO UPDATE SET name=excluded.name, dn=excluded.dn, updated_at=excluded.updated_at
 			WHERE groups.name<>excluded.name OR groups.dn<>excluded.dn`}
-	// The account's id from the row just inserted (a page of the index
-	// the chunk has just written); the memberships are appended.
+	// New accounts have the largest ids: the memberships are appended.
 	insertMembers = sqlite.RowsInsert{Shared: 1, Per: 2, // ?1 domain
 		Head: `INSERT INTO memberships (account, domain, group_id) VALUES `,
-		Row:  `((SELECT id FROM accounts WHERE domain=?1 AND external_id=$0),?1,$1)`}
+		Row:  `($0,?1,$1)`}
 )

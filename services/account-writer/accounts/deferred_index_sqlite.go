@@ -3,6 +3,8 @@ package accounts
 import (
 	"context"
 	"fmt"
+
+	"github.com/adsync/adsync/internal/hashset"
 )
 
 // deferredIndexes are built after a run, not by a migration: a store's
@@ -22,9 +24,17 @@ var deferredIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS accounts_local_name_nocase ON accounts (local_name COLLATE NOCASE)`,
 }
 
-// BuildDeferredIndexes builds the indexes a first sync goes without (a
-// no-op once they exist).
+// BuildDeferredIndexes builds the indexes a first sync goes without, the
+// unique ones (uniqueKeys) first (a no-op once they exist).
 func (s *Store) BuildDeferredIndexes(ctx context.Context) error {
+	s.keys.begin()
+	defer s.keys.end(false)
+	for _, q := range uniqueIndexes {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("accounts: build a unique index (%s): %w", q, err)
+		}
+	}
+	s.keys.built, s.keys.held = true, hashset.Set{}
 	for _, q := range deferredIndexes {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("accounts: build a deferred index: %w", err)

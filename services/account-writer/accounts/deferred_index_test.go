@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// deferredNames are the names of deferredIndexes.
-var deferredNames = []string{"memberships_by_group", "accounts_username", "accounts_local_name_nocase"}
+// deferredNames are the names of uniqueIndexes and deferredIndexes.
+var deferredNames = []string{"accounts_id", "accounts_local_name", "memberships_by_group", "accounts_username", "accounts_local_name_nocase"}
 
 // indexesOf returns which of deferredNames the store has, sorted.
 func indexesOf(t *testing.T, s *Store) []string {
@@ -52,7 +52,8 @@ func usernames(t *testing.T, s *Store) []string {
 // A store's first sync writes none of the deferred indexes; the lists they
 // serve come out the same without them. Built, once however often asked
 // for, they answer those queries; a store opened with accounts and
-// without them (migrated, or stopped before the building) builds them.
+// without them (migrated, or stopped during its first sync or before the
+// building) builds them.
 func TestDeferredIndexesAreBuiltAfterTheFirstSync(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "accounts.db")
@@ -65,12 +66,27 @@ func TestDeferredIndexesAreBuiltAfterTheFirstSync(t *testing.T) {
 	if _, err := s.Stage(ctx, p1.MessageID(), p1); err != nil {
 		t.Fatal(err)
 	}
+	p2 := applyNow(batch(run1, "p2", create("g4", "dave", 10), create("g5", "erin", 10)))
+	if _, err := s.Stage(ctx, p2.MessageID(), p2); err != nil {
+		t.Fatal(err)
+	}
 	if got := indexesOf(t, s); len(got) != 0 {
 		t.Fatalf("indexes %v during a store's first sync: it would pay for them row by row", got)
 	}
-	want := []string{"Bob", "alice", "carol"}
+	want := []string{"Bob", "alice", "carol", "dave", "erin"}
 	if got := usernames(t, s); !slices.Equal(got, want) {
 		t.Fatalf("accounts by name without the index: %v, want %v", got, want)
+	}
+	// Stopped during the first sync: the keys held in memory are gone.
+	s.Close()
+	if s, err = Open(ctx, path, Options{Now: time.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexesOf(t, s); len(got) != len(deferredNames) {
+		t.Fatalf("indexes %v after opening a store stopped during its first sync, want %v", got, deferredNames)
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP INDEX accounts_username; DROP INDEX accounts_local_name_nocase; DROP INDEX memberships_by_group`); err != nil {
+		t.Fatal(err)
 	}
 	for range 2 {
 		if err := s.BuildDeferredIndexes(ctx); err != nil {
@@ -87,6 +103,8 @@ func TestDeferredIndexesAreBuiltAfterTheFirstSync(t *testing.T) {
 		`SELECT external_id FROM accounts WHERE domain='corp' ORDER BY domain, username, external_id LIMIT 2`: "accounts_username",
 		`SELECT external_id FROM accounts WHERE local_name = 'bob@corp' COLLATE NOCASE`:                       "accounts_local_name_nocase",
 		`SELECT account FROM memberships WHERE domain='corp' AND group_id='x'`:                                "memberships_by_group",
+		`SELECT id FROM accounts WHERE domain='corp' AND external_id='g1'`:                                    "accounts_id",
+		`SELECT id FROM accounts WHERE local_name='bob@corp'`:                                                 "accounts_local_name",
 	} {
 		var plan []string
 		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query)
@@ -107,7 +125,7 @@ func TestDeferredIndexesAreBuiltAfterTheFirstSync(t *testing.T) {
 		}
 	}
 
-	if _, err := s.db.ExecContext(ctx, `DROP INDEX accounts_username; DROP INDEX accounts_local_name_nocase`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DROP INDEX accounts_username; DROP INDEX accounts_local_name_nocase; DROP INDEX accounts_id`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

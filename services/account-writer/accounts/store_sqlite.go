@@ -40,6 +40,9 @@ type Store struct {
 	pages pageCache
 	// domains lists the domains held, for externalId lookups.
 	domains domainList
+	// keys stands in for the unique indexes of accounts until they are
+	// built; each write transaction holds it.
+	keys *uniqueKeys
 }
 
 // Open opens (and migrates) the account store at path.
@@ -67,11 +70,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, opt: opt, groupBytes: stagedGroupBytes}
+	s := &Store{db: db, opt: opt, groupBytes: stagedGroupBytes, keys: newUniqueKeys(false)}
 	// A store with accounts and without the deferred indexes has just
-	// been migrated (0013 rebuilt memberships, 0014 dropped the indexes
-	// by name), or stopped between a first run's end and the building:
-	// build them now rather than after the next run.
+	// been migrated (0013 rebuilt memberships, 0014 and 0015 dropped
+	// indexes), or stopped during its first run or between its end and
+	// the building: build them now. The unique keys of a first sync were
+	// held in memory only (uniqueKeys).
 	var any int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM accounts LIMIT 1)`).Scan(&any); err != nil {
 		db.Close()
@@ -82,7 +86,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		return s, nil
 	}
+	// An empty store: built if a run without accounts ended.
+	var unique int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN ('accounts_id', 'accounts_local_name')`).Scan(&unique); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("accounts: open %s: %w", path, err)
+	}
+	s.keys.built = unique == len(uniqueIndexes)
 	return s, nil
 }
 
@@ -101,8 +113,11 @@ func (s *Store) stamp() string { return s.opt.Now().UTC().Format(storedTime) }
 // goroutine of its own (to interrupt it), which made applying a plan of
 // 100,000 accounts take half again as long. The transaction as a whole
 // still ends with the handler.
-func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) (err error) {
 	ctx = context.WithoutCancel(ctx)
+	s.keys.begin()
+	committed := false
+	defer func() { s.keys.end(committed) }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("accounts: begin: %w", err)
@@ -114,6 +129,7 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 	if err := s.db.Commit(ctx, tx); err != nil {
 		return fmt.Errorf("accounts: commit: %w", err)
 	}
+	committed = true
 	s.domains.forget()
 	return nil
 }
@@ -123,11 +139,13 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 // in memory (sqlite.DB.InTxJournalInMemory).
 func (s *Store) inPageTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) }); err != nil {
-		return err
+	s.keys.begin()
+	committed, err := s.db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	s.keys.end(committed)
+	if committed {
+		s.domains.forget()
 	}
-	s.domains.forget()
-	return nil
+	return err
 }
 
 // Stage keeps a batch of a run's domain until the domain's plan is
