@@ -7,19 +7,30 @@ import "slices"
 // first: 8 bytes a member (a map took about 20 at a million). Each Add
 // makes a run; runs merge when the newer one has grown as large as the
 // one before it, so a member moves about log2(adds) times, and a lookup
-// searches log2(adds) runs at most.
+// searches log2(adds) runs at most. The hashes are split by their top
+// bits into parts, each with its runs: a merge then needs room for a
+// part's members only, not for half the set. Large runs live outside the
+// Go heap (block). A Set is not safe for concurrent use.
 type Set struct {
-	runs [][]uint64
-	n    int
+	parts [parts]part
+	n     int
 }
+
+// parts is how many parts a Set has, by the top partBits of a hash.
+const (
+	partBits = 4
+	parts    = 1 << partBits
+)
+
+type part struct{ runs []*block }
 
 // Len is the number of hashes added (a hash added twice counts twice).
 func (s *Set) Len() int { return s.n }
 
 // Has reports whether h was added.
 func (s *Set) Has(h uint64) bool {
-	for _, r := range s.runs {
-		if _, ok := slices.BinarySearch(r, h); ok {
+	for _, r := range s.parts[h>>(64-partBits)].runs {
+		if _, ok := slices.BinarySearch(r.h, h); ok {
 			return true
 		}
 	}
@@ -28,37 +39,69 @@ func (s *Set) Has(h uint64) bool {
 
 // Add adds hs (not kept; sorted in place).
 func (s *Set) Add(hs []uint64) {
-	if len(hs) == 0 {
-		return
-	}
 	slices.Sort(hs)
-	s.runs = append(s.runs, slices.Clone(hs))
 	s.n += len(hs)
-	for k := len(s.runs) - 1; k > 0 && len(s.runs[k]) >= len(s.runs[k-1]); k-- {
-		s.runs[k-1] = mergeSorted(s.runs[k-1], s.runs[k])
-		s.runs = s.runs[:k]
+	for len(hs) > 0 {
+		p := hs[0] >> (64 - partBits)
+		// Sorted: a part's hashes come together.
+		n := len(hs)
+		if p < parts-1 {
+			n, _ = slices.BinarySearch(hs, (p+1)<<(64-partBits))
+		}
+		s.parts[p].add(hs[:n])
+		hs = hs[n:]
 	}
 }
 
-func mergeSorted(a, b []uint64) []uint64 {
-	out := make([]uint64, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i] <= b[j] {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
+func (pt *part) add(hs []uint64) {
+	r := newBlock(len(hs))
+	copy(r.h, hs)
+	pt.runs = append(pt.runs, r)
+	for k := len(pt.runs) - 1; k > 0 && len(pt.runs[k].h) >= len(pt.runs[k-1].h); k-- {
+		a, b := pt.runs[k-1], pt.runs[k]
+		m := newBlock(len(a.h) + len(b.h))
+		mergeSorted(m.h, a.h, b.h)
+		a.free()
+		b.free()
+		pt.runs[k-1] = m
+		pt.runs = pt.runs[:k]
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 // AddSet adds the members of o.
 func (s *Set) AddSet(o *Set) {
-	for _, r := range o.runs {
-		s.Add(r) // sorted already: Add leaves it as it is, and copies it
+	for i := range o.parts {
+		for _, r := range o.parts[i].runs {
+			s.parts[i].add(r.h)
+			s.n += len(r.h)
+		}
 	}
+}
+
+// Release empties the set and gives its memory back at once (otherwise
+// that waits for the collector to find the set unreachable).
+func (s *Set) Release() {
+	for i := range s.parts {
+		for _, r := range s.parts[i].runs {
+			r.free()
+		}
+	}
+	*s = Set{}
+}
+
+// mergeSorted merges a and b into out, of their joint length.
+func mergeSorted(out, a, b []uint64) {
+	i, j, w := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i] <= b[j] {
+			out[w] = a[i]
+			i++
+		} else {
+			out[w] = b[j]
+			j++
+		}
+		w++
+	}
+	w += copy(out[w:], a[i:])
+	copy(out[w:], b[j:])
 }
