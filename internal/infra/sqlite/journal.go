@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 )
 
@@ -25,48 +24,25 @@ import (
 // connection once the transaction ends, so that sorts (building an index)
 // keep spilling to disk.
 func (db *DB) InTxJournalInMemory(ctx context.Context, fn func(*sql.Tx) error) (committed bool, err error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
-	}
-	released := false
-	release := func() error {
-		if released {
-			return nil
+	err = db.withPragma(ctx, `PRAGMA temp_store=MEMORY`, `PRAGMA temp_store=DEFAULT`, func(conn *sql.Conn) error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
 		}
-		released = true
-		if _, rerr := conn.ExecContext(ctx, `PRAGMA temp_store=DEFAULT`); rerr != nil {
-			// Not back to the default: the connection is closed, and
-			// the next one opens with it.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			conn.Close()
-			return fmt.Errorf("set temp_store back: %w", rerr)
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
 		}
-		return conn.Close()
-	}
-	defer func() {
-		if rerr := release(); err == nil && rerr != nil {
-			err = rerr
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
 		}
-	}()
-	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store=MEMORY`); err != nil {
-		return false, fmt.Errorf("begin: %w", err)
+		committed = true
+		return nil
+	})
+	if committed && err == nil {
+		// After the one connection went back to the pool: keep
+		// prepares on it.
+		db.stmts.keep(context.WithoutCancel(ctx))
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit: %w", err)
-	}
-	// The one connection goes back to the pool before keep prepares on it.
-	if err := release(); err != nil {
-		return true, err
-	}
-	db.stmts.keep(context.WithoutCancel(ctx))
-	return true, nil
+	return committed, err
 }

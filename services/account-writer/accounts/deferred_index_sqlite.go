@@ -3,8 +3,6 @@ package accounts
 import (
 	"context"
 	"fmt"
-
-	"github.com/adsync/adsync/internal/hashset"
 )
 
 // deferredIndexes are built after a run, not by a migration: a store's
@@ -29,16 +27,13 @@ var deferredIndexes = []string{
 func (s *Store) BuildDeferredIndexes(ctx context.Context) error {
 	s.keys.begin()
 	defer s.keys.end(false)
-	for _, q := range uniqueIndexes {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("accounts: build a unique index (%s): %w", q, err)
-		}
+	if err := s.db.BuildIndexes(ctx, uniqueIndexes...); err != nil {
+		return fmt.Errorf("accounts: build a unique index: %w", err)
 	}
-	s.keys.built, s.keys.held = true, hashset.Set{}
-	for _, q := range deferredIndexes {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("accounts: build a deferred index: %w", err)
-		}
+	s.keys.built = true
+	s.keys.held.Release()
+	if err := s.db.BuildIndexes(ctx, deferredIndexes...); err != nil {
+		return fmt.Errorf("accounts: build a deferred index: %w", err)
 	}
 	return nil
 }

@@ -58,11 +58,13 @@ func (k *uniqueKeys) begin() { k.mu.Lock() }
 // end is called once the transaction begin preceded has ended.
 func (k *uniqueKeys) end(committed bool) {
 	if committed && k.building {
-		k.built, k.held = true, hashset.Set{}
+		k.built = true
+		k.held.Release()
 	} else if committed {
 		k.held.AddSet(&k.pending)
 	}
-	k.pending, k.building = hashset.Set{}, false
+	k.pending.Release()
+	k.building = false
 	k.mu.Unlock()
 }
 
