@@ -108,7 +108,7 @@ func (r *report) render() string {
 	w("- ldapdir read: median of %d reads of the same entries through adsync's own LDAP code (internal/ldapdir: TLS, paging, its response decoder, mapping), entries thrown away: the floor of the sync.\n", r.o.rawRuns)
 	w("- adsync: %s; time of `adsync job run bench --wait --json` from its start to its exit. First sync = empty stores, run %d times, each by a new adsync (its own data directory and NATS store); no change = the same job again on the last of them, run %d times; the median run of each counts (as the raw read's median does). The services' `process.cpu_scheduling`: %s (batch: every thread under SCHED_BATCH; the raw read, the ldapdir read, slapd and nats-server under the normal policy).\n", r.o.layout.desc, r.o.firstRuns, r.o.changeRuns, cmp.Or(r.o.cpuSched, "not set, adsync's default (batch, in builds that have the setting)"))
 	w("- Peak RSS (MB) of each adsync process during that run: VmHWM, reset before the run through /proc/PID/clear_refs, and VmRSS sampled every 50 ms.\n")
-	w("- Targets (issue 19): first sync ≤ %.1f× raw (bar %.1f×), no change ≤ %.1f× raw, delta after 1%% changed ≤ %.0f%% of a full run, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
+	w("- Targets (issue 19): first sync ≤ %.1f× raw (bar %.1f×; until the account change feed's last event of the run, when it comes after the run's end: \"feed\" in the ratio column), no change ≤ %.1f× raw, delta after 1%% changed ≤ %.0f%% of a full run, every service < %d MB at %s users; 1M: time ≤ %.0f× the 100k time, RSS growth < %.0f%%.\n\n",
 		targetFirstStrech, targetFirst, targetNoChange, 100*targetDelta, targetRSSMB, thousands(targetRSSAtN), targetScaleTime, targetScaleRSS*100)
 
 	w("| directory | N | run | raw read s | ldapdir read s | adsync s | ratio | ratio to ldapdir | entries/s | ")
@@ -305,11 +305,19 @@ func (r *report) ratioCell(c *caseResult, run *runResult, rt float64) string {
 	cell := fmt.Sprintf("%.2f×", rt)
 	switch run.Label {
 	case "first sync":
-		// Issue 19: at most 1.5× (the target), 2.0× the bar.
+		// Issue 19: at most 1.5× (the target), 2.0× the bar, the account
+		// change feed's events included: a run whose feed ends later is
+		// judged by the feed's end.
+		what := "first sync"
+		if run.FeedDone > run.Wall {
+			rt = ratio(run.FeedDone, c.Raw.Median)
+			cell += fmt.Sprintf(", feed %.2f×", rt)
+			what = "first sync with its feed"
+		}
 		if rt <= targetFirstStrech {
 			return cell + " " + ok
 		}
-		r.misses = append(r.misses, fmt.Sprintf("%s %s first sync %.2f× raw > %.1f× (bar %.1f×: %s)", c.Label, thousands(c.N), rt, targetFirstStrech,
+		r.misses = append(r.misses, fmt.Sprintf("%s %s %s %.2f× raw > %.1f× (bar %.1f×: %s)", c.Label, thousands(c.N), what, rt, targetFirstStrech,
 			targetFirst, map[bool]string{true: "within", false: "over"}[rt <= targetFirst]))
 		return "**" + cell + "** " + bad
 	case "no change":
