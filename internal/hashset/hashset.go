@@ -1,7 +1,10 @@
 // Package hashset keeps a large set of 64-bit hashes in 8 bytes a member.
 package hashset
 
-import "slices"
+import (
+	"math/bits"
+	"slices"
+)
 
 // Set is a set of 64-bit hashes kept as a few sorted runs, the larger
 // first: 8 bytes a member (a map took about 20 at a million). Each Add
@@ -30,11 +33,46 @@ func (s *Set) Len() int { return s.n }
 // Has reports whether h was added.
 func (s *Set) Has(h uint64) bool {
 	for _, r := range s.parts[h>>(64-partBits)].runs {
-		if _, ok := slices.BinarySearch(r.h, h); ok {
+		if contains(r.h, h) {
 			return true
 		}
 	}
 	return false
+}
+
+// contains reports whether the sorted run r holds h. Hashes are uniform,
+// so a run's hash is about where its value says within the part: the
+// search starts there and gallops outwards, reading a few nearby cache
+// lines instead of a binary search's probes all over a run of megabytes
+// (which took 6% of the account-writer's CPU in a first sync). Any order
+// of values is answered right, only slower.
+func contains(r []uint64, h uint64) bool {
+	n := len(r)
+	if n == 0 {
+		return false
+	}
+	est, _ := bits.Mul64(h<<partBits, uint64(n)) // < n
+	i := int(est)
+	switch {
+	case r[i] == h:
+		return true
+	case r[i] < h:
+		lo, step := i, 1
+		for lo+step < n && r[lo+step] < h {
+			lo += step
+			step *= 2
+		}
+		_, ok := slices.BinarySearch(r[lo:min(lo+step+1, n)], h)
+		return ok
+	default:
+		hi, step := i, 1
+		for hi-step >= 0 && r[hi-step] > h {
+			hi -= step
+			step *= 2
+		}
+		_, ok := slices.BinarySearch(r[max(hi-step, 0):hi+1], h)
+		return ok
+	}
 }
 
 // Add adds hs (not kept; sorted in place).

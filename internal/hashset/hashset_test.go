@@ -7,21 +7,28 @@ import (
 	"testing"
 )
 
-// The set answers as a map would, whatever the sizes of the pages added,
-// and so does a set that took its members with AddSet.
+// The set answers as a map would, whatever the sizes of the pages added
+// and whether the hashes are spread (as hashes are) or not, and so does
+// a set that took its members with AddSet.
 func TestSetAnswersAsAMap(t *testing.T) {
-	// 50,000 values spread over the whole range, so every part has some.
 	const values = 50000
-	const stride = math.MaxUint64 / values
+	// Spread over the whole range, so every part has some; or all in the
+	// first few thousandths of it.
+	for _, stride := range []uint64{math.MaxUint64 / values, 1} {
+		testSetAnswersAsAMap(t, values, stride)
+	}
+}
+
+func testSetAnswersAsAMap(t *testing.T, values, stride uint64) {
 	for _, pages := range [][]int{{1}, {3, 3, 3}, {2500, 1, 7, 2500, 100}, {1, 2, 4, 8, 16, 32, 64, 1, 1, 1}, {20000, 20000, 30000}} {
 		var s Set
 		want := map[uint64]bool{}
 		rng := rand.New(rand.NewPCG(1, uint64(len(pages))))
 		check := func(s *Set, what string) {
 			t.Helper()
-			for k := range uint64(values) {
+			for k := range values + 1 {
 				if h := k * stride; s.Has(h) != want[h] {
-					t.Fatalf("pages %v, %s: has(%d) = %v, want %v", pages, what, h, s.Has(h), want[h])
+					t.Fatalf("stride %d, pages %v, %s: has(%d) = %v, want %v", stride, pages, what, h, s.Has(h), want[h])
 				}
 			}
 		}
@@ -94,5 +101,25 @@ func TestLargeRunsLiveOutsideTheHeap(t *testing.T) {
 	s.Add([]uint64{1, 2})
 	if !s.Has(2) || s.Has(some[0]) {
 		t.Fatal("a released set does not take new hashes")
+	}
+}
+
+// BenchmarkHas: a lookup that misses in a set of 2,000,000 hashes added
+// 2,000 at a time, as a first sync of 1,000,000 accounts holds them.
+func BenchmarkHas(b *testing.B) {
+	var s Set
+	rng := rand.New(rand.NewPCG(3, 3))
+	page := make([]uint64, 2000)
+	for range 1000 {
+		for i := range page {
+			page[i] = rng.Uint64()
+		}
+		s.Add(page)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if s.Has(rng.Uint64()) {
+			b.Fatal("found a hash never added")
+		}
 	}
 }
