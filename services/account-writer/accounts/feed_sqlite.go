@@ -114,9 +114,12 @@ func (s *Store) feed(ctx context.Context, tx *sql.Tx, ev events.AccountChanged, 
 	return f.write(ctx, ev, domain, id)
 }
 
-// Outbox returns up to n events of the outbox after seq, in order.
+// Outbox returns up to n events of the outbox after seq, in order. It
+// reads the last commit on a reader's connection, not on the writer's
+// one, which a first sync keeps busy: changes commit in the order of
+// their sequence numbers, so what it returns has no gap.
 func (s *Store) Outbox(ctx context.Context, after int64, n int) ([]FeedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, domain, payload FROM feed_outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, n)
+	rows, err := s.db.Reader.QueryContext(ctx, `SELECT seq, domain, payload FROM feed_outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: read the feed outbox: %w", err)
 	}
