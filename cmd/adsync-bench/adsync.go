@@ -231,9 +231,11 @@ type runResult struct {
 	Problems []string            // failed checks
 	// The account change feed: the changes the run made (FeedWant), the
 	// account.changed.v1 events seen (FeedSeen), and when the last one was
-	// (FeedDone, since the run's start).
-	FeedWant, FeedSeen int
-	FeedDone           time.Duration
+	// (FeedDone, since the run's start), and how many were seen by the
+	// run's end (FeedAtEnd).
+	FeedWant, FeedSeen, FeedAtEnd int
+	FeedDone                      time.Duration
+	FeedErr                       string // why the feed's stream could not be read, if it could not
 }
 
 // run times one `adsync job run NAME --wait --json`.
@@ -262,6 +264,9 @@ func (s *system) run(ctx context.Context, label, job string, d *directory, timeo
 	}
 	err := runCmd(ctx, cmd)
 	r.Wall = time.Since(t0)
+	if s.timeline != nil {
+		_, r.FeedAtEnd = s.timeline.feedSoFar()
+	}
 	if s.timeline != nil && err == nil {
 		// The account change feed is published as the changes are
 		// applied, and may end after the run: one account.changed.v1 per
@@ -271,6 +276,9 @@ func (s *system) run(ctx context.Context, label, job string, d *directory, timeo
 			t := sum.Totals
 			r.FeedWant = t.Created + t.Updated + t.Deactivated + t.Reactivated
 			r.FeedDone, r.FeedSeen = s.timeline.waitFeed(r.FeedWant, 2*time.Minute)
+			if err := s.timeline.feedErr(); err != nil {
+				r.FeedErr = fmt.Sprintf(" (reading the feed's stream: %v)", err)
+			}
 		}
 	}
 	var busy time.Duration
@@ -318,7 +326,7 @@ func (r *runResult) check(n int, want counts) {
 		r.Problems = append(r.Problems, fmt.Sprintf("entries %d, want %d", r.Entries, n))
 	}
 	if r.FeedSeen != r.FeedWant {
-		r.Problems = append(r.Problems, fmt.Sprintf("the account feed brought %d changes; want %d", r.FeedSeen, r.FeedWant))
+		r.Problems = append(r.Problems, fmt.Sprintf("the account feed brought %d changes; want %d%s", r.FeedSeen, r.FeedWant, r.FeedErr))
 	}
 	if r.Summary.Totals != want {
 		r.Problems = append(r.Problems, fmt.Sprintf("counts: %s; want %s", r.Summary.Totals, want))

@@ -203,7 +203,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "adsync services' log level (debug adds per-batch lines)")
 	fs.StringVar(&o.cpuSched, "cpu-scheduling", "", "adsync services' process.cpu_scheduling: batch or normal (empty: not written, adsync's default, batch; for builds older than the setting)")
 	fs.BoolVar(&o.oneProcess, "one-process", os.Getenv("BENCH_ONE_PROCESS") == "1", "run adsync as one `adsync run` process with its embedded NATS server, as most users start it (env BENCH_ONE_PROCESS=1); default: five `adsync serve` processes and a nats-server")
-	fs.BoolVar(&o.timeline, "timeline", true, "record when events pass through NATS (a core subscription on adsync.>)")
+	fs.BoolVar(&o.timeline, "timeline", true, "record when events pass through NATS (a core subscription on adsync.*.*.*) and when the account change feed's stream has the run's changes")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, data)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a target is missed")
 	profile := fs.String("profile", profileEnv(), "write profiles to `DIR`: --cpuprofile/--memprofile DIR/n<N>-<service>.{cpu,mem} for each adsync serve, if it has those flags (env BENCH_PROFILE; 1 = ./bench-profiles)")

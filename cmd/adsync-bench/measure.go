@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat; 100 on
@@ -239,13 +240,16 @@ func (s *sampler) finish() (map[string]usage, time.Duration) {
 }
 
 // timeline records when the pipeline's events passed through NATS during a
-// run (a plain core-NATS subscription on adsync.>, as `adsync watch` does).
+// run (a plain core-NATS subscription, as `adsync watch` does), and how
+// far the account change feed got (polling its stream).
 type timeline struct {
 	nc    *nats.Conn
+	js    jetstream.JetStream
 	sub   *nats.Subscription
 	start time.Time
 	mu    sync.Mutex
 	ev    map[string]*evStat
+	feed  *feedPoll
 }
 
 type evStat struct {
@@ -259,8 +263,16 @@ func startTimeline(url string, start time.Time) (*timeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("timeline: connect %s: %w", url, err)
 	}
-	tl := &timeline{nc: nc, start: start, ev: map[string]*evStat{}}
-	sub, err := nc.Subscribe("adsync.>", func(m *nats.Msg) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	tl := &timeline{nc: nc, js: js, start: start, ev: map[string]*evStat{}}
+	// Every event but the feed's: their subjects add a fourth token, the
+	// domain. Receiving a million feed events cost nats-server and the
+	// bench about 10 CPU-s of the run's two cores at 1,000,000 users.
+	sub, err := nc.Subscribe("adsync.*.*.*", func(m *nats.Msg) {
 		name := strings.TrimPrefix(m.Subject, "adsync.")
 		tl.mu.Lock()
 		at := time.Since(tl.start)
@@ -287,35 +299,104 @@ func startTimeline(url string, start time.Time) (*timeline, error) {
 	return tl, nil
 }
 
-// feedPrefix is the wire name of the account change feed's events; their
-// subjects add the domain.
-const feedPrefix = "account.changed.v1."
+// feedStream is the account change feed's stream (internal/infra/bus).
+const feedStream = "ADSYNC_ACCOUNTS"
 
-// waitFeed waits until the timeline saw want account changes (at most
-// timeout) and returns when the last one was seen and how many were.
-func (tl *timeline) waitFeed(want int, timeout time.Duration) (time.Duration, int) {
-	deadline := time.Now().Add(timeout)
-	for {
-		_ = tl.nc.Flush()
-		tl.mu.Lock()
-		var last time.Duration
-		seen := 0
-		for name, st := range tl.ev {
-			if strings.HasPrefix(name, feedPrefix) {
-				seen += st.Count
-				last = max(last, st.Last)
+// feedPoll reads the feed stream's last sequence every 10 ms from a
+// run's start: the feed has a run's events once it grew by as many.
+type feedPoll struct {
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	base   uint64        // the stream's last sequence at the start
+	seq    uint64        // the last one read
+	seqAt  time.Duration // when seq was first read, since the start
+	failed error
+}
+
+func (tl *timeline) startFeedPoll(start time.Time) {
+	p := &feedPoll{stop: make(chan struct{}), done: make(chan struct{})}
+	read := func() (uint64, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := tl.js.Stream(ctx, feedStream)
+		if err != nil {
+			return 0, err
+		}
+		return st.CachedInfo().State.LastSeq, nil
+	}
+	p.base, p.failed = read()
+	p.seq = p.base
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
 			}
+			seq, err := read()
+			p.mu.Lock()
+			if err != nil {
+				p.failed = err
+			} else if seq != p.seq {
+				p.seq, p.seqAt = seq, time.Since(start)
+			}
+			p.mu.Unlock()
 		}
-		tl.mu.Unlock()
-		if seen >= want || time.Now().After(deadline) {
-			return last, seen
-		}
-		time.Sleep(20 * time.Millisecond)
+	}()
+	tl.feed = p
+}
+
+func (p *feedPoll) close() {
+	if p != nil {
+		close(p.stop)
+		<-p.done
 	}
 }
 
-// restart sets the timeline's zero and forgets what it saw.
+// waitFeed waits until the feed has want account changes of the run (at
+// most timeout) and returns when the last one was there and how many are.
+func (tl *timeline) waitFeed(want int, timeout time.Duration) (time.Duration, int) {
+	deadline := time.Now().Add(timeout)
+	for {
+		last, seen := tl.feedSoFar()
+		if seen >= want || time.Now().After(deadline) {
+			return last, seen
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// feedErr is the last error reading the feed's stream, if any.
+func (tl *timeline) feedErr() error {
+	if tl.feed == nil {
+		return nil
+	}
+	tl.feed.mu.Lock()
+	defer tl.feed.mu.Unlock()
+	return tl.feed.failed
+}
+
+// feedSoFar returns how many account changes the feed's stream gained
+// since the run started, and when it last grew (within 10 ms).
+func (tl *timeline) feedSoFar() (last time.Duration, seen int) {
+	p := tl.feed
+	if p == nil {
+		return 0, 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seqAt, int(p.seq - p.base)
+}
+
+// restart sets the timeline's zero, forgets what it saw, and starts
+// following the feed afresh.
 func (tl *timeline) restart(start time.Time) {
+	tl.feed.close()
+	tl.startFeedPoll(start)
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	tl.start = start
@@ -336,6 +417,10 @@ func (tl *timeline) snapshot() map[string]evStat {
 }
 
 func (tl *timeline) close() {
+	if tl != nil {
+		tl.feed.close()
+		tl.feed = nil
+	}
 	if tl != nil && tl.nc != nil {
 		tl.nc.Close()
 	}

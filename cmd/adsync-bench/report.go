@@ -147,7 +147,7 @@ func (r *report) render() string {
 	}
 
 	w("\n### Where the time goes\n\n")
-	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.>`), \"feed done\" when the last account.changed.v1 of the run's changes was (the account change feed may end after the run; the bench waits for it), and CPU seconds (user+sys) each process used during the run and its feed; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (adsync's, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
+	w("Seconds after `job run` started at which each event was first seen on NATS (a core subscription on `adsync.*.*.*`: every event but the feed's), \"feed done\" when the account change feed's stream held the run's last change (read every 10 ms; the feed may end after the run, and the bench waits for it), with the share of the run's changes it held at the run's end, and CPU seconds (user+sys) each process used during the run and its feed; \"CPU other\" is what every other process on the machine used meanwhile (the bench itself included): a large value means a busy neighbour and noisy figures. \"CPU all\" adds up the run's processes (adsync's, the directory server and the CLI); \"÷ raw\" divides it by the CPU of the raw read (ldapsearch and the directory server, median run): with every core busy, the time ratio cannot be much below the CPU ratio divided by the cores the raw read keeps busy.\n\n")
 	w("| N | run | approved | 1st page | read done | last page | last batch | changes done | completed | exit | feed done | pages | batches | ")
 	for _, col := range r.o.layout.cpu {
 		w("%s | ", col.label)
@@ -184,7 +184,7 @@ func (r *report) render() string {
 			rawCPU := c.Raw.ClientCPU + c.Raw.ServerCPU
 			feed := "—"
 			if run.FeedWant > 0 {
-				feed = secs(run.FeedDone)
+				feed = fmt.Sprintf("%s (%d%% at the end)", secs(run.FeedDone), 100*run.FeedAtEnd/run.FeedWant)
 			}
 			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ",
 				thousands(c.N), run.Label, first("sync.approved.v1"), first("directory.page.v1"), first("directory.completed.v1"),
