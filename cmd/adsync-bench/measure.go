@@ -172,32 +172,18 @@ type sampler struct {
 	busy0    time.Duration
 	mu       sync.Mutex
 	max      map[int]int64
-	stop     chan struct{}
-	done     chan struct{}
+	stop     func() // stops the sampling
 }
 
 func startSampler(ps []watched) *sampler {
-	s := &sampler{procs: ps, hwmReset: map[int]bool{}, cpu0: map[int]time.Duration{}, max: map[int]int64{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+	s := &sampler{procs: ps, hwmReset: map[int]bool{}, cpu0: map[int]time.Duration{}, max: map[int]int64{}}
 	for _, p := range ps {
 		s.hwmReset[p.pid] = resetHWM(p.pid) == nil
 		s.cpu0[p.pid] = p.cpu()
 	}
 	s.busy0 = systemBusy()
 	s.sample()
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-				s.sample()
-			}
-		}
-	}()
+	s.stop = every(50*time.Millisecond, s.sample)
 	return s
 }
 
@@ -216,8 +202,7 @@ func (s *sampler) sample() {
 func (s *sampler) finish() (map[string]usage, time.Duration) {
 	busy := systemBusy() - s.busy0
 	s.sample()
-	close(s.stop)
-	<-s.done
+	s.stop()
 	out := map[string]usage{}
 	for _, p := range s.procs {
 		u := usage{Sampled: s.max[p.pid], HWMReset: s.hwmReset[p.pid]}
@@ -305,8 +290,7 @@ const feedStream = "ADSYNC_ACCOUNTS"
 // feedPoll reads the feed stream's last sequence every 10 ms from a
 // run's start: the feed has a run's events once it grew by as many.
 type feedPoll struct {
-	stop   chan struct{}
-	done   chan struct{}
+	stop   func() // stops the polling
 	mu     sync.Mutex
 	base   uint64        // the stream's last sequence at the start
 	seq    uint64        // the last one read
@@ -315,7 +299,7 @@ type feedPoll struct {
 }
 
 func (tl *timeline) startFeedPoll(start time.Time) {
-	p := &feedPoll{stop: make(chan struct{}), done: make(chan struct{})}
+	p := &feedPoll{}
 	read := func() (uint64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -327,33 +311,45 @@ func (tl *timeline) startFeedPoll(start time.Time) {
 	}
 	p.base, p.failed = read()
 	p.seq = p.base
-	go func() {
-		defer close(p.done)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-			}
-			seq, err := read()
-			p.mu.Lock()
-			if err != nil {
-				p.failed = err
-			} else if seq != p.seq {
-				p.seq, p.seqAt = seq, time.Since(start)
-			}
-			p.mu.Unlock()
+	p.stop = every(10*time.Millisecond, func() {
+		seq, err := read()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			p.failed = err
+		} else if seq != p.seq {
+			p.seq, p.seqAt = seq, time.Since(start)
 		}
-	}()
+	})
 	tl.feed = p
 }
 
 func (p *feedPoll) close() {
 	if p != nil {
-		close(p.stop)
-		<-p.done
+		p.stop()
+	}
+}
+
+// every calls fn every d on a goroutine of its own until the returned
+// stop is called; stop returns once fn no longer runs.
+func every(d time.Duration, fn func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
 	}
 }
 

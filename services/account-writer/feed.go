@@ -72,7 +72,7 @@ func (s *Service) RelayFeed(ctx context.Context, pub FeedPublisher) error {
 		defer close(deleted)
 		for seq := range deletes {
 			if err := s.store.FeedPublished(ctx, seq); err != nil && ctx.Err() == nil {
-				log.Warn("account feed: published changes not deleted from the outbox; the next round tries again", "up_to", seq, "err", err)
+				log.Warn("account feed: published changes not deleted from the outbox; a later delete covers them", "up_to", seq, "err", err)
 			}
 		}
 	}()
