@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
@@ -31,13 +32,21 @@ func Respond(r micro.Request, v any, err error) {
 		_ = r.Error(code, err.Error(), nil)
 		return
 	}
-	body, mErr := json.Marshal(v)
+	buf := replies.Get().(*[]byte)
+	defer replies.Put(buf)
+	// No HTML escaping: replies go to adsync's own services, not into a
+	// page. The buffer is reused: Respond copies it into the connection's
+	// buffer, and a page of 1,000 users is about 0.5 MB.
+	body, mErr := json.Append((*buf)[:0], v, json.SortMapKeys)
 	if mErr != nil {
 		_ = r.Error("500", mErr.Error(), nil)
 		return
 	}
+	*buf = body
 	_ = r.Respond(body)
 }
+
+var replies = sync.Pool{New: func() any { return new([]byte) }}
 
 // Handler adapts a typed function to a micro endpoint handler: the request
 // is decoded from JSON, the result encoded, an error sent as an error reply.

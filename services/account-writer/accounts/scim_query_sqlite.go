@@ -130,6 +130,7 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 		return page, fmt.Errorf("accounts: query users: %w", err)
 	}
 	defer rows.Close()
+	page.Users = make([]UserRecord, 0, min(limit, page.Total-offset))
 	for rows.Next() {
 		var u UserRecord
 		var refs string
