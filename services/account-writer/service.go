@@ -273,8 +273,11 @@ func holdStatus(err error) error {
 
 // filterStatus answers a filter the store cannot answer with 400.
 func filterStatus(err error) error {
-	if errors.Is(err, accounts.ErrInvalidFilter) {
+	switch {
+	case errors.Is(err, accounts.ErrInvalidFilter):
 		return &natsapi.StatusError{Status: "400", Err: err}
+	case errors.Is(err, accounts.ErrPageBeforeNotRead):
+		return &natsapi.StatusError{Status: "409", Err: err}
 	}
 	return err
 }

@@ -8,10 +8,16 @@ import (
 	"github.com/adsync/adsync/services/account-writer/accounts"
 )
 
-// readAhead fetches the page of users after the one a SCIM client asked
+// readAhead fetches the pages of users after the one a SCIM client asked
 // for while that one goes out: clients page through every user one
 // request after another (startIndex, count), and without it each page
 // waited for the account store, the encoding and the client in turn.
+//
+// It keeps aheadPages pages ahead of the client's request, asked for with
+// Query.Follows: account-writer reads each after the last user of the
+// one before, as soon as that one is read, and so reads the next page
+// while this service decodes and sends the last (one page ahead, the
+// account store waited while each page crossed NATS and was decoded).
 //
 // A page read ahead is handed only to the same client (token) asking for
 // exactly that page within aheadFresh of its fetch; anything else is
@@ -31,6 +37,7 @@ type readAhead struct {
 const (
 	aheadFresh = 250 * time.Millisecond
 	aheadMax   = 8
+	aheadPages = 2
 )
 
 type aheadKey struct {
@@ -51,7 +58,7 @@ func newReadAhead(fetch func(context.Context, accounts.Query) (accounts.UserPage
 }
 
 // users returns the page q of client's listing, read ahead or fetched
-// now, and reads the next one ahead when there is one.
+// now, and reads the next ones ahead when there are more.
 func (a *readAhead) users(ctx context.Context, client string, q accounts.Query) (accounts.UserPage, error) {
 	key := aheadKey{client: client, filter: q.Filter, start: q.StartIndex, count: q.Count}
 	page, ok := a.take(ctx, key)
@@ -61,10 +68,16 @@ func (a *readAhead) users(ctx context.Context, client string, q accounts.Query) 
 			return page, err
 		}
 	}
-	if next := q.StartIndex + q.Count; q.Count > 0 && len(page.Users) == q.Count && next <= page.Total {
+	if q.Count == 0 || len(page.Users) < q.Count {
+		return page, nil
+	}
+	for i := 1; i <= aheadPages; i++ {
 		nq := q
-		nq.StartIndex = next
-		a.start(aheadKey{client: client, filter: q.Filter, start: next, count: q.Count}, nq)
+		nq.StartIndex, nq.Follows = q.StartIndex+i*q.Count, true
+		if nq.StartIndex > page.Total {
+			break
+		}
+		a.start(aheadKey{client: client, filter: q.Filter, start: nq.StartIndex, count: q.Count}, nq)
 	}
 	return page, nil
 }
@@ -89,8 +102,9 @@ func (a *readAhead) take(ctx context.Context, key aheadKey) (accounts.UserPage, 
 	return p.page, true
 }
 
-// start reads the page key (query q) in the background, unless aheadMax
-// pages wait already; pages nobody took within aheadFresh are dropped.
+// start reads the page key (query q) in the background, unless it is
+// being read or aheadMax pages wait already; pages nobody took within
+// aheadFresh are dropped.
 func (a *readAhead) start(key aheadKey, q accounts.Query) {
 	now := a.now()
 	p := &aheadPage{done: make(chan struct{}), started: now}
@@ -100,7 +114,7 @@ func (a *readAhead) start(key aheadKey, q accounts.Query) {
 			delete(a.pending, k)
 		}
 	}
-	if len(a.pending) >= aheadMax {
+	if a.pending[key] != nil || len(a.pending) >= aheadMax {
 		a.mu.Unlock()
 		return
 	}

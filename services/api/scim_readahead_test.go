@@ -20,7 +20,11 @@ type fakeStore struct {
 
 func (f *fakeStore) fetch(_ context.Context, q accounts.Query) (accounts.UserPage, error) {
 	f.mu.Lock()
-	f.asked = append(f.asked, fmt.Sprintf("%s@%d", q.Filter, q.StartIndex))
+	follows := ""
+	if q.Follows {
+		follows = "f"
+	}
+	f.asked = append(f.asked, fmt.Sprintf("%s@%d%s", q.Filter, q.StartIndex, follows))
 	f.mu.Unlock()
 	page := accounts.UserPage{Total: f.total}
 	for i := q.StartIndex; i < q.StartIndex+q.Count && i <= f.total; i++ {
@@ -29,10 +33,12 @@ func (f *fakeStore) fetch(_ context.Context, q accounts.Query) (accounts.UserPag
 	return page, nil
 }
 
+// queries are the queries asked, sorted: pages read ahead are asked for
+// at once. "@3f" is a page asked for with Follows.
 func (f *fakeStore) queries() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.asked)
+	return slices.Sorted(slices.Values(f.asked))
 }
 
 // settle waits for the pages being read ahead.
@@ -69,25 +75,29 @@ func TestReadAhead(t *testing.T) {
 	}
 	cases := []struct {
 		name        string
+		total       int
 		steps       []step
-		wantQueries []string // the store's queries, in order
+		wantQueries []string // the store's queries, sorted
 	}{
-		{"a client paging through all users gets each next page read ahead",
+		{"a client paging through all users gets the next pages read ahead", 5,
 			[]step{{"a", 1, 0}, {"a", 3, 0}, {"a", 5, 0}},
-			[]string{"@1", "@3", "@5"}},
-		{"another client does not get the page read ahead for the first",
+			[]string{"@1", "@3f", "@5f"}},
+		{"another client does not get the pages read ahead for the first", 5,
 			[]step{{"a", 1, 0}, {"b", 3, 0}},
-			[]string{"@1", "@3", "@3", "@5"}},
-		{"a page read ahead too long ago is read again",
+			[]string{"@1", "@3", "@3f", "@5f", "@5f"}},
+		{"a page read ahead too long ago is read again", 5,
 			[]step{{"a", 1, 0}, {"a", 3, aheadFresh + time.Millisecond}},
-			[]string{"@1", "@3", "@3", "@5"}},
-		{"nothing is read past the last page",
+			[]string{"@1", "@3", "@3f", "@5f", "@5f"}},
+		{"nothing is read past the last page", 5,
 			[]step{{"a", 3, 0}, {"a", 5, 0}},
-			[]string{"@3", "@5"}},
+			[]string{"@3", "@5f"}},
+		{"pages are read two ahead of the client's request, not further", 100,
+			[]step{{"a", 1, 0}},
+			[]string{"@1", "@3f", "@5f"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			store := &fakeStore{total: 5}
+			store := &fakeStore{total: c.total}
 			var mu sync.Mutex
 			now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -129,5 +139,55 @@ func TestReadAheadKeepsFewPages(t *testing.T) {
 	defer ra.mu.Unlock()
 	if len(ra.pending) > aheadMax {
 		t.Fatalf("%d pages read ahead, want at most %d", len(ra.pending), aheadMax)
+	}
+}
+
+// TestReadAheadPagingThrough: a client paging through every user gets
+// each page right; each page is asked for once, those read ahead with
+// Follows (account-writer continues after the page before) and never
+// more than aheadPages pages after the client's request.
+func TestReadAheadPagingThrough(t *testing.T) {
+	const total, count = 200, 2
+	var mu sync.Mutex
+	at := 0 // the client's request
+	asked := map[int]int{}
+	var wrong []string
+	fetch := func(_ context.Context, q accounts.Query) (accounts.UserPage, error) {
+		mu.Lock()
+		asked[q.StartIndex]++
+		if q.StartIndex != at && (!q.Follows || q.StartIndex > at+aheadPages*count) {
+			wrong = append(wrong, fmt.Sprintf("@%d (follows %v) while the client asks for @%d", q.StartIndex, q.Follows, at))
+		}
+		mu.Unlock()
+		page := accounts.UserPage{Total: total}
+		for i := q.StartIndex; i < q.StartIndex+count && i <= total; i++ {
+			page.Users = append(page.Users, accounts.UserRecord{Account: accounts.Account{LocalName: fmt.Sprintf("u%d", i)}})
+		}
+		return page, nil
+	}
+	ra := newReadAhead(fetch, time.Now)
+	for start := 1; start <= total; start += count {
+		mu.Lock()
+		at = start
+		mu.Unlock()
+		page, err := ra.users(context.Background(), "a", accounts.Query{StartIndex: start, Count: count})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{fmt.Sprintf("u%d", start), fmt.Sprintf("u%d", start+1)}; !slices.Equal(names(page), want) {
+			t.Fatalf("page at %d: %v, want %v", start, names(page), want)
+		}
+	}
+	settle(ra)
+	if len(wrong) > 0 {
+		t.Fatalf("pages asked for out of turn: %v", wrong)
+	}
+	for start, n := range asked {
+		if n > 1 {
+			t.Errorf("page at %d asked for %d times, want once", start, n)
+		}
+	}
+	if len(asked) != total/count {
+		t.Errorf("%d pages asked for, want %d", len(asked), total/count)
 	}
 }

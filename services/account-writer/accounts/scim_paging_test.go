@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -12,27 +13,78 @@ import (
 	"github.com/adsync/adsync/internal/testenv"
 )
 
-// Paging through users in order continues after the previous page (no
-// OFFSET), and gives the same users, each once, as pages asked for out of
-// order do.
-func TestSCIMPagingContinuesWhereThePreviousPageEnded(t *testing.T) {
+// pagingStore is a store of n accounts u00000… with random ids.
+func pagingStore(t *testing.T, n int) *Store {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "accounts.db"), Options{Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	newID := testenv.IDOrders[len(testenv.IDOrders)-1].ID
 	var changes []events.AccountChange
-	for n := range 2500 {
-		id := newID(n)
+	for i := range n {
+		id := newID(i)
 		changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 1,
-			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%05d,dc=x", n), Username: fmt.Sprintf("u%05d", n)}})
+			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%05d,dc=x", i), Username: fmt.Sprintf("u%05d", i)}})
 	}
 	c := &events.AccountChanges{Run: events.Run{RunID: "r1", Job: "j"}, Domain: "corp", Attempt: 1, Batch: "p1", Changes: changes, ApplyNow: true}
 	if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// A page asked for with Follows before the page before it continues after
+// that page's last user once it is read; with no page before, it says so
+// rather than count through the accounts before it.
+func TestSCIMPageFollowsThePageBefore(t *testing.T) {
+	ctx := context.Background()
+	s := pagingStore(t, 1000)
+	usernames := func(p UserPage) []string {
+		var out []string
+		for _, u := range p.Users {
+			out = append(out, u.Username)
+		}
+		return out
+	}
+	type result struct {
+		page UserPage
+		err  error
+	}
+	second := make(chan result, 1)
+	go func() {
+		p, err := s.QueryUsers(ctx, Query{StartIndex: 301, Count: 300, Follows: true})
+		second <- result{p, err}
+	}()
+	first, err := s.QueryUsers(ctx, Query{StartIndex: 1, Count: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := <-second
+	if r.err != nil {
+		t.Fatalf("page at 301 asked for with Follows: %v", r.err)
+	}
+	got := append(usernames(first), usernames(r.page)...)
+	for i, name := range got {
+		if want := fmt.Sprintf("u%05d", i); name != want {
+			t.Fatalf("user %d is %s, want %s", i+1, name, want)
+		}
+	}
+	if len(got) != 600 {
+		t.Fatalf("%d users in two pages, want 600", len(got))
+	}
+	if _, err := s.QueryUsers(ctx, Query{StartIndex: 701, Count: 300, Follows: true}); !errors.Is(err, ErrPageBeforeNotRead) {
+		t.Fatalf("page at 701 with no page before: %v, want %v", err, ErrPageBeforeNotRead)
+	}
+}
+
+// Paging through users in order continues after the previous page (no
+// OFFSET), and gives the same users, each once, as pages asked for out of
+// order do.
+func TestSCIMPagingContinuesWhereThePreviousPageEnded(t *testing.T) {
+	ctx := context.Background()
+	s := pagingStore(t, 2500)
 	page := func(start, count int) []string {
 		p, err := s.QueryUsers(ctx, Query{StartIndex: start, Count: count})
 		if err != nil {

@@ -50,6 +50,10 @@ type Query struct {
 	// as SCIM's totalResults must): the console says "10,000+" rather
 	// than read a million rows to say how many.
 	CountAtMost int `json:"count_at_most,omitempty"`
+	// Follows: the page before (StartIndex-Count) was asked for first;
+	// this one continues after its last user, waiting for it to be read
+	// (ErrPageBeforeNotRead if it is not, within a second).
+	Follows bool `json:"follows,omitempty"`
 }
 
 func (q Query) bounds() (offset, limit int) {
@@ -118,7 +122,14 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 			` FROM a WHERE 1=1`
 	}
 	queryArgs := slices.Clone(args)
-	if k, ok := s.pages.after(q.Filter, max(q.StartIndex, 1)); ok {
+	k, ok := s.pages.after(q.Filter, max(q.StartIndex, 1))
+	if !ok && q.Follows && q.StartIndex > 1 {
+		if k, err = s.pages.waitAfter(ctx, q.Filter, q.StartIndex); err != nil {
+			return page, err
+		}
+		ok = true
+	}
+	if ok {
 		query += ` AND (a.domain, a.username, a.external_id) > (?, ?, ?) ORDER BY a.domain, a.username, a.external_id LIMIT ?`
 		queryArgs = append(queryArgs, k.Domain, k.Username, k.ID, limit)
 	} else {
