@@ -7,6 +7,7 @@ const (
 	SubjectAccountsList       = "adsync.api.accounts.list"
 	SubjectAccountsGet        = "adsync.api.accounts.get"
 	SubjectUsersQuery         = "adsync.api.users.query"
+	SubjectSCIMUsers          = "adsync.api.scim.users"
 	SubjectGroupsQuery        = "adsync.api.groups.query"
 	SubjectAccountsDeactivate = "adsync.api.accounts.deactivate"
 	SubjectAccountsReactivate = "adsync.api.accounts.reactivate"

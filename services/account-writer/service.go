@@ -238,6 +238,10 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			p, err := s.store.QueryUsers(ctx, q)
 			return p, filterStatus(err)
 		}), micro.WithEndpointSubject(natsapi.SubjectUsersQuery)),
+		svc.AddEndpoint("scim-users", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
+			p, err := s.store.QuerySCIMUsers(ctx, q)
+			return p, filterStatus(err)
+		}), micro.WithEndpointSubject(natsapi.SubjectSCIMUsers)),
 		svc.AddEndpoint("groups-query", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.GroupPage, error) {
 			p, err := s.store.QueryGroups(ctx, q)
 			return p, filterStatus(err)

@@ -134,7 +134,12 @@ func (s *Service) scimList(groups bool) http.HandlerFunc {
 			}
 			out.TotalResults = page.Total
 			for _, u := range page.Users {
-				out.Resources = append(out.Resources, sel.apply(scimUser(u, base)))
+				doc, err := scimUser(u, base)
+				if err != nil {
+					writeSCIMError(w, http.StatusBadGateway, "", err.Error())
+					return
+				}
+				out.Resources = append(out.Resources, sel.apply(doc))
 			}
 		}
 		out.ItemsPerPage = len(out.Resources)
@@ -166,13 +171,17 @@ func (s *Service) scimGet(groups bool) http.HandlerFunc {
 				res, version = doc, doc.Meta.Version
 			}
 		} else {
-			page, err := natsapi.Request[accounts.UserPage](r.Context(), s.ops.NC, natsapi.SubjectUsersQuery, "account-writer", q)
+			page, err := natsapi.Request[accounts.SCIMUserPage](r.Context(), s.ops.NC, natsapi.SubjectSCIMUsers, "account-writer", q)
 			if err != nil {
 				scimRequestErr(w, err)
 				return
 			}
 			if len(page.Users) == 1 {
-				doc := scimUser(page.Users[0], baseURL(r))
+				doc, err := scimUser(page.Users[0], baseURL(r))
+				if err != nil {
+					writeSCIMError(w, http.StatusBadGateway, "", err.Error())
+					return
+				}
 				res, version = doc, doc.Meta.Version
 			}
 		}

@@ -25,7 +25,7 @@ import (
 // request, which SCIM allows (RFC 7644 3.4.2.4: paging is not a
 // snapshot) and a client paging as fast as it can never notices.
 type readAhead struct {
-	fetch func(ctx context.Context, q accounts.Query) (accounts.UserPage, error)
+	fetch func(ctx context.Context, q accounts.Query) (accounts.SCIMUserPage, error)
 	now   func() time.Time
 
 	mu      sync.Mutex
@@ -48,18 +48,18 @@ type aheadKey struct {
 
 type aheadPage struct {
 	done    chan struct{}
-	page    accounts.UserPage
+	page    accounts.SCIMUserPage
 	err     error
 	started time.Time
 }
 
-func newReadAhead(fetch func(context.Context, accounts.Query) (accounts.UserPage, error), now func() time.Time) *readAhead {
+func newReadAhead(fetch func(context.Context, accounts.Query) (accounts.SCIMUserPage, error), now func() time.Time) *readAhead {
 	return &readAhead{fetch: fetch, now: now, pending: map[aheadKey]*aheadPage{}}
 }
 
 // users returns the page q of client's listing, read ahead or fetched
 // now, and reads the next ones ahead when there are more.
-func (a *readAhead) users(ctx context.Context, client string, q accounts.Query) (accounts.UserPage, error) {
+func (a *readAhead) users(ctx context.Context, client string, q accounts.Query) (accounts.SCIMUserPage, error) {
 	key := aheadKey{client: client, filter: q.Filter, start: q.StartIndex, count: q.Count}
 	page, ok := a.take(ctx, key)
 	if !ok {
@@ -83,21 +83,21 @@ func (a *readAhead) users(ctx context.Context, client string, q accounts.Query) 
 }
 
 // take returns the page read ahead for key if it is fresh and whole.
-func (a *readAhead) take(ctx context.Context, key aheadKey) (accounts.UserPage, bool) {
+func (a *readAhead) take(ctx context.Context, key aheadKey) (accounts.SCIMUserPage, bool) {
 	a.mu.Lock()
 	p := a.pending[key]
 	delete(a.pending, key)
 	a.mu.Unlock()
 	if p == nil || a.now().Sub(p.started) > aheadFresh {
-		return accounts.UserPage{}, false
+		return accounts.SCIMUserPage{}, false
 	}
 	select {
 	case <-p.done:
 	case <-ctx.Done():
-		return accounts.UserPage{}, false
+		return accounts.SCIMUserPage{}, false
 	}
 	if p.err != nil || a.now().Sub(p.started) > aheadFresh {
-		return accounts.UserPage{}, false
+		return accounts.SCIMUserPage{}, false
 	}
 	return p.page, true
 }

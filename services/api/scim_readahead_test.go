@@ -18,7 +18,7 @@ type fakeStore struct {
 	asked []string
 }
 
-func (f *fakeStore) fetch(_ context.Context, q accounts.Query) (accounts.UserPage, error) {
+func (f *fakeStore) fetch(_ context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
 	f.mu.Lock()
 	follows := ""
 	if q.Follows {
@@ -26,9 +26,9 @@ func (f *fakeStore) fetch(_ context.Context, q accounts.Query) (accounts.UserPag
 	}
 	f.asked = append(f.asked, fmt.Sprintf("%s@%d%s", q.Filter, q.StartIndex, follows))
 	f.mu.Unlock()
-	page := accounts.UserPage{Total: f.total}
+	page := accounts.SCIMUserPage{Total: f.total}
 	for i := q.StartIndex; i < q.StartIndex+q.Count && i <= f.total; i++ {
-		page.Users = append(page.Users, accounts.UserRecord{Account: accounts.Account{LocalName: fmt.Sprintf("u%d", i)}})
+		page.Users = append(page.Users, accounts.SCIMUser{LocalName: fmt.Sprintf("u%d", i)})
 	}
 	return page, nil
 }
@@ -54,7 +54,7 @@ func settle(ra *readAhead) {
 	}
 }
 
-func names(p accounts.UserPage) []string {
+func names(p accounts.SCIMUserPage) []string {
 	var out []string
 	for _, u := range p.Users {
 		out = append(out, u.LocalName)
@@ -152,16 +152,16 @@ func TestReadAheadPagingThrough(t *testing.T) {
 	at := 0 // the client's request
 	asked := map[int]int{}
 	var wrong []string
-	fetch := func(_ context.Context, q accounts.Query) (accounts.UserPage, error) {
+	fetch := func(_ context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
 		mu.Lock()
 		asked[q.StartIndex]++
 		if q.StartIndex != at && (!q.Follows || q.StartIndex > at+aheadPages*count) {
 			wrong = append(wrong, fmt.Sprintf("@%d (follows %v) while the client asks for @%d", q.StartIndex, q.Follows, at))
 		}
 		mu.Unlock()
-		page := accounts.UserPage{Total: total}
+		page := accounts.SCIMUserPage{Total: total}
 		for i := q.StartIndex; i < q.StartIndex+count && i <= total; i++ {
-			page.Users = append(page.Users, accounts.UserRecord{Account: accounts.Account{LocalName: fmt.Sprintf("u%d", i)}})
+			page.Users = append(page.Users, accounts.SCIMUser{LocalName: fmt.Sprintf("u%d", i)})
 		}
 		return page, nil
 	}

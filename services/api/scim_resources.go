@@ -19,20 +19,24 @@ import (
 // externalId the directory's objectGUID or entryUUID; userName the local
 // name. Typed rather than a map: paging through users spent most of the
 // api service's CPU encoding maps (sorted keys, reflection per value).
-func scimUser(u accounts.UserRecord, base string) scimUserDoc {
+func scimUser(u accounts.SCIMUser, base string) (scimUserDoc, error) {
+	groups, err := u.Groups()
+	if err != nil {
+		return scimUserDoc{}, fmt.Errorf("account-writer sent unreadable groups for %s: %w", u.LocalName, err)
+	}
 	id := u.Domain + ":" + u.ExternalID
 	doc := scimUserDoc{Schemas: []string{scimUserSchema}, ID: id, ExternalID: u.ExternalID, UserName: u.LocalName, DisplayName: u.DisplayName,
-		Name: scimName{GivenName: u.GivenName, FamilyName: u.Surname}, Active: u.Active, Groups: make([]scimRef, 0, len(u.GroupRefs))}
+		Name: scimName{GivenName: u.GivenName, FamilyName: u.Surname}, Active: u.Active, Groups: make([]scimRef, 0, len(groups))}
 	if u.Email != "" {
 		doc.Emails = []scimEmail{{Value: u.Email, Type: "work", Primary: true}}
 	}
 	v := newVersion(id, u.ExternalID, u.LocalName, u.DisplayName, u.GivenName, u.Surname, strconv.FormatBool(u.Active), u.Email, u.CreatedAt, u.UpdatedAt)
-	for _, g := range u.GroupRefs {
+	for _, g := range groups {
 		doc.Groups = append(doc.Groups, scimRef{Value: g.ID, Display: g.Name, Ref: base + "/Groups/" + url.PathEscape(g.ID), Type: "indirect"})
 		v.add(g.ID, g.Name)
 	}
 	doc.Meta = scimMeta{ResourceType: "User", Created: u.CreatedAt, LastModified: u.UpdatedAt, Location: base + "/Users/" + url.PathEscape(id), Version: v.etag()}
-	return doc
+	return doc, nil
 }
 
 // scimGroup is a group as a SCIM Group.

@@ -82,8 +82,8 @@ func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers,
 	s := &Service{cfg: cfg, ops: ops, servers: servers, log: log,
 		console: console.New(console.Config{Ops: ops, Sessions: sessions, Servers: servers, Secure: cfg.TLSCertFile != "",
 			Directories: cfg.Directories, Alerts: alerts, Log: log})}
-	s.ahead = newReadAhead(func(ctx context.Context, q accounts.Query) (accounts.UserPage, error) {
-		return natsapi.Request[accounts.UserPage](ctx, ops.NC, natsapi.SubjectUsersQuery, "account-writer", q)
+	s.ahead = newReadAhead(func(ctx context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
+		return natsapi.Request[accounts.SCIMUserPage](ctx, ops.NC, natsapi.SubjectSCIMUsers, "account-writer", q)
 	}, time.Now)
 	s.handler = s.routes()
 	return s, nil

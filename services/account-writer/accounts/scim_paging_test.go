@@ -122,7 +122,7 @@ func TestSCIMPagingContinuesWhereThePreviousPageEnded(t *testing.T) {
 
 // A SCIM page's accounts are the accounts as List has them, groups
 // included (SCIM reads their names from the group references), with a
-// filter or without.
+// filter or without; QuerySCIMUsers gives their SCIM attributes.
 func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "accounts.db"), Options{Now: time.Now})
@@ -138,7 +138,8 @@ func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
 	for n, r := range refs {
 		id := fmt.Sprintf("id-%d", n)
 		changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 1,
-			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%d,dc=x", n), Username: fmt.Sprintf("u%d", n), GroupRefs: r}})
+			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%d,dc=x", n), Username: fmt.Sprintf("u%d", n), GroupRefs: r,
+				DisplayName: fmt.Sprintf("User %d", n), GivenName: "User", Surname: fmt.Sprint(n), Email: fmt.Sprintf("u%d@x", n)}})
 	}
 	c := &events.AccountChanges{Run: events.Run{RunID: "r1", Job: "j"}, Domain: "corp", Attempt: 1, Batch: "p1", Changes: changes, ApplyNow: true}
 	if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
@@ -165,6 +166,32 @@ func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
 			}
 			if len(u.GroupRefs) != len(refs[i]) {
 				t.Errorf("filter %q: user %d has %d group references, want %d", filter, i+1, len(u.GroupRefs), len(refs[i]))
+			}
+		}
+		// SCIM's users: the same accounts, SCIM's attributes, the same
+		// group references.
+		sp, err := s.QuerySCIMUsers(ctx, Query{Filter: filter, StartIndex: 1, Count: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sp.Total != p.Total || len(sp.Users) != len(p.Users) {
+			t.Fatalf("filter %q: SCIM users %d of %d, want %d of %d", filter, len(sp.Users), sp.Total, len(p.Users), p.Total)
+		}
+		for i, u := range sp.Users {
+			a := listed[i]
+			want := SCIMUser{Domain: a.Domain, ExternalID: a.ExternalID, Username: a.Username, LocalName: a.LocalName, DisplayName: a.DisplayName,
+				GivenName: a.GivenName, Surname: a.Surname, Email: a.Email, Active: a.Active, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+			got := u
+			got.GroupRefs = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("filter %q: SCIM user %d is\n%+v\nlisted as\n%+v", filter, i+1, got, want)
+			}
+			groups, err := u.Groups()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(groups, p.Users[i].GroupRefs) && (len(groups) > 0 || len(p.Users[i].GroupRefs) > 0) {
+				t.Errorf("filter %q: SCIM user %d's groups %v, want %v", filter, i+1, groups, p.Users[i].GroupRefs)
 			}
 		}
 	}

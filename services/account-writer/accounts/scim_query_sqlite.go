@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -85,14 +86,44 @@ const userGroupRefs = `(SELECT coalesce(json_group_array(json_object('id', g.dom
 // the filter's index and sorted, rather than in the paging order.
 const sortFewUpTo = 5000
 
-// QueryUsers answers a SCIM search of users, in (domain, username, id)
-// order.
+// QueryUsers answers a search of users (the console's), in (domain,
+// username, id) order, with every column of each account.
 func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
+	page := UserPage{Users: []UserRecord{}}
+	var err error
+	page.Total, err = s.queryUsers(ctx, q, accountFields, func(n int) { page.Users = make([]UserRecord, 0, n) },
+		func(rows *sql.Rows) (accountKey, error) {
+			var u UserRecord
+			var refs string
+			if err := rows.Scan(fieldsOf(&u.Account, &refs)...); err != nil {
+				return accountKey{}, err
+			}
+			if err := json.Unmarshal([]byte(refs), &u.GroupRefs); err != nil {
+				return accountKey{}, fmt.Errorf("accounts: groups of %s: %w", u.LocalName, err)
+			}
+			// The names from the references, in the order scanAccount's
+			// query gives them: one subquery of an account's groups a row,
+			// not two (a third of a page's time).
+			u.Groups = make([]string, len(u.GroupRefs))
+			for i, g := range u.GroupRefs {
+				u.Groups[i] = g.Name
+			}
+			slices.Sort(u.Groups)
+			page.Users = append(page.Users, u)
+			return accountKey{u.Domain, u.Username, u.ExternalID}, nil
+		})
+	return page, err
+}
+
+// queryUsers counts the users q's filter matches and reads q's page of
+// them: the columns fields (of accounts a) and their groups' references
+// (JSON), a row at a time to row. sized is told how many rows at most
+// come first. A whole page leaves its last key for the next (pageCache).
+func (s *Store) queryUsers(ctx context.Context, q Query, fields string, sized func(n int), row func(*sql.Rows) (accountKey, error)) (int, error) {
 	where, args, err := scimWhere(q.Filter, false, func() ([]string, error) { return s.domainsOf(ctx, "accounts") })
 	if err != nil {
-		return UserPage{}, err
+		return 0, err
 	}
-	page := UserPage{Users: []UserRecord{}}
 	count := `SELECT count(*) FROM accounts a WHERE ` + where
 	countArgs := args
 	if q.CountAtMost > 0 {
@@ -101,31 +132,30 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	}
 	countKey := q.Filter + "\x00" + strconv.Itoa(q.CountAtMost)
 	now := time.Now()
-	if n, ok := s.pages.total(countKey, now); ok {
-		page.Total = n
-	} else {
-		if err := s.db.Reader.QueryRowContext(ctx, count, countArgs...).Scan(&page.Total); err != nil {
-			return page, fmt.Errorf("accounts: count users: %w", err)
+	total, ok := s.pages.total(countKey, now)
+	if !ok {
+		if err := s.db.Reader.QueryRowContext(ctx, count, countArgs...).Scan(&total); err != nil {
+			return 0, fmt.Errorf("accounts: count users: %w", err)
 		}
-		s.pages.setTotal(countKey, page.Total, now)
+		s.pages.setTotal(countKey, total, now)
 	}
 	offset, limit := q.bounds()
-	if limit == 0 || offset >= page.Total {
-		return page, nil
+	if limit == 0 || offset >= total {
+		return total, nil
 	}
-	query := `SELECT ` + accountFields + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
-	if page.Total <= sortFewUpTo {
+	query := `SELECT ` + fields + `, ` + userGroupRefs + ` FROM accounts a WHERE ` + where
+	if total <= sortFewUpTo {
 		// Few matches: found through the filter's own index, then sorted.
 		// In (domain, username) order SQLite walks every account to find
 		// them (meta.lastModified gt an hour ago: 273 ms at 1,000,000).
-		query = `WITH a AS MATERIALIZED (SELECT * FROM accounts a WHERE ` + where + `) SELECT ` + accountFields + `, ` + userGroupRefs +
+		query = `WITH a AS MATERIALIZED (SELECT * FROM accounts a WHERE ` + where + `) SELECT ` + fields + `, ` + userGroupRefs +
 			` FROM a WHERE 1=1`
 	}
 	queryArgs := slices.Clone(args)
 	k, ok := s.pages.after(q.Filter, max(q.StartIndex, 1))
 	if !ok && q.Follows && q.StartIndex > 1 {
 		if k, err = s.pages.waitAfter(ctx, q.Filter, q.StartIndex); err != nil {
-			return page, err
+			return total, err
 		}
 		ok = true
 	}
@@ -138,34 +168,25 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 	}
 	rows, err := s.db.Reader.QueryContext(ctx, query, queryArgs...)
 	if err != nil {
-		return page, fmt.Errorf("accounts: query users: %w", err)
+		return total, fmt.Errorf("accounts: query users: %w", err)
 	}
 	defer rows.Close()
-	page.Users = make([]UserRecord, 0, min(limit, page.Total-offset))
+	sized(min(limit, total-offset))
+	n := 0
+	var last accountKey
 	for rows.Next() {
-		var u UserRecord
-		var refs string
-		if err := rows.Scan(fieldsOf(&u.Account, &refs)...); err != nil {
-			return page, err
+		if last, err = row(rows); err != nil {
+			return total, err
 		}
-		if err := json.Unmarshal([]byte(refs), &u.GroupRefs); err != nil {
-			return page, fmt.Errorf("accounts: groups of %s: %w", u.LocalName, err)
-		}
-		// The names from the references, in the order scanAccount's
-		// query gives them: one subquery of an account's groups a row,
-		// not two (a third of a page's time).
-		u.Groups = make([]string, len(u.GroupRefs))
-		for i, g := range u.GroupRefs {
-			u.Groups[i] = g.Name
-		}
-		slices.Sort(u.Groups)
-		page.Users = append(page.Users, u)
+		n++
 	}
-	if n := len(page.Users); n == limit {
-		last := page.Users[n-1]
-		s.pages.remember(q.Filter, max(q.StartIndex, 1)+n, accountKey{last.Domain, last.Username, last.ExternalID})
+	if err := rows.Err(); err != nil {
+		return total, err
 	}
-	return page, rows.Err()
+	if n == limit {
+		s.pages.remember(q.Filter, max(q.StartIndex, 1)+n, last)
+	}
+	return total, nil
 }
 
 // QueryGroups answers a SCIM search of groups, in (domain, name) order.
