@@ -230,6 +230,15 @@ func (a *applier) feedCreated(domain string, chunk []events.AccountChange, names
 	if _, err := a.inserts.Insert(&insertFeed, nil, rows); err != nil {
 		return fmt.Errorf("accounts: feed %d accounts of %s: %w", len(chunk), domain, err)
 	}
+	// The rows took consecutive numbers (nothing else writes the outbox
+	// in between); the last is the connection's last insert.
+	var last int64
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT last_insert_rowid()`).Scan(&last); err != nil {
+		return fmt.Errorf("accounts: the feed's sequence numbers: %w", err)
+	}
+	for i, r := range rows {
+		a.s.recent.add(last-int64(len(rows)-1-i), domain, r[1].([]byte))
+	}
 	return nil
 }
 

@@ -94,8 +94,16 @@ func (f *feeder) write(ctx context.Context, ev events.AccountChanged, domain, id
 	if err != nil {
 		return err
 	}
-	_, err = f.put.ExecContext(ctx, domain, raw)
-	return err
+	res, err := f.put.ExecContext(ctx, domain, raw)
+	if err != nil {
+		return err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("accounts: the feed's sequence number: %w", err)
+	}
+	f.s.recent.add(seq, domain, raw)
+	return nil
 }
 
 func (f *feeder) close() {
@@ -114,11 +122,15 @@ func (s *Store) feed(ctx context.Context, tx *sql.Tx, ev events.AccountChanged, 
 	return f.write(ctx, ev, domain, id)
 }
 
-// Outbox returns up to n events of the outbox after seq, in order. It
-// reads the last commit on a reader's connection, not on the writer's
-// one, which a first sync keeps busy: changes commit in the order of
-// their sequence numbers, so what it returns has no gap.
+// Outbox returns up to n events of the outbox after seq, in order: held
+// in memory since their commit (recentFeed), or read. It reads the last
+// commit on a reader's connection, not on the writer's one, which a first
+// sync keeps busy: changes commit in the order of their sequence numbers,
+// so what it returns has no gap.
 func (s *Store) Outbox(ctx context.Context, after int64, n int) ([]FeedEvent, error) {
+	if held := s.recent.after(after, n); len(held) > 0 {
+		return held, nil
+	}
 	rows, err := s.db.Reader.QueryContext(ctx, `SELECT seq, domain, payload FROM feed_outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: read the feed outbox: %w", err)

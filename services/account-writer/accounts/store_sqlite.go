@@ -43,6 +43,8 @@ type Store struct {
 	// keys stands in for the unique indexes of accounts until they are
 	// built; each write transaction holds it.
 	keys *uniqueKeys
+	// recent holds the outbox rows of the last commits for the relay.
+	recent recentFeed
 }
 
 // Open opens (and migrates) the account store at path.
@@ -117,7 +119,10 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 	ctx = context.WithoutCancel(ctx)
 	s.keys.begin()
 	committed := false
-	defer func() { s.keys.end(committed) }()
+	defer func() {
+		s.recent.end(committed)
+		s.keys.end(committed)
+	}()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("accounts: begin: %w", err)
@@ -141,6 +146,7 @@ func (s *Store) inPageTx(ctx context.Context, fn func(context.Context, *sql.Tx) 
 	ctx = context.WithoutCancel(ctx)
 	s.keys.begin()
 	committed, err := s.db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	s.recent.end(committed)
 	s.keys.end(committed)
 	if committed {
 		s.domains.forget()
