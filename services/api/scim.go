@@ -143,7 +143,7 @@ func (s *Service) scimList(groups bool) http.HandlerFunc {
 			}
 		}
 		out.ItemsPerPage = len(out.Resources)
-		writeSCIM(w, http.StatusOK, out)
+		writeSCIMList(w, out)
 	}
 }
 

@@ -83,7 +83,7 @@ func New(cfg Config, ops *admin.Ops, sessions *signin.Sessions, servers Servers,
 		console: console.New(console.Config{Ops: ops, Sessions: sessions, Servers: servers, Secure: cfg.TLSCertFile != "",
 			Directories: cfg.Directories, Alerts: alerts, Log: log})}
 	s.ahead = newReadAhead(func(ctx context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
-		return natsapi.Request[accounts.SCIMUserPage](ctx, ops.NC, natsapi.SubjectSCIMUsers, "account-writer", q)
+		return natsapi.RequestLarge[accounts.SCIMUserPage](ctx, ops.NC, natsapi.SubjectSCIMUsers, "account-writer", q)
 	}, time.Now)
 	s.handler = s.routes()
 	return s, nil
