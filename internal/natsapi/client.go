@@ -19,12 +19,7 @@ type Error struct {
 
 // Request sends req to subject and decodes the reply into resp.
 func Request[Resp any](ctx context.Context, nc *nats.Conn, subject, service string, req any) (Resp, error) {
-	var resp Resp
-	body, err := ask(ctx, nc, subject, service, req)
-	if err != nil {
-		return resp, err
-	}
-	return resp, decode(body, service, &resp, 0)
+	return request[Resp](ctx, nc, subject, service, req, 0)
 }
 
 // RequestLarge is Request for a large reply read once, such as a page of
@@ -32,17 +27,23 @@ func Request[Resp any](ctx context.Context, nc *nats.Conn, subject, service stri
 // being copied out of them one by one (the api's SCIM paging made a dozen
 // small allocations a user this way).
 func RequestLarge[Resp any](ctx context.Context, nc *nats.Conn, subject, service string, req any) (Resp, error) {
+	return request[Resp](ctx, nc, subject, service, req, largeReply)
+}
+
+// DecodeLarge decodes a reply as RequestLarge does.
+func DecodeLarge(body []byte, service string, resp any) error {
+	return decode(body, service, resp, largeReply)
+}
+
+const largeReply = json.DontCopyString | json.DontCopyRawMessage
+
+func request[Resp any](ctx context.Context, nc *nats.Conn, subject, service string, req any, flags json.ParseFlags) (Resp, error) {
 	var resp Resp
 	body, err := ask(ctx, nc, subject, service, req)
 	if err != nil {
 		return resp, err
 	}
-	return resp, DecodeLarge(body, service, &resp)
-}
-
-// DecodeLarge decodes a reply as RequestLarge does.
-func DecodeLarge(body []byte, service string, resp any) error {
-	return decode(body, service, resp, json.DontCopyString|json.DontCopyRawMessage)
+	return resp, decode(body, service, &resp, flags)
 }
 
 func decode(body []byte, service string, resp any, flags json.ParseFlags) error {

@@ -55,10 +55,14 @@ func writeSCIMError(w http.ResponseWriter, status int, scimType, detail string) 
 }
 
 func writeSCIM(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.Header().Set("Cache-Control", "no-store")
+	scimHeaders(w)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func scimHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.Header().Set("Cache-Control", "no-store")
 }
 
 // scimReadOnly answers every write.

@@ -13,8 +13,7 @@ import (
 // from empty whenever a collection had emptied the encoder's pool (half
 // the api's time of a page in BenchmarkSCIMPage went to growing it).
 func writeSCIMList(w http.ResponseWriter, l scimListResponse) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.Header().Set("Cache-Control", "no-store")
+	scimHeaders(w)
 	w.WriteHeader(http.StatusOK)
 	buf := listBuffers.Get().(*[]byte)
 	defer listBuffers.Put(buf)
