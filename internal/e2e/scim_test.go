@@ -109,25 +109,27 @@ func TestSCIMServesTheSyncedUsersAndGroups(t *testing.T) {
 		}
 	}
 
-	// Paging: startIndex and count, totalResults the whole match.
-	var paged []string
-	for start := 1; start <= 8; start += 3 {
-		l := users(fmt.Sprintf("startIndex=%d&count=3", start))
-		if l.TotalResults != 8 || l.StartIndex != start || l.ItemsPerPage != len(l.Resources) {
-			t.Fatalf("page at %d: %+v", start, l)
-		}
-		for _, r := range l.Resources {
-			paged = append(paged, r["userName"].(string))
-		}
+	// Paging: startIndex and count, totalResults the whole match; every
+	// user once, in order, however many pages the api reads ahead (each
+	// after the page before it, in account-writer).
+	var inOrder []string
+	for _, r := range all.Resources {
+		inOrder = append(inOrder, r["userName"].(string))
 	}
-	if len(paged) != 8 || strings.Join(paged, ",") != strings.Join(func() []string {
-		var s []string
-		for _, r := range all.Resources {
-			s = append(s, r["userName"].(string))
+	for _, count := range []int{3, 1, 2} {
+		var paged []string
+		for start := 1; start <= 8; start += count {
+			l := users(fmt.Sprintf("startIndex=%d&count=%d", start, count))
+			if l.TotalResults != 8 || l.StartIndex != start || l.ItemsPerPage != len(l.Resources) {
+				t.Fatalf("count %d, page at %d: %+v", count, start, l)
+			}
+			for _, r := range l.Resources {
+				paged = append(paged, r["userName"].(string))
+			}
 		}
-		return s
-	}(), ",") {
-		t.Fatalf("paged: %v", paged)
+		if strings.Join(paged, ",") != strings.Join(inOrder, ",") {
+			t.Fatalf("count %d: paged %v, want %v", count, paged, inOrder)
+		}
 	}
 	if l := users("count=0"); l.TotalResults != 8 || len(l.Resources) != 0 {
 		t.Fatalf("count=0: %+v", l)
