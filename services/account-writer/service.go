@@ -238,7 +238,7 @@ func (s *Service) AddEndpoints(svc micro.Service) error {
 			p, err := s.store.QueryUsers(ctx, q)
 			return p, filterStatus(err)
 		}), micro.WithEndpointSubject(natsapi.SubjectUsersQuery)),
-		svc.AddEndpoint("scim-users", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.SCIMUserPage, error) {
+		svc.AddEndpoint("scim-users", natsapi.ConcurrentHandler(reads, func(ctx context.Context, q accounts.Query) (accounts.SCIMUserRows, error) {
 			p, err := s.store.QuerySCIMUsers(ctx, q)
 			return p, filterStatus(err)
 		}), micro.WithEndpointSubject(natsapi.SubjectSCIMUsers)),

@@ -124,7 +124,7 @@ func BenchmarkSCIMPaging(b *testing.B) {
 			for range b.N {
 				n := 0
 				for start := 1; start <= users; start += perPage {
-					p, err := s.QueryUsers(context.Background(), Query{StartIndex: start, Count: perPage})
+					p, err := s.QuerySCIMUsers(context.Background(), Query{StartIndex: start, Count: perPage})
 					if err != nil {
 						b.Fatal(err)
 					}

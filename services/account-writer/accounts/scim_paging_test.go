@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/encoding/json"
+
 	"github.com/adsync/adsync/events"
 	"github.com/adsync/adsync/internal/testenv"
 )
@@ -139,7 +141,8 @@ func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
 		id := fmt.Sprintf("id-%d", n)
 		changes = append(changes, events.AccountChange{Op: events.OpCreate, ExternalID: id, Version: 1,
 			Entry: &events.DirectoryEntry{ID: id, DN: fmt.Sprintf("uid=u%d,dc=x", n), Username: fmt.Sprintf("u%d", n), GroupRefs: r,
-				DisplayName: fmt.Sprintf("User %d", n), GivenName: "User", Surname: fmt.Sprint(n), Email: fmt.Sprintf("u%d@x", n)}})
+				DisplayName: fmt.Sprintf("User %d", n), GivenName: "User", Surname: fmt.Sprint(n), Email: fmt.Sprintf("u%d@x", n),
+				Disabled: n == 1, DisabledReason: map[bool]string{true: "directory-disabled"}[n == 1]}})
 	}
 	c := &events.AccountChanges{Run: events.Run{RunID: "r1", Job: "j"}, Domain: "corp", Attempt: 1, Batch: "p1", Changes: changes, ApplyNow: true}
 	if _, err := s.Stage(ctx, c.MessageID(), c); err != nil {
@@ -177,9 +180,13 @@ func TestSCIMUsersAreTheAccountsListed(t *testing.T) {
 		if sp.Total != p.Total || len(sp.Users) != len(p.Users) {
 			t.Fatalf("filter %q: SCIM users %d of %d, want %d of %d", filter, len(sp.Users), sp.Total, len(p.Users), p.Total)
 		}
-		for i, u := range sp.Users {
+		for i, raw := range sp.Users {
+			var u SCIMUser
+			if err := json.Unmarshal(raw, &u); err != nil {
+				t.Fatalf("filter %q: SCIM user %d: %v: %s", filter, i+1, err, raw)
+			}
 			a := listed[i]
-			want := SCIMUser{Domain: a.Domain, ExternalID: a.ExternalID, Username: a.Username, LocalName: a.LocalName, DisplayName: a.DisplayName,
+			want := SCIMUser{Domain: a.Domain, ExternalID: a.ExternalID, LocalName: a.LocalName, DisplayName: a.DisplayName,
 				GivenName: a.GivenName, Surname: a.Surname, Email: a.Email, Active: a.Active, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 			got := u
 			got.GroupRefs = nil

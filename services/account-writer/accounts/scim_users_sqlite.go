@@ -15,7 +15,6 @@ import (
 type SCIMUser struct {
 	Domain      string `json:"domain"`
 	ExternalID  string `json:"external_id"`
-	Username    string `json:"-"` // the paging key's, not SCIM's
 	LocalName   string `json:"local_name"`
 	DisplayName string `json:"display_name,omitempty"`
 	GivenName   string `json:"given_name,omitempty"`
@@ -38,33 +37,44 @@ func (u SCIMUser) Groups() ([]GroupRef, error) {
 	return refs, json.Unmarshal(u.GroupRefs, &refs)
 }
 
-// SCIMUserPage is one page of SCIM users and how many match in all.
+// SCIMUserPage is one page of SCIM users and how many match in all, as the
+// api decodes it.
 type SCIMUserPage struct {
 	Total int        `json:"total"`
 	Users []SCIMUser `json:"users"`
 }
 
-const scimUserFields = `a.domain, a.external_id, a.username, a.local_name, a.display_name, a.given_name, a.surname, a.email, a.active,
-	a.created_at, a.updated_at`
+// SCIMUserRows is a page of SCIM users as account-writer sends it: each
+// user a SCIMUser's JSON that SQLite wrote (json_object). Scanned column
+// by column, a page of 1,000 users was 24,000 allocations in account-writer
+// (a string and its boxing a column) and their encoding; now it is one
+// value a user, passed through.
+type SCIMUserRows struct {
+	Total int               `json:"total"`
+	Users []json.RawMessage `json:"users"`
+}
+
+// scimUserColumns are the paging key and the user's JSON, with SCIMUser's
+// names.
+const scimUserColumns = `a.domain, a.username, a.external_id, json_object('domain', a.domain, 'external_id', a.external_id,
+	'local_name', a.local_name, 'display_name', a.display_name, 'given_name', a.given_name, 'surname', a.surname, 'email', a.email,
+	'active', json(CASE WHEN a.active THEN 'true' ELSE 'false' END), 'created_at', a.created_at, 'updated_at', a.updated_at,
+	'group_refs', json(` + userGroupRefs + `))`
 
 // QuerySCIMUsers answers a SCIM search of users as QueryUsers does, with
 // SCIM's attributes only.
-func (s *Store) QuerySCIMUsers(ctx context.Context, q Query) (SCIMUserPage, error) {
-	page := SCIMUserPage{Users: []SCIMUser{}}
+func (s *Store) QuerySCIMUsers(ctx context.Context, q Query) (SCIMUserRows, error) {
+	page := SCIMUserRows{Users: []json.RawMessage{}}
 	var err error
-	page.Total, err = s.queryUsers(ctx, q, scimUserFields, func(n int) { page.Users = make([]SCIMUser, 0, n) },
+	page.Total, err = s.queryUsers(ctx, q, scimUserColumns, func(n int) { page.Users = make([]json.RawMessage, 0, n) },
 		func(rows *sql.Rows) (accountKey, error) {
-			var u SCIMUser
-			var refs sql.RawBytes
-			if err := rows.Scan(&u.Domain, &u.ExternalID, &u.Username, &u.LocalName, &u.DisplayName, &u.GivenName, &u.Surname, &u.Email,
-				&u.Active, &u.CreatedAt, &u.UpdatedAt, &refs); err != nil {
-				return accountKey{}, err
+			var k accountKey
+			var user sql.RawBytes
+			if err := rows.Scan(&k.Domain, &k.Username, &k.ID, &user); err != nil {
+				return k, err
 			}
-			if string(refs) != "[]" {
-				u.GroupRefs = append(json.RawMessage(nil), refs...)
-			}
-			page.Users = append(page.Users, u)
-			return accountKey{u.Domain, u.Username, u.ExternalID}, nil
+			page.Users = append(page.Users, append(json.RawMessage(nil), user...))
+			return k, nil
 		})
 	return page, err
 }
