@@ -46,22 +46,17 @@ func request[Resp any](ctx context.Context, nc *nats.Conn, subject, service stri
 	return resp, decode(body, service, &resp, flags)
 }
 
+// decode is json.Unmarshal with parse flags: json.Parse leaves what
+// follows the value, spaces skipped, and anything there is an error.
 func decode(body []byte, service string, resp any, flags json.ParseFlags) error {
 	rest, err := json.Parse(body, resp, flags)
-	if err == nil && len(skipSpace(rest)) > 0 {
+	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("%d bytes after the reply", len(rest))
 	}
 	if err != nil {
 		return fmt.Errorf("%s replied with something unreadable: %w", service, err)
 	}
 	return nil
-}
-
-func skipSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
 }
 
 // ask sends req to subject and returns the reply's body.

@@ -116,8 +116,9 @@ func (s *Store) QueryUsers(ctx context.Context, q Query) (UserPage, error) {
 }
 
 // queryUsers counts the users q's filter matches and reads q's page of
-// them: the columns fields (of accounts a), a row at a time to row. sized is told how many rows at most
-// come first. A whole page leaves its last key for the next (pageCache).
+// them: the columns fields (of accounts a), a row at a time to row. sized
+// is told first how many rows come at most. A whole page leaves its last
+// key for the next (pageCache).
 func (s *Store) queryUsers(ctx context.Context, q Query, fields string, sized func(n int), row func(*sql.Rows) (accountKey, error)) (int, error) {
 	where, args, err := scimWhere(q.Filter, false, func() ([]string, error) { return s.domainsOf(ctx, "accounts") })
 	if err != nil {

@@ -119,10 +119,7 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 	ctx = context.WithoutCancel(ctx)
 	s.keys.begin()
 	committed := false
-	defer func() {
-		s.recent.end(committed)
-		s.keys.end(committed)
-	}()
+	defer func() { s.txEnded(committed) }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("accounts: begin: %w", err)
@@ -135,7 +132,6 @@ func (s *Store) inTx(ctx context.Context, fn func(context.Context, *sql.Tx) erro
 		return fmt.Errorf("accounts: commit: %w", err)
 	}
 	committed = true
-	s.domains.forget()
 	return nil
 }
 
@@ -146,12 +142,19 @@ func (s *Store) inPageTx(ctx context.Context, fn func(context.Context, *sql.Tx) 
 	ctx = context.WithoutCancel(ctx)
 	s.keys.begin()
 	committed, err := s.db.InTxJournalInMemory(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	s.txEnded(committed)
+	return err
+}
+
+// txEnded ends what a write transaction's begin (uniqueKeys.begin) opened:
+// the feed rows it noted are held and its keys join the set if it
+// committed, and the domains held are read again.
+func (s *Store) txEnded(committed bool) {
 	s.recent.end(committed)
 	s.keys.end(committed)
 	if committed {
 		s.domains.forget()
 	}
-	return err
 }
 
 // Stage keeps a batch of a run's domain until the domain's plan is
